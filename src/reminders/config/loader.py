@@ -1,0 +1,136 @@
+"""Load and validate the config directory into a compiled plan.
+
+The directory holds four YAML files; every problem in them is reported at once,
+each naming file, line, field and value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
+from ..core.plan import FieldPath, Plan, compile_plan, dotted
+from ..exceptions import ConfigError, Problem
+from .yamlfile import YamlFile
+
+DEFAULT_FILES = {
+    "settings": "settings.yaml",
+    "units": "units.yaml",
+    "calendar": "calendar.yaml",
+    "duties": "duties.yaml",
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    settings: Settings
+    units: UnitsFile
+    calendar: CalendarData
+    duties: DutiesFile
+    plan: Plan
+
+
+def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """--config DIR, else $REMINDERS_CONFIG, else ./config."""
+    env = os.environ if environ is None else environ
+    return Path(explicit or env.get("REMINDERS_CONFIG") or "config")
+
+
+def _validate(
+    model: type[M], yaml: YamlFile, problems: list[Problem], overrides: dict[str, Any] | None = None
+) -> M | None:
+    data = yaml.data if yaml.data is not None else {}
+    if not isinstance(data, dict):
+        problems.append(
+            Problem("the file must hold a mapping (key: value lines)", str(yaml.path), 1)
+        )
+        return None
+    if overrides:
+        data = {**data, **overrides}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = _clean_loc(error["loc"])
+            problems.append(
+                Problem(
+                    error["msg"],
+                    str(yaml.path),
+                    yaml.line_of(loc),
+                    dotted(loc) or None,
+                    _shown_value(error.get("input"), error["type"]),
+                )
+            )
+        return None
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> FieldPath:
+    out: list[str | int] = []
+    for part in loc:
+        if out and out[-1] == part:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _shown_value(value: Any, kind: str) -> Any:
+    if kind == "missing":
+        return None
+    if isinstance(value, dict | list) and len(repr(value)) > 80:
+        return f"{type(value).__name__} of {len(value)}"
+    return value
+
+
+def load_config(directory: Path, plan_year: int | None = None) -> Config:
+    """Read, validate and compile; raise ConfigError with every problem found."""
+    if not directory.is_dir():
+        raise ConfigError(
+            [
+                Problem(
+                    "config directory not found (use --config DIR or REMINDERS_CONFIG)",
+                    str(directory),
+                )
+            ]
+        )
+    files: dict[str, YamlFile] = {}
+    problems: list[Problem] = []
+    for key, name in DEFAULT_FILES.items():
+        path = directory / name
+        if not path.exists():
+            problems.append(
+                Problem(
+                    f"missing file; the config directory needs {', '.join(DEFAULT_FILES.values())}",
+                    str(path),
+                )
+            )
+            continue
+        try:
+            files[key] = YamlFile.load(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+
+    overrides = {"plan_year": plan_year} if plan_year is not None else None
+    settings = _validate(Settings, files["settings"], problems, overrides)
+    units = _validate(UnitsFile, files["units"], problems)
+    calendar = _validate(CalendarData, files["calendar"], problems)
+    duties = _validate(DutiesFile, files["duties"], problems)
+    if problems or settings is None or units is None or calendar is None or duties is None:
+        raise ConfigError(problems)
+
+    def locate(file: str, path: FieldPath) -> tuple[str, int | None]:
+        yaml = files[file]
+        return str(yaml.path), yaml.line_of(path)
+
+    plan = compile_plan(settings, units.units, calendar, duties.duties, locate)
+    return Config(directory, settings, units, calendar, duties, plan)

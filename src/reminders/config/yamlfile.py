@@ -1,0 +1,78 @@
+"""YAML files that remember where each value was written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from ..exceptions import ConfigError, Problem
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class YamlFile:
+    """A loaded YAML document plus a way to find the line of any field path."""
+
+    def __init__(self, path: Path, data: Any) -> None:
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def load(cls, path: Path) -> YamlFile:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError([Problem(f"cannot read: {exc.strerror}", str(path))]) from None
+        if len(raw) > MAX_BYTES:
+            raise ConfigError([Problem(f"file is larger than {MAX_BYTES // 2**20} MB", str(path))])
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                [Problem("not UTF-8 text; save the file as UTF-8", str(path), line)]
+            ) from None
+        try:
+            data = YAML(typ="rt").load(text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line: int | None = mark.line + 1 if mark is not None else None
+            message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+            raise ConfigError([Problem(f"invalid YAML: {message}", str(path), line)]) from None
+        except YAMLError as exc:
+            raise ConfigError([Problem(f"invalid YAML: {exc}", str(path))]) from None
+        return cls(path, data)
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        """1-based line of the deepest node along `path` that exists."""
+        node = self.data
+        line: int | None = None
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                line = node.lc.key(part)[0] + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                line = node.lc.item(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        if (
+            line is None
+            and isinstance(node, CommentedMap | CommentedSeq)
+            and node.lc.line is not None
+        ):
+            line = node.lc.line + 1
+        return line
+
+    def value_at(self, path: tuple[str | int, ...]) -> Any:
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node

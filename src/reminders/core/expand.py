@@ -1,0 +1,370 @@
+"""Expansion: a plan and a date window → every dated occurrence, sorted.
+
+Pure and deterministic: the same plan and window give the same list, and an
+occurrence inside two windows is identical in both (nothing depends on where
+the window starts). An occurrence is in the window when its due date is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from dateutil.rrule import rrulestr
+
+from .occurrence import Kind, Occurrence
+from .periods import SemesterDates, Span, merge, month_end, spans, split
+from .plan import CompiledDuty, Plan
+from .rules import (
+    AsNeededRule,
+    CampaignRule,
+    DeadlineRule,
+    DensifyRule,
+    EveryRule,
+    ImmediateRule,
+    ObservanceRule,
+    Period,
+    PeriodicRule,
+    RRuleRule,
+    Rule,
+    StandingRule,
+)
+
+# A due date moves back at most over one holiday block plus a weekend; periods
+# ending this far past the window can still fall due inside it.
+_SLACK = timedelta(days=21)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """A unit-independent occurrence template; fanned out per unit."""
+
+    key: str
+    label: str
+    due: date
+    start: date | None
+    kind: Kind
+    provisional: bool
+    source: str
+
+
+_CN_HALF = {"H1": "上半年", "H2": "下半年"}
+
+
+def period_label(key: str) -> str:
+    base, _, part = key.partition(".")
+    year, _, rest = base.partition("-")
+    if not rest:
+        text = f"{year}年"
+    elif rest.startswith("Q"):
+        text = f"{year}年第{rest[1:]}季度"
+    elif rest.startswith("H"):
+        text = f"{year}年{_CN_HALF[rest]}"
+    elif rest.startswith("W"):
+        text = f"{year}年第{int(rest[1:])}周"
+    elif rest in ("spring", "autumn"):
+        text = f"{year}年{'春季' if rest == 'spring' else '秋季'}学期"
+    else:
+        text = f"{year}年{int(rest)}月"
+    return f"{text}第{part}次" if part else text
+
+
+class _Expander:
+    def __init__(self, plan: Plan, window: Window) -> None:
+        self.plan = plan
+        self.window = window
+        self.cal = plan.calendar
+        settings = plan.settings
+        self.plan_start = settings.start
+        self.plan_year = settings.plan_year
+        self.semesters: SemesterDates = (settings.semesters.spring, settings.semesters.autumn)
+        self._cache: dict[tuple[object, ...], list[_Slot]] = {}
+        self._provisional: dict[int, bool] = {}
+
+    # -- helpers ---------------------------------------------------------
+    def provisional(self, *days: date) -> bool:
+        for day in days:
+            hit = self._provisional.get(day.year)
+            if hit is None:
+                hit = self._provisional[day.year] = self.cal.is_provisional(day.year)
+            if hit:
+                return True
+        return False
+
+    def slot(
+        self, key: str, label: str, nominal: date, start: date | None, kind: Kind, source: str
+    ) -> _Slot:
+        due = self.cal.last_workday_on_or_before(nominal)
+        return _Slot(key, label, due, start, kind, self.provisional(nominal, due), source)
+
+    def in_window(self, slot: _Slot) -> bool:
+        return self.window.start <= slot.due <= self.window.end
+
+    def spans_from(self, period: Period, first: date) -> list[Span]:
+        lo = max(first, self.window.start - _SLACK)
+        hi = self.window.end + _SLACK
+        if hi < lo:
+            return []
+        return [s for s in spans(period, lo, hi, self.semesters) if s.end >= first]
+
+    def cached(self, key: tuple[object, ...], build: Iterator[_Slot]) -> list[_Slot]:
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = [s for s in build if self.in_window(s)]
+        return hit
+
+    # -- rules -------------------------------------------------------------
+    def deadline_date(self, rule: DeadlineRule) -> date:
+        year, month, day = rule.parts
+        year = year or self.plan_year
+        return date(year, month, day) if day else month_end(year, month)
+
+    def every(self, period: Period, count: int, source: str) -> list[_Slot]:
+        def build() -> Iterator[_Slot]:
+            for span in self.spans_from(period, self.plan_start):
+                for part in split(span, count):
+                    start = part.start if count > 1 else None
+                    yield self.slot(
+                        part.key, period_label(part.key), part.end, start, "recurring", source
+                    )
+
+        return self.cached(("every", period, count, source), build())
+
+    def reviews(
+        self, period: Period, first: date, prefix: str, kind: Kind, label: str, source: str
+    ) -> list[_Slot]:
+        def build() -> Iterator[_Slot]:
+            for span in self.spans_from(period, first):
+                yield self.slot(
+                    f"{prefix}-{span.key}",
+                    f"{label}·{period_label(span.key)}",
+                    span.end,
+                    None,
+                    kind,
+                    source,
+                )
+
+        return self.cached(("review", period, first, prefix, source), build())
+
+    def rrule(self, rule: RRuleRule, source: str) -> list[_Slot]:
+        def build() -> Iterator[_Slot]:
+            start = datetime.combine(self.plan_start, datetime.min.time())
+            rr = rrulestr(rule.rrule, dtstart=start)
+            lo = datetime.combine(self.window.start, datetime.min.time())
+            hi = datetime.combine(self.window.end + _SLACK, datetime.min.time())
+            for when in rr.between(lo, hi, inc=True):
+                day = when.date()
+                yield self.slot(
+                    day.isoformat(), f"{day:%Y年%-m月%-d日}", day, None, "recurring", source
+                )
+
+        return self.cached(("rrule", rule.rrule, source), build())
+
+    def densified(self, source: str) -> list[_Slot]:
+        def build() -> Iterator[_Slot]:
+            ranges: list[tuple[date, date]] = []
+            years = range(self.window.start.year - 1, self.window.end.year + 2)
+            for period in self.plan.data.sensitive_periods:
+                ranges.extend(period.dates)
+                for (sm, sd), (em, ed) in period.each_year:
+                    for year in years:
+                        start = date(year, sm, sd)
+                        end = date(year + (1 if (em, ed) < (sm, sd) else 0), em, ed)
+                        ranges.append((start, end))
+            for lo, hi in merge(ranges):
+                lo = max(lo, self.plan_start)
+                if hi < lo or hi < self.window.start - _SLACK or lo > self.window.end + _SLACK:
+                    continue
+                for week in spans("week", lo, hi, self.semesters):
+                    first, last = max(week.start, lo), min(week.end, hi)
+                    due = self.cal.last_workday_on_or_before(last)
+                    if due < first:
+                        continue
+                    key = f"dense-{week.key}"
+                    yield _Slot(
+                        key,
+                        f"敏感时期加密·{period_label(week.key)}",
+                        due,
+                        first,
+                        "recurring",
+                        self.provisional(last, due),
+                        source,
+                    )
+
+        return self.cached(("densify", source), build())
+
+    def observance(self, rule: ObservanceRule, source: str) -> list[_Slot]:
+        obs = self.plan.observances[rule.observance]
+
+        def build() -> Iterator[_Slot]:
+            for year in range(
+                max(self.plan_start.year, self.window.start.year - 1), self.window.end.year + 2
+            ):
+                if obs.month is not None:
+                    start, nominal = date(year, obs.month, 1), month_end(year, obs.month)
+                else:
+                    assert obs.day is not None
+                    start, nominal = None, date(year, *obs.day)
+                if nominal < self.plan_start:
+                    continue
+                yield self.slot(
+                    f"{obs.key}-{year}",
+                    f"{obs.name}·{year}年",
+                    nominal,
+                    start,
+                    "observance",
+                    source,
+                )
+
+        return self.cached(("observance", rule.observance, source), build())
+
+    def campaign(self, rule: CampaignRule, source: str) -> list[_Slot]:
+        event = self.plan.events[rule.campaign.until]
+        month, day = rule.campaign.month_day
+        begin = date(self.plan_year, month, day)
+        slots = []
+        for span in spans("month", begin, event.end, self.semesters):
+            if span.end < event.end:
+                slots.append(
+                    self.slot(
+                        f"campaign-{event.key}-{span.key}",
+                        f"进度检查·{period_label(span.key)}",
+                        span.end,
+                        max(span.start, begin),
+                        "campaign",
+                        source,
+                    )
+                )
+        slots.append(
+            self.slot(
+                f"campaign-{event.key}", f"至{event.name}结束", event.end, begin, "campaign", source
+            )
+        )
+        return [s for s in slots if self.in_window(s)]
+
+    def slots_for(self, compiled: CompiledDuty) -> list[_Slot]:
+        rules = compiled.rules
+        settings = self.plan.settings
+        has_cadence = any(isinstance(r, EveryRule | PeriodicRule | RRuleRule) for r in rules)
+        deadlines = [self.deadline_date(r) for r in rules if isinstance(r, DeadlineRule)]
+        out: list[_Slot] = []
+        for rule in rules:
+            source = rule.phrase or _describe(rule)
+            if isinstance(rule, DeadlineRule):
+                nominal = self.deadline_date(rule)
+                slot = self.slot(
+                    nominal.isoformat(),
+                    rule.phrase or f"{nominal:%Y年%-m月%-d日}前",
+                    nominal,
+                    None,
+                    "deadline",
+                    source,
+                )
+                if self.in_window(slot):
+                    out.append(slot)
+            elif isinstance(rule, EveryRule):
+                out.extend(self.every(rule.every, rule.count, source))
+            elif isinstance(rule, PeriodicRule):
+                out.extend(self.every(settings.cadence.periodic, 1, source))
+            elif isinstance(rule, RRuleRule):
+                out.extend(self.rrule(rule, source))
+            elif isinstance(rule, StandingRule):
+                if has_cadence:
+                    continue
+                period = (
+                    settings.cadence.standing_review if rule.standing is True else rule.standing
+                )
+                first = max([self.plan_start, *(d + timedelta(days=1) for d in deadlines)])
+                out.extend(
+                    self.reviews(period, first, "review", "standing-review", "长期坚持自查", source)
+                )
+            elif isinstance(rule, AsNeededRule):
+                period = settings.cadence.as_needed_review
+                out.extend(
+                    self.reviews(
+                        period,
+                        self.plan_start,
+                        "asneeded",
+                        "as-needed-review",
+                        "及时事项复核",
+                        source,
+                    )
+                )
+            elif isinstance(rule, ImmediateRule):
+                workdays = (
+                    settings.cadence.immediate_workdays
+                    if rule.immediate is True
+                    else rule.immediate
+                )
+                due = self.cal.add_workdays(self.plan_start, workdays)
+                slot = _Slot(
+                    "immediate",
+                    f"立即（{workdays}个工作日内）",
+                    due,
+                    self.plan_start,
+                    "immediate",
+                    self.provisional(self.plan_start, due),
+                    source,
+                )
+                if self.in_window(slot):
+                    out.append(slot)
+            elif isinstance(rule, DensifyRule):
+                out.extend(self.densified(source))
+            elif isinstance(rule, ObservanceRule):
+                out.extend(self.observance(rule, source))
+            elif isinstance(rule, CampaignRule):
+                out.extend(self.campaign(rule, source))
+        return out
+
+    def run(self, only: set[str] | None) -> list[Occurrence]:
+        unit_order = {name: i for i, name in enumerate(self.plan.unit_names())}
+        rows: list[tuple[tuple[date, int, int, str], Occurrence]] = []
+        for position, compiled in enumerate(self.plan.duties):
+            duty = compiled.duty
+            units = [u for u in compiled.units if only is None or u in only]
+            if not units:
+                continue
+            seen: set[str] = set()
+            for slot in self.slots_for(compiled):
+                if slot.key in seen:
+                    continue
+                seen.add(slot.key)
+                for unit in units:
+                    occurrence = Occurrence(
+                        f"{duty.id}/{unit}/{slot.key}",
+                        duty.id,
+                        unit,
+                        duty.title,
+                        slot.label,
+                        slot.due,
+                        slot.start,
+                        slot.kind,
+                        slot.provisional,
+                        slot.source,
+                        slot.key,
+                    )
+                    rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
+        rows.sort(key=lambda row: row[0])
+        return [occurrence for _, occurrence in rows]
+
+
+def _describe(rule: Rule) -> str:
+    return ", ".join(
+        f"{k}: {v}" for k, v in rule.model_dump(exclude_none=True, by_alias=True).items()
+    )
+
+
+def expand(plan: Plan, window: Window, units: set[str] | None = None) -> list[Occurrence]:
+    """Every occurrence of every duty due inside the window, for all (or the given) units."""
+    return _Expander(plan, window).run(units)

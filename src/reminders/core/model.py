@@ -1,0 +1,237 @@
+"""The config's data model: settings, units, calendar data and duties.
+
+Pydantic models, frozen and strict about unknown keys, so a typo in the YAML is
+an error naming the field rather than a silently ignored line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .rules import Period, Rule
+
+_OFFSET = re.compile(r"^(\d{1,3})(d|wd)$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_SLUG = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _offset(value: str) -> str:
+    if not _OFFSET.match(value):
+        raise ValueError("a lead time is a count of days ('7d') or workdays ('3wd')")
+    return value
+
+
+Offset = Annotated[str, AfterValidator(_offset)]
+
+
+def parse_offset(value: str) -> tuple[int, bool]:
+    """'3wd' -> (3, True): count and whether it counts workdays."""
+    match = _OFFSET.match(value)
+    assert match is not None, value
+    return int(match[1]), match[2] == "wd"
+
+
+def _month_day(value: Any) -> tuple[int, int]:
+    if isinstance(value, tuple):
+        return value
+    match = _MONTH_DAY.match(str(value).strip())
+    if not match:
+        raise ValueError("expected MM-DD")
+    month, day = int(match[1]), int(match[2])
+    date(2024, month, day)  # raises for 02-30 and friends
+    return month, day
+
+
+MonthDay = Annotated[tuple[int, int], BeforeValidator(_month_day)]
+
+
+def _date_range(value: Any) -> tuple[date, date]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, date):
+        return value, value
+    text = str(value).strip()
+    first, sep, last = text.partition("..")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError:
+        raise ValueError("expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+    if end < start:
+        raise ValueError("the range ends before it starts")
+    return start, end
+
+
+DateRange = Annotated[tuple[date, date], BeforeValidator(_date_range)]
+
+
+def _month_day_range(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    if isinstance(value, tuple):
+        return value
+    first, sep, last = str(value).partition("..")
+    if not sep:
+        raise ValueError("expected MM-DD..MM-DD")
+    return _month_day(first), _month_day(last)
+
+
+MonthDayRange = Annotated[
+    tuple[tuple[int, int], tuple[int, int]], BeforeValidator(_month_day_range)
+]
+
+
+# ---------------------------------------------------------------- settings
+
+
+class SendWindow(_Model):
+    start: time = time(9, 0)
+    end: time = time(17, 30)
+    workdays_only: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.end <= self.start:
+            raise ValueError("send_window.end must be after send_window.start")
+        return self
+
+
+class Cadence(_Model):
+    standing_review: Period = Field("quarter", description="长期坚持: self-check cadence")
+    periodic: Period = Field("quarter", description="定期: default cadence")
+    immediate_workdays: int = Field(5, ge=0, le=60, description="立即: workdays after plan start")
+    as_needed_review: Period = Field("year", description="及时: review cadence")
+
+
+class Semesters(_Model):
+    spring: MonthDayRange = ((3, 1), (7, 10))
+    autumn: MonthDayRange = ((9, 1), (1, 15))
+
+
+class Settings(_Model):
+    timezone: str = "Asia/Shanghai"
+    plan_year: int = Field(ge=2000, le=2100)
+    plan_start: date | None = Field(None, description="default: 1 January of the plan year")
+    lead_times: list[Offset] = Field(default_factory=lambda: ["7d", "3wd", "0d"])
+    overdue_steps: list[Offset] = Field(default_factory=lambda: ["1wd", "3wd", "7wd"])
+    send_window: SendWindow = SendWindow()
+    cadence: Cadence = Cadence()
+    semesters: Semesters = Semesters()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai") from None
+        return value
+
+    @property
+    def start(self) -> date:
+        return self.plan_start or date(self.plan_year, 1, 1)
+
+
+# ---------------------------------------------------------------- units
+
+
+class Unit(_Model):
+    name: str = Field(min_length=1)
+    groups: list[str] = Field(default_factory=list, description="e.g. 各校")
+    supervisor: str | None = Field(None, description="unit told about this one's overdue work")
+    channels: list[str] = Field(default_factory=list)
+
+
+class UnitsFile(_Model):
+    units: list[Unit] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- calendar data
+
+
+class YearDays(_Model):
+    holidays: list[DateRange] = Field(default_factory=list)
+    workdays: list[DateRange] = Field(default_factory=list)
+
+
+class SensitivePeriod(_Model):
+    name: str
+    dates: list[DateRange] = Field(default_factory=list)
+    each_year: list[MonthDayRange] = Field(default_factory=list)
+
+
+class Event(_Model):
+    key: str = Field(pattern=_SLUG)
+    name: str
+    start: date
+    end: date
+    aliases: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Event:
+        if self.end < self.start:
+            raise ValueError("the event ends before it starts")
+        return self
+
+
+class Observance(_Model):
+    key: str = Field(pattern=_SLUG)
+    name: str
+    month: int | None = Field(None, ge=1, le=12, description="a whole month, e.g. 6")
+    day: MonthDay | None = Field(None, description="one day each year, MM-DD")
+
+    @model_validator(mode="after")
+    def _one(self) -> Observance:
+        if (self.month is None) == (self.day is None):
+            raise ValueError("an observance has exactly one of 'month' or 'day'")
+        return self
+
+
+class CalendarData(_Model):
+    years: dict[int, YearDays] = Field(default_factory=dict)
+    sensitive_periods: list[SensitivePeriod] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    observances: list[Observance] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- duties
+
+
+class Duty(_Model):
+    id: str = Field(pattern=r"^\d+\.\d+$", description="<measure>.<task>, e.g. 4.5")
+    section: str | None = None
+    measure: str | None = None
+    title: str = Field(min_length=1)
+    text: str = ""
+    units: list[str] = Field(min_length=1, description="responsible units or groups")
+    partners: list[str] = Field(default_factory=list, description="配合单位")
+    time_limit: str | None = Field(None, description="the time-limit cell, verbatim")
+    schedule: list[Rule] | None = Field(None, description="structured rules; replace the phrases")
+    lead_times: list[Offset] | None = None
+    overdue_steps: list[Offset] | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        measure, task = self.id.split(".")
+        return int(measure), int(task)
+
+
+class DutiesFile(_Model):
+    title: str | None = None
+    source_year: int | None = None
+    duties: list[Duty] = Field(default_factory=list)

@@ -1,0 +1,188 @@
+"""Structured schedule rules: what a phrase means, or what a user writes directly.
+
+In YAML each rule is a one-key mapping named by its kind (plus options)::
+
+    - deadline: 09-30            # MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD
+    - every: quarter             # week, month, quarter, half-year, year, semester
+      count: 2                   # N occurrences spread evenly over each period
+    - rrule: FREQ=MONTHLY;BYMONTHDAY=15
+    - periodic: true             # 定期: the default periodic cadence
+    - standing: true             # 长期坚持: reviewed on the default cadence
+    - campaign: {from: 04-01, until: cpc20}
+    - immediate: true            # 立即: due N workdays after the plan starts
+    - as_needed: true            # 及时: no due date, yearly review
+    - densify: true              # weekly inside sensitive periods
+    - observance: safety-month
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+Period = Literal["week", "month", "quarter", "half-year", "year", "semester"]
+
+_DEADLINE = re.compile(r"^(?:(?P<y>\d{4})-)?(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?$")
+_MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    phrase: str | None = Field(default=None, description="the source words this rule was read from")
+
+
+class DeadlineRule(_Rule):
+    deadline: str
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> str:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError("a deadline is MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD")
+        match = _DEADLINE.match(value.strip())
+        if not match:
+            raise ValueError("a deadline is MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD")
+        year, month, day = match["y"], int(match["m"]), match["d"]
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {month} does not exist")
+        probe_year = int(year) if year else 2024  # a leap year, so 02-29 is allowed
+        if day is not None:
+            try:
+                date(probe_year, month, int(day))
+            except ValueError:
+                raise ValueError(f"{value} is not a date") from None
+        return value.strip()
+
+    @property
+    def parts(self) -> tuple[int | None, int, int | None]:
+        """(year or None for the plan year, month, day or None for the month's end)."""
+        match = _DEADLINE.match(self.deadline)
+        assert match is not None
+        return (
+            int(match["y"]) if match["y"] else None,
+            int(match["m"]),
+            int(match["d"]) if match["d"] else None,
+        )
+
+
+class EveryRule(_Rule):
+    every: Period
+    count: int = Field(default=1, ge=1, le=31)
+
+
+class RRuleRule(_Rule):
+    rrule: str
+
+    @field_validator("rrule")
+    @classmethod
+    def _parse(cls, value: str) -> str:
+        from dateutil.rrule import rrulestr
+
+        try:
+            rrulestr(value, dtstart=date(2000, 1, 1))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not an RRULE: {exc}") from None
+        return value
+
+
+class PeriodicRule(_Rule):
+    periodic: Literal[True] = True
+
+
+class StandingRule(_Rule):
+    standing: Period | Literal[True] = True
+
+
+class CampaignSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: str = Field(alias="from", description="MM-DD in the plan year")
+    until: str = Field(description="key of a named event; the campaign ends when it ends")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _month_day(cls, value: Any) -> str:
+        text = str(value).strip()
+        match = _MONTH_DAY.match(text)
+        if not match:
+            raise ValueError("campaign start is MM-DD")
+        date(2024, int(match["m"]), int(match["d"]))
+        return text
+
+    @property
+    def month_day(self) -> tuple[int, int]:
+        month, day = self.start.split("-")
+        return int(month), int(day)
+
+
+class CampaignRule(_Rule):
+    campaign: CampaignSpec
+
+
+class ImmediateRule(_Rule):
+    immediate: int | Literal[True] = True
+
+
+class AsNeededRule(_Rule):
+    as_needed: Literal[True] = True
+
+
+class DensifyRule(_Rule):
+    densify: Literal[True] = True
+
+
+class ObservanceRule(_Rule):
+    observance: str
+
+
+_KINDS = (
+    "deadline",
+    "every",
+    "rrule",
+    "periodic",
+    "standing",
+    "campaign",
+    "immediate",
+    "as_needed",
+    "densify",
+    "observance",
+)
+
+
+def _rule_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        for kind in _KINDS:
+            if kind in type(value).model_fields:
+                return kind
+        return None
+    if isinstance(value, dict):
+        found = [kind for kind in _KINDS if kind in value]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+Rule = Annotated[
+    Annotated[DeadlineRule, Tag("deadline")]
+    | Annotated[EveryRule, Tag("every")]
+    | Annotated[RRuleRule, Tag("rrule")]
+    | Annotated[PeriodicRule, Tag("periodic")]
+    | Annotated[StandingRule, Tag("standing")]
+    | Annotated[CampaignRule, Tag("campaign")]
+    | Annotated[ImmediateRule, Tag("immediate")]
+    | Annotated[AsNeededRule, Tag("as_needed")]
+    | Annotated[DensifyRule, Tag("densify")]
+    | Annotated[ObservanceRule, Tag("observance")],
+    Discriminator(
+        _rule_kind,
+        custom_error_type="rule_kind",
+        custom_error_message="a rule is a mapping with exactly one of: " + ", ".join(_KINDS),
+    ),
+]

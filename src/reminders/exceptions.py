@@ -1,0 +1,57 @@
+"""Every error `reminders` raises on purpose.
+
+Hierarchy::
+
+    RemindersError
+    ├── ConfigError       one or more problems in the config directory
+    └── ScheduleError     a schedule phrase or rule that cannot be read
+
+Each carries `Problem`s that name the file, line, field and value, so the CLI
+can print them without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the user's input, located as precisely as known."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    value: object = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        parts = [where]
+        if self.field:
+            parts.append(self.field)
+        text = ": ".join(parts) + f": {self.message}"
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        return text
+
+
+class RemindersError(Exception):
+    """Base class of the errors that `reminders` reports to the user."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigError(RemindersError):
+    """The config directory has one or more problems."""
+
+
+class ScheduleError(RemindersError):
+    """A schedule phrase or structured rule cannot be understood."""

@@ -1,0 +1,1 @@
+"""Importing task tables (flattened text, .docx, .xlsx, .csv) into duties."""

@@ -1,0 +1,81 @@
+"""Rows → duties YAML in the shipped format, each phrase beside what it was read as."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from ..core.grammar import Vocabulary, read_phrases
+from ..core.rules import Rule
+from .rows import Row, short_title, split_units
+
+
+def describe(rule: Rule) -> str:
+    data = rule.model_dump(exclude_none=True, by_alias=True, exclude={"phrase"})
+    data = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in data.items()}
+    (kind, value), *rest = data.items()
+    text = (
+        f"{kind}: {value}"
+        if not isinstance(value, dict)
+        else f"{kind}: " + ", ".join(f"{k} {v}" for k, v in value.items())
+    )
+    text += "".join(f", {k} {v}" for k, v in rest)
+    return f"“{rule.phrase}” → {text}" if rule.phrase else text
+
+
+def duty_map(row: Row, vocabulary: Vocabulary) -> CommentedMap:
+    units, partners = split_units(row.units)
+    extra_partners = split_units(row.partners)[0] if row.partners else []
+    duty = CommentedMap()
+    duty["id"] = DoubleQuotedScalarString(row.id)
+    duty["section"] = row.section
+    duty["measure"] = row.measure
+    duty["title"] = short_title(row.text)
+    duty["text"] = row.text
+    duty["units"] = CommentedSeq(units)
+    duty["units"].fa.set_flow_style()
+    if partners or extra_partners:
+        duty["partners"] = CommentedSeq(partners + [p for p in extra_partners if p not in partners])
+        duty["partners"].fa.set_flow_style()
+    duty["time_limit"] = row.time_limit
+    reading = read_phrases(row.time_limit, row.text, vocabulary)
+    notes = [describe(rule) for rule in reading.rules]
+    notes += [f"未识别: {p}" for p in reading.not_understood]
+    notes += [f"冲突: {c}" for c in reading.conflicts]
+    if notes:
+        duty.yaml_add_eol_comment("读作: " + "; ".join(notes), "time_limit")
+    return duty
+
+
+def dump_duties(
+    title: str, source_year: int | None, duties: Sequence[CommentedMap], header: str
+) -> str:
+    doc = CommentedMap()
+    doc["title"] = title
+    if source_year is not None:
+        doc["source_year"] = source_year
+    doc["duties"] = CommentedSeq(duties)
+    doc.yaml_set_start_comment(header)
+    for i in range(1, len(duties)):
+        doc["duties"].yaml_set_comment_before_after_key(i, before="\n", indent=2)
+    yaml = YAML()
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    return buffer.getvalue()
+
+
+HEADER = """任务清单 (duties), made by `reminders import` from {source}.
+Each duty: id <measure>.<task>, units (各校 = every school), the time-limit
+cell verbatim, and after it the rules it was read as (a comment, rewritten
+on each import). To override the reading, add a structured `schedule:` list
+(see the README); re-import keeps it."""
+
+
+def vocabulary_of(observances: dict[str, str], events: dict[str, str]) -> Vocabulary:
+    return Vocabulary(observances=observances, events=events)
