@@ -32,10 +32,9 @@ class YamlFile:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise ConfigError(
-                [Problem("not UTF-8 text; save the file as UTF-8", str(path), line)]
-            ) from None
+            bad_line = raw[: exc.start].count(b"\n") + 1
+            message = "not UTF-8 text; save the file as UTF-8"
+            raise ConfigError([Problem(message, str(path), bad_line)]) from None
         try:
             data = YAML(typ="rt").load(text)
         except MarkedYAMLError as exc:
