@@ -1,17 +1,24 @@
-"""`reminders agenda`: the occurrences in a date window, as a table or JSON."""
+"""`reminders validate` and `reminders agenda`: check the config, list occurrences."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from rich.console import Console
 from rich.table import Table
 
+from ..core.expand import Window, expand
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
+from ..exceptions import ConfigError, Problem
+from .common import load, parse_date, today
+from .errors import EXIT_OK
+
+DEFAULT_DAYS = 60
 
 WEEKDAYS = "一二三四五六日"
 KIND_LABELS = {
@@ -64,3 +71,58 @@ def print_table(occurrences: Sequence[Occurrence], start: date, end: date, today
             "暂定 (provisional): no official holiday data for that year; weekends only. "
             "Add the year to calendar.yaml when it is published."
         )
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    validate = commands.add_parser(
+        "validate", help="check the config; list every problem; exit 1 if any"
+    )
+    validate.set_defaults(run=cmd_validate)
+
+    agenda = commands.add_parser("agenda", help="list the occurrences due in a date window")
+    agenda.add_argument(
+        "--from",
+        dest="start",
+        metavar="DATE",
+        type=parse_date,
+        help="first due date (default: today)",
+    )
+    agenda.add_argument(
+        "--to",
+        dest="end",
+        metavar="DATE",
+        type=parse_date,
+        help=f"last due date (default: {DEFAULT_DAYS} days after --from)",
+    )
+    agenda.add_argument("--unit", metavar="NAME", help="one unit, or a group such as 各校")
+    agenda.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    agenda.set_defaults(run=cmd_agenda)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load(args)
+    plan = config.plan
+    print(
+        f"ok: {config.directory}: {len(plan.duties)} duties, {len(plan.units)} units, "
+        f"plan year {config.settings.plan_year}, {len(plan.warnings)} warning(s)"
+    )
+    return EXIT_OK
+
+
+def cmd_agenda(args: argparse.Namespace) -> int:
+    config = load(args)
+    now = today(config)
+    start = args.start or now
+    end = args.end or start + timedelta(days=DEFAULT_DAYS)
+    if end < start:
+        raise ConfigError([Problem("--to is before --from", field="--to", value=str(end))])
+    try:
+        units = select_units(config.plan, args.unit)
+    except LookupError as exc:
+        raise ConfigError([Problem(str(exc.args[0]), field="--unit", value=args.unit)]) from None
+    occurrences = expand(config.plan, Window(start, end), units)
+    if args.json:
+        print_json(occurrences)
+    else:
+        print_table(occurrences, start, end, now)
+    return EXIT_OK

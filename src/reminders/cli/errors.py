@@ -26,7 +26,7 @@ def handle_cli_error(run: Callable[[], int]) -> int:
     except RemindersError as exc:
         print_problems(exc.problems)
         errors = sum(1 for p in exc.problems if p.severity == "error")
-        print(f"{errors} error(s); nothing was changed.", file=sys.stderr)
+        print(f"{errors} error(s).", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
