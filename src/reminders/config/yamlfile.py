@@ -7,11 +7,25 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..exceptions import ConfigError, Problem
 
 MAX_BYTES = 20 * 1024 * 1024
+
+
+class _Constructor(RoundTripConstructor):
+    """Leaves dates as text, so the models validate them and errors get a line number."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
+def reader() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
 
 
 class YamlFile:
@@ -36,7 +50,7 @@ class YamlFile:
             message = "not UTF-8 text; save the file as UTF-8"
             raise ConfigError([Problem(message, str(path), bad_line)]) from None
         try:
-            data = YAML(typ="rt").load(text)
+            data = reader().load(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line: int | None = mark.line + 1 if mark is not None else None

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from .rules import (
     AsNeededRule,
     CampaignRule,
-    CampaignSpec,
     DeadlineRule,
     DensifyRule,
     EveryRule,
@@ -103,6 +104,7 @@ class Reading:
 
     rules: list[Rule] = field(default_factory=list)
     not_understood: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
 
 
@@ -114,12 +116,16 @@ class _Scanner:
         self.vocabulary = vocabulary
         self.used = [False] * len(text)
         self.found: list[tuple[int, Rule]] = []
+        self.invalid: list[str] = []
 
-    def _take(self, match: re.Match[str], rule: Rule | None) -> None:
+    def _take(self, match: re.Match[str], make: Callable[..., Rule], **fields: object) -> None:
         for i in range(match.start(), match.end()):
             self.used[i] = True
-        if rule is not None:
-            self.found.append((match.start(), rule))
+        try:
+            self.found.append((match.start(), make(**fields)))
+        except ValueError as exc:  # pydantic's ValidationError: e.g. 2月30日
+            reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            self.invalid.append(f"“{match[0]}”: {reason.removeprefix('Value error, ')}")
 
     def _free(self, match: re.Match[str]) -> bool:
         return not any(self.used[match.start() : match.end()])
@@ -130,28 +136,26 @@ class _Scanner:
             event = m[3]
             key = self.vocabulary.events.get(event, event)
             day = cn_number(m[2]) if m[2] else 1
-            spec = CampaignSpec.model_validate(
-                {"from": f"{cn_number(m[1]):02d}-{day:02d}", "until": key}
-            )
-            self._take(m, CampaignRule(campaign=spec, phrase=m[0]))
+            spec = {"from": f"{cn_number(m[1]):02d}-{day:02d}", "until": key}
+            self._take(m, CampaignRule, campaign=spec, phrase=m[0])
         for name, key in self.vocabulary.observances.items():
             for m in re.finditer(re.escape(name), text):
-                self._take(m, ObservanceRule(observance=key, phrase=name))
+                self._take(m, ObservanceRule, observance=key, phrase=name)
         for m in _DATE_DEADLINE.finditer(text):
             if self._free(m):
                 year = f"{m[1]}-" if m[1] else ""
                 value = f"{year}{cn_number(m[2]):02d}-{cn_number(m[3]):02d}"
-                self._take(m, DeadlineRule(deadline=value, phrase=m[0]))
+                self._take(m, DeadlineRule, deadline=value, phrase=m[0])
         for m in _MONTH_DEADLINE.finditer(text):
             if self._free(m):
                 year = f"{m[1]}-" if m[1] else ""
-                self._take(m, DeadlineRule(deadline=f"{year}{cn_number(m[2]):02d}", phrase=m[0]))
+                self._take(m, DeadlineRule, deadline=f"{year}{cn_number(m[2]):02d}", phrase=m[0])
         for m in _YEAR_END.finditer(text):
             if self._free(m):
-                self._take(m, DeadlineRule(deadline="12", phrase=m[0]))
+                self._take(m, DeadlineRule, deadline="12", phrase=m[0])
         for m in _QUARTER.finditer(text):
             if self._free(m) and text[max(0, m.start() - 1) : m.start()] != "每":
-                self._take(m, DeadlineRule(deadline=f"{_QUARTERS[m[1]]:02d}", phrase=m[0]))
+                self._take(m, DeadlineRule, deadline=f"{_QUARTERS[m[1]]:02d}", phrase=m[0])
         for m in _EVERY.finditer(text):
             if not self._free(m):
                 continue
@@ -167,21 +171,21 @@ class _Scanner:
             self.found.append((start, EveryRule(every=period, count=count, phrase=text[start:end])))
         for m in _HALF.finditer(text):
             if self._free(m) and text[max(0, m.start() - 1) : m.start()] != "每":
-                self._take(m, DeadlineRule(deadline="06" if m[1] == "上" else "12", phrase=m[0]))
+                self._take(m, DeadlineRule, deadline="06" if m[1] == "上" else "12", phrase=m[0])
         for m in _DENSIFY.finditer(text):
-            self._take(m, DensifyRule(phrase=m[0]))
+            self._take(m, DensifyRule, phrase=m[0])
         for m in _PERIODIC.finditer(text):
-            self._take(m, PeriodicRule(phrase=m[0]))
+            self._take(m, PeriodicRule, phrase=m[0])
         if adverbs:
             for m in _STANDING.finditer(text):
                 if self._free(m):
-                    self._take(m, StandingRule(phrase=m[0]))
+                    self._take(m, StandingRule, phrase=m[0])
             for m in _IMMEDIATE.finditer(text):
                 if self._free(m):
-                    self._take(m, ImmediateRule(phrase=m[0]))
+                    self._take(m, ImmediateRule, phrase=m[0])
             for m in _AS_NEEDED.finditer(text):
                 if self._free(m):
-                    self._take(m, AsNeededRule(phrase=m[0]))
+                    self._take(m, AsNeededRule, phrase=m[0])
 
     def rules(self) -> list[Rule]:
         return [rule for _, rule in sorted(self.found, key=lambda pair: pair[0])]
@@ -210,9 +214,11 @@ def read_phrases(time_limit: str | None, text: str | None, vocabulary: Vocabular
         leftover = scanner.leftover()
         if leftover:
             reading.not_understood.append(leftover)
+        reading.invalid.extend(scanner.invalid)
     text_scanner = _Scanner(body, vocabulary)
     text_scanner.scan(adverbs=not cell)
     text_rules = text_scanner.rules()
+    reading.invalid.extend(text_scanner.invalid)
 
     rules = list(cell_rules)
     for rule in text_rules:

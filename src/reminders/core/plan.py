@@ -205,6 +205,8 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
             "phrase from the README or give a structured 'schedule'",
             duty.time_limit,
         )
+    for reason in reading.invalid:
+        out.add("duties", (*where, "time_limit"), f"duty {duty.id}: {reason}", duty.time_limit)
     for conflict in reading.conflicts:
         out.add(
             "duties",
@@ -213,7 +215,7 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
             duty.time_limit,
             warn=True,
         )
-    if not reading.rules and not reading.not_understood:
+    if not reading.rules and not reading.not_understood and not reading.invalid:
         out.add(
             "duties",
             (*where, "time_limit"),
