@@ -62,11 +62,21 @@ def dump_duties(
     doc.yaml_set_start_comment(header)
     for i in range(1, len(duties)):
         doc["duties"].yaml_set_comment_before_after_key(i, before="\n", indent=2)
-    yaml = YAML()
+    return dump_document(doc)
+
+
+def round_trip_yaml() -> YAML:
+    """The one YAML setup for reading and writing duties, so a re-dump is byte-stable."""
+    yaml = YAML(typ="rt")
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def dump_document(doc: object) -> str:
     buffer = io.StringIO()
-    yaml.dump(doc, buffer)
+    round_trip_yaml().dump(doc, buffer)
     return buffer.getvalue()
 
 

@@ -1,0 +1,87 @@
+"""`reminders import`: a task table (.txt, .docx, .xlsx, .csv) → the duties file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import find_config_dir
+from ..exceptions import ConfigError, Problem
+from ..importer.context import load_context
+from ..importer.run import Options, run_import
+from .errors import EXIT_INVALID, EXIT_OK, print_problems
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"not a year (2000-2100): {text!r}")
+    return int(text)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="turn a task table (.txt, .docx, .xlsx, .csv) into duties; merge into duties.yaml",
+        description=(
+            "Read a task table (任务分工表) and write its duties: by default merged into the "
+            "config directory's duties.yaml, keeping your schedule, lead_times, "
+            "overdue_steps and title edits. Exit 0 when the result is valid, 1 on an error "
+            "or when some task still needs fixing (see the report)."
+        ),
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="the table: .txt (flattened Word), .docx, .xlsx or .csv"
+    )
+    parser.add_argument(
+        "--year", type=_year, metavar="YYYY", help="the plan year the table was issued for"
+    )
+    parser.add_argument(
+        "--config",
+        dest="import_config",
+        metavar="DIR",
+        help="config directory (default: the global --config, $REMINDERS_CONFIG, ./config)",
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the duties here instead")
+    parser.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace your edits (schedule, lead_times, overdue_steps, title) with the table's",
+    )
+    parser.add_argument(
+        "--add-units", action="store_true", help="append unknown units to units.yaml (no channels)"
+    )
+    parser.set_defaults(run=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    directory = find_config_dir(args.import_config or args.config)
+    if args.output:
+        target = Path(args.output)
+    elif directory.is_dir():
+        target = directory / "duties.yaml"
+    else:
+        raise ConfigError(
+            [
+                Problem(
+                    "config directory not found; use --config DIR or --output FILE",
+                    str(directory),
+                )
+            ]
+        )
+    context = load_context(directory)
+    if context.warnings and not args.json:
+        print_problems(context.warnings)
+    options = Options(
+        source=Path(args.file),
+        target=target,
+        year=args.year,
+        dry_run=args.dry_run,
+        force=args.force,
+        add_units=args.add_units,
+    )
+    report = run_import(options, context)
+    sys.stdout.write(report.to_json() if args.json else report.to_text())
+    return EXIT_INVALID if report.errors else EXIT_OK

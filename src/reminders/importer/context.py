@@ -1,0 +1,73 @@
+"""What an import needs from the config directory: calendar names and unit names.
+
+Only calendar.yaml and units.yaml are read (not the whole config), so a broken
+or missing duties.yaml can be repaired by importing again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..config.loader import DEFAULT_FILES
+from ..config.yamlfile import YamlFile
+from ..core.grammar import Vocabulary
+from ..core.model import CalendarData, UnitsFile
+from ..exceptions import ConfigError, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportContext:
+    vocabulary: Vocabulary
+    units_path: Path
+    known_units: frozenset[str] | None  # None: no units file to check against
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _load(model: type[M], path: Path) -> M:
+    yaml = YamlFile.load(path)
+    try:
+        return model.model_validate(yaml.data if yaml.data is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(
+                Problem(error["msg"], str(path), yaml.line_of(loc), ".".join(map(str, loc)) or None)
+            )
+        raise ConfigError(problems) from None
+
+
+def load_context(directory: Path) -> ImportContext:
+    warnings: list[Problem] = []
+    calendar_path = directory / DEFAULT_FILES["calendar"]
+    units_path = directory / DEFAULT_FILES["units"]
+    if calendar_path.exists():
+        data = _load(CalendarData, calendar_path)
+        events = {e.name: e.key for e in data.events} | {
+            alias: e.key for e in data.events for alias in e.aliases
+        }
+        vocabulary = Vocabulary({o.name: o.key for o in data.observances}, events)
+    else:
+        vocabulary = Vocabulary()
+        warnings.append(
+            Problem(
+                "no calendar file: observances and named events are not recognised",
+                str(calendar_path),
+                severity="warning",
+            )
+        )
+    known: frozenset[str] | None = None
+    if units_path.exists():
+        units = _load(UnitsFile, units_path).units
+        known = frozenset({u.name for u in units} | {g for u in units for g in u.groups})
+    else:
+        warnings.append(
+            Problem("no units file: units are not checked", str(units_path), severity="warning")
+        )
+    return ImportContext(vocabulary, units_path, known, warnings)

@@ -1,0 +1,115 @@
+"""What an import found, for a person (text) and for tools (JSON).
+
+`attention` lists each task that needs a person's eye and why:
+
+- ``not-understood``: a phrase in the time-limit cell the grammar cannot read;
+- ``no-time-limit``: the time-limit cell is empty (the text may still give a rule);
+- ``no-rule``: neither the cell nor the text gives a due date;
+- ``conflict``: the cell and the text disagree (the cell wins);
+- ``no-unit``: the responsible-unit cell is empty;
+- ``unknown-unit``: a unit that is not in units.yaml (nor a group there);
+- ``gone``: a duty in duties.yaml whose task is no longer in the table (kept).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REASON_LABELS = {
+    "not-understood": "时限未识别 phrase not understood",
+    "no-time-limit": "完成时限为空 empty time limit",
+    "no-rule": "无到期规则 no rule gives a due date",
+    "conflict": "时限冲突 cell and text disagree",
+    "no-unit": "无责任单位 no responsible unit",
+    "unknown-unit": "单位未配置 unit not in units.yaml",
+    "gone": "表中已无 gone from the table (kept in duties)",
+}
+ERROR_REASONS = frozenset({"not-understood", "no-rule", "no-unit", "unknown-unit"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    id: str
+    reason: str
+    detail: str
+    line: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.reason in ERROR_REASONS
+
+
+@dataclass(slots=True)
+class Report:
+    source: str
+    kind: str
+    target: str
+    tasks: int = 0
+    understood: int = 0
+    encoding: str | None = None
+    attention: list[Attention] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_edits: dict[str, list[str]] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)
+    unknown_units: list[str] = field(default_factory=list)
+    units_added: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for item in self.attention if item.is_error)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["attention"] = [
+            {k: v for k, v in asdict(item).items() if v is not None} for item in self.attention
+        ]
+        data["errors"] = self.errors
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=2) + "\n"
+
+    def to_text(self) -> str:
+        lines = [f"导入 import: {self.source} ({self.kind}) → {self.target}"]
+        lines.append(
+            f"{self.tasks} tasks, {self.understood} with a rule understood, "
+            f"{self.tasks - self.understood} not"
+        )
+        if self.updated or self.unchanged or self.gone or self.kept_edits:
+            lines.append(
+                f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.gone)} gone from the table"
+            )
+        for duty, fields in self.kept_edits.items():
+            lines.append(f"  {duty}: kept your {', '.join(fields)} (use --force to replace)")
+        if self.attention:
+            lines.append(f"需要人工核对 needs attention ({len(self.attention)}):")
+            for item in self.attention:
+                label = REASON_LABELS.get(item.reason, item.reason)
+                where = f" [line {item.line}]" if item.line else ""
+                lines.append(f"  {item.id:>6}  {label}: {item.detail}{where}")
+        if self.units_added:
+            lines.append(f"added to units.yaml (no channels yet): {', '.join(self.units_added)}")
+        elif self.unknown_units:
+            lines.append(
+                f"units not in units.yaml: {', '.join(self.unknown_units)} "
+                "(add them there, or re-run with --add-units)"
+            )
+        if self.dry_run:
+            lines.append("dry run: nothing written")
+        elif self.written:
+            lines.append(f"written: {', '.join(self.written)}")
+        else:
+            lines.append("nothing to write: the duties are already up to date")
+        if self.errors:
+            lines.append(
+                f"{self.errors} problem(s) must be fixed in the duties (or units) file "
+                "before `reminders validate` passes"
+            )
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,122 @@
+"""One import, start to finish, without printing: read, build, merge, write."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from ..exceptions import ConfigError, Problem
+from .atomic import write_atomic
+from .build import build
+from .context import ImportContext
+from .emit import HEADER, dump_document, dump_duties, round_trip_yaml
+from .merge import merge
+from .report import Attention, Report
+from .source import read_table
+from .units import units_with
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    source: Path
+    target: Path
+    year: int | None = None
+    dry_run: bool = False
+    force: bool = False
+    add_units: bool = False
+
+
+def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | None]:
+    """(text, document) of the duties file already there; (None, None) to start afresh."""
+    if not target.exists():
+        return None, None
+    try:
+        text = target.read_bytes().decode("utf-8-sig")
+        document = round_trip_yaml().load(text)
+    except (UnicodeDecodeError, YAMLError, OSError) as exc:
+        if force:
+            return None, None
+        raise ConfigError(
+            [
+                Problem(
+                    f"cannot merge into it ({type(exc).__name__}); fix it, or use --force "
+                    "to replace it",
+                    str(target),
+                )
+            ]
+        ) from None
+    if document is None:
+        return text, None
+    if not isinstance(document, CommentedMap):
+        if force:
+            return text, None
+        raise ConfigError(
+            [
+                Problem(
+                    "not a duties file (expected `duties:`); use --force to replace", str(target), 1
+                )
+            ]
+        )
+    return text, document
+
+
+def run_import(options: Options, context: ImportContext) -> Report:
+    table = read_table(options.source)
+    built = build(table.rows, context.vocabulary, context.known_units)
+    report = Report(
+        source=str(options.source),
+        kind=table.kind,
+        target=str(options.target),
+        tasks=len(table.rows),
+        understood=built.understood,
+        encoding=table.encoding,
+        attention=built.attention,
+        unknown_units=built.unknown_units,
+        dry_run=options.dry_run,
+    )
+    if not options.target.parent.is_dir():
+        raise ConfigError([Problem("the output directory does not exist", str(options.target))])
+    old_text, document = _existing(options.target, options.force)
+    if document is None:
+        source = os.path.relpath(options.source.resolve(), options.target.parent.resolve())
+        header = HEADER.format(source=Path(source).as_posix())
+        text = dump_duties(table.title, options.year, built.duties, header)
+        report.added = [str(d["id"]) for d in built.duties]
+    else:
+        merged = merge(document, built.duties, options.force)
+        if options.year is not None and document.get("source_year") != options.year:
+            if "source_year" in document:
+                document["source_year"] = options.year
+            else:
+                document.insert(1 if "title" in document else 0, "source_year", options.year)
+        if not document.get("title") and table.title:
+            document.insert(0, "title", table.title)
+        text = dump_document(document)
+        report.added, report.updated, report.unchanged = (
+            merged.added,
+            merged.updated,
+            merged.unchanged,
+        )
+        report.kept_edits, report.gone = merged.kept_edits, merged.gone
+        for duty_id in merged.gone:
+            report.attention.append(
+                Attention(duty_id, "gone", "kept in the duties file; delete it there if intended")
+            )
+    writes: list[tuple[Path, str]] = []
+    if text != old_text:
+        writes.append((options.target, text))
+    if options.add_units and built.unknown_units:
+        if not context.units_path.exists():
+            raise ConfigError([Problem("--add-units: no units file", str(context.units_path))])
+        writes.append((context.units_path, units_with(context.units_path, built.unknown_units)))
+        report.units_added = list(built.unknown_units)
+        report.attention = [a for a in report.attention if a.reason != "unknown-unit"]
+    if not options.dry_run:
+        for path, content in writes:
+            write_atomic(path, content)
+            report.written.append(str(path))
+    return report
