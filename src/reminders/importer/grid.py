@@ -94,6 +94,13 @@ def _headings(cells: Sequence[str]) -> Iterable[tuple[str, str]]:
             yield "measure", flat
 
 
+def _measure(text: str, line: int) -> tuple[int, str]:
+    try:
+        return measure_title(text)
+    except ValueError as exc:
+        raise TableFormatError(str(exc), line) from None
+
+
 def read_grid(
     grid: Sequence[Sequence[str]], line_numbers: Sequence[int] | None = None
 ) -> list[Row]:
@@ -118,7 +125,7 @@ def read_grid(
             if kind == "section":
                 section = text
             elif text != measure:
-                measure_no, measure = measure_title(text)
+                measure_no, measure = _measure(text, line)
         body = squash(_cell(cells, columns.text))
         if not body:
             continue
@@ -128,7 +135,7 @@ def read_grid(
                 if kind == "section":
                     section = text
                 else:
-                    measure_no, measure = measure_title(text)
+                    measure_no, measure = _measure(text, line)
             continue
         if not measure_no:
             raise TableFormatError("a task appears before any measure （一）", line)

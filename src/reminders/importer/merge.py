@@ -93,6 +93,8 @@ def _refresh(old: CommentedMap, new: CommentedMap, force: bool) -> tuple[bool, l
     changed = False
     kept: list[str] = []
     moved = False
+    title = old.get("title")
+    user_title = title is not None and title != short_title(str(old.get("text", "")))
     for key in TABLE_FIELDS:
         if key not in new:
             if key in old:
@@ -113,8 +115,6 @@ def _refresh(old: CommentedMap, new: CommentedMap, force: bool) -> tuple[bool, l
                 break
         old.insert(position, key, new[key])
         changed = True
-    title = old.get("title")
-    user_title = title is not None and title != short_title(str(old.get("text", "")))
     if "title" in new and _plain(title) != _plain(new["title"]):
         if user_title and not force:
             kept.append("title")

@@ -88,12 +88,18 @@ class Report:
             )
         for duty, fields in self.kept_edits.items():
             lines.append(f"  {duty}: kept your {', '.join(fields)} (use --force to replace)")
-        if self.attention:
-            lines.append(f"需要人工核对 needs attention ({len(self.attention)}):")
-            for item in self.attention:
+        listed = [item for item in self.attention if item.reason != "gone"]
+        if listed:
+            lines.append(f"需要人工核对 needs attention ({len(listed)}):")
+            for item in listed:
                 label = REASON_LABELS.get(item.reason, item.reason)
                 where = f" [line {item.line}]" if item.line else ""
                 lines.append(f"  {item.id:>6}  {label}: {item.detail}{where}")
+        if self.gone:
+            lines.append(
+                f"{REASON_LABELS['gone']}: {', '.join(self.gone)} "
+                "(delete them from the duties file if they are finished with)"
+            )
         if self.units_added:
             lines.append(f"added to units.yaml (no channels yet): {', '.join(self.units_added)}")
         elif self.unknown_units:

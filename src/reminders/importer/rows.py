@@ -13,14 +13,18 @@ _UNIT_SPLIT = re.compile(r"[、，,；;/\s]+|及")
 
 
 def cn_int(text: str) -> int:
-    if text == "十":
-        return 10
-    if text.startswith("十"):
-        return 10 + _CN[text[1:]]
-    if "十" in text:
-        tens, _, units = text.partition("十")
-        return _CN[tens] * 10 + (_CN[units] if units else 0)
-    return _CN[text]
+    """一 … 九十九; ValueError for anything else (一一, 十十)."""
+    tens, ten, units = text.partition("十")
+    try:
+        if not ten:
+            return _CN[text] if len(text) == 1 and text != "十" else _CN[""]
+        high = _CN[tens] if tens else 1
+        low = _CN[units] if units else 0
+    except KeyError:
+        raise ValueError(f"not a Chinese numeral: {text}") from None
+    if high > 9 or low > 9:
+        raise ValueError(f"not a Chinese numeral: {text}")
+    return high * 10 + low
 
 
 def squash(text: str) -> str:

@@ -117,6 +117,12 @@ def run_import(options: Options, context: ImportContext) -> Report:
         report.attention = [a for a in report.attention if a.reason != "unknown-unit"]
     if not options.dry_run:
         for path, content in writes:
-            write_atomic(path, content)
+            try:
+                write_atomic(path, content)
+            except OSError as exc:
+                done = f"; already written: {', '.join(report.written)}" if report.written else ""
+                raise ConfigError(
+                    [Problem(f"cannot write: {exc.strerror or exc}{done}", str(path))]
+                ) from None
             report.written.append(str(path))
     return report

@@ -8,6 +8,7 @@ whose Problem names the file, and the line when one is known.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -121,7 +122,10 @@ def _parse(path: Path, kind: str, raw: bytes) -> Table:
     if kind == "csv":
         from .sheet import read_csv
 
-        title, grid, numbers = read_csv(decoded.text)
+        try:
+            title, grid, numbers = read_csv(decoded.text)
+        except csv.Error as exc:
+            raise _fail(path, f"not a readable CSV table: {exc}") from None
         return Table(path, kind, title, read_grid(grid, numbers), decoded.encoding)
     title, rows = read_text_table(decoded.text)
     return Table(path, kind, title, rows, decoded.encoding)

@@ -74,7 +74,10 @@ def read_text_table(text: str) -> tuple[str, list[Row]]:
             i += 1
             continue
         if MEASURE.match(body):
-            measure_no, measure = measure_title(body)
+            try:
+                measure_no, measure = measure_title(body)
+            except ValueError as exc:
+                raise TableFormatError(str(exc), cell.line) from None
             i += 1
             continue
         task = TASK.match(body)
