@@ -123,6 +123,26 @@ class Semesters(_Model):
     autumn: MonthDayRange = ((9, 1), (1, 15))
 
 
+class FeedSettings(_Model):
+    """Calendar feeds: the rolling window, the public URL and the identity of events."""
+
+    days_back: int = Field(90, ge=0, le=3660, description="window: days before today")
+    days_ahead: int = Field(400, ge=1, le=3660, description="window: days after today")
+    base_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", description="public URL of the server"
+    )
+    uid_domain: str = Field(
+        "reminders.local", pattern=r"^[A-Za-z0-9.-]+$", description="UID = <occurrence>@<domain>"
+    )
+    dashboard_url: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="URL of an event; {id} = occurrence id"
+    )
+    max_events: int = Field(1000, ge=10, le=100_000, description="Google drops ~1,100+")
+    max_bytes: int = Field(900_000, ge=10_000, le=50_000_000, description="Google drops ~1 MB+")
+    refresh_minutes: int = Field(60, ge=5, le=10_080, description="REFRESH-INTERVAL")
+    listen: str = Field("127.0.0.1:8080", pattern=r"^\S+:\d{1,5}$", description="HOST:PORT")
+
+
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     plan_year: int = Field(ge=2000, le=2100)
@@ -132,6 +152,7 @@ class Settings(_Model):
     send_window: SendWindow = SendWindow()
     cadence: Cadence = Cadence()
     semesters: Semesters = Semesters()
+    feeds: FeedSettings = FeedSettings()
 
     @field_validator("timezone")
     @classmethod

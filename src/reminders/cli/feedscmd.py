@@ -1,0 +1,164 @@
+"""`reminders feeds build|urls|serve`: calendar feeds as files, as URLs, over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import uvicorn
+
+from ..config import find_config_dir, load_config
+from ..exceptions import ConfigError, Problem
+from ..feeds.builder import Feed
+from ..feeds.files import write_feeds
+from ..feeds.publisher import FeedPublisher
+from ..feeds.server import FeedApp, parse_listen, server_config
+from ..feeds.specs import feed_specs
+from ..feeds.tokens import load_tokens
+from ..statedir import find_state_dir
+from .common import load, parse_date
+from .errors import EXIT_OK
+
+log = logging.getLogger("reminders.feeds")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    feeds = commands.add_parser("feeds", help="calendar feeds: build files, print URLs, serve")
+    sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="state directory: tokens, feed history "
+        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)",
+    )
+    state.add_argument(
+        "--today", metavar="DATE", type=parse_date, help="centre the window on this date"
+    )
+
+    build = sub.add_parser("build", parents=[state], help="write calendars/*.ics")
+    build.add_argument(
+        "--output", metavar="DIR", default="calendars", help="directory (default: ./calendars)"
+    )
+    build.set_defaults(run=cmd_build)
+
+    urls = sub.add_parser("urls", parents=[state], help="print each feed's https and webcal URL")
+    urls.add_argument("--base-url", metavar="URL", help="public base URL (default: feeds.base_url)")
+    urls.set_defaults(run=cmd_urls)
+
+    serve = sub.add_parser("serve", parents=[state], help="serve the feeds over HTTP")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="default: feeds.listen")
+    serve.add_argument(
+        "--check-every",
+        metavar="SECONDS",
+        type=float,
+        default=5.0,
+        help="how often to look for config changes (default: 5)",
+    )
+    serve.set_defaults(run=cmd_serve)
+
+
+def _summary(feed: Feed) -> str:
+    cut = f", {feed.dropped} cut after {feed.end}" if feed.dropped else ""
+    return f"{feed.spec.filename}: {feed.events} events, {len(feed.body)} bytes{cut}"
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    config = load(args)
+    publisher = FeedPublisher(find_state_dir(args.state_dir))
+    feeds = publisher.publish(config.plan, datetime.now(UTC), args.today)
+    report = write_feeds(Path(args.output), feeds)
+    for feed in feeds.values():
+        print(_summary(feed))
+    print(
+        f"{args.output}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed"
+    )
+    return EXIT_OK
+
+
+def feed_urls(base_url: str, tokens: dict[str, str], key: str, filename: str) -> tuple[str, str]:
+    url = f"{base_url.rstrip('/')}/feeds/{tokens[key]}/{quote(filename)}"
+    return url, "webcal://" + url.split("://", 1)[1]
+
+
+def cmd_urls(args: argparse.Namespace) -> int:
+    config = load(args)
+    base = args.base_url or config.settings.feeds.base_url
+    if not base or not base.startswith(("http://", "https://")):
+        raise ConfigError(
+            [
+                Problem(
+                    "no public base URL: set feeds.base_url in settings.yaml or pass --base-url",
+                    str(config.directory / "settings.yaml"),
+                    field="feeds.base_url",
+                    value=base,
+                )
+            ]
+        )
+    specs = feed_specs(config.plan)
+    tokens = load_tokens(find_state_dir(args.state_dir), [s.key for s in specs])
+    for spec in specs:
+        https, webcal = feed_urls(base, tokens, spec.key, spec.filename)
+        print(f"{spec.title}\n  {https}\n  {webcal}")
+    return EXIT_OK
+
+
+def _config_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for name in sorted(os.listdir(directory)):
+        path = directory / name
+        if path.is_file():
+            st = path.stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = load(args)
+    host, port = parse_listen(args.listen or config.settings.feeds.listen)
+    publisher = FeedPublisher(find_state_dir(args.state_dir))
+    publisher.publish(config.plan, datetime.now(UTC), args.today)
+    directory = find_config_dir(args.config)
+
+    async def watch() -> None:
+        """Rebuild when a config file changes or the day turns; keep the last good feeds."""
+        signature = _config_signature(directory)
+        plan = config.plan
+        day: date | None = None
+        while True:
+            await asyncio.sleep(args.check_every)
+            now = datetime.now(UTC)
+            current = _config_signature(directory)
+            today = args.today or now.astimezone(ZoneInfo(plan.settings.timezone)).date()
+            if current == signature and today == day:
+                continue
+            try:
+                if current != signature:
+                    signature = current
+                    loaded = await asyncio.to_thread(load_config, directory, args.plan_year)
+                    plan = loaded.plan
+                    log.info("config changed: rebuilding feeds")
+                day = today
+                await asyncio.to_thread(publisher.publish, plan, now, args.today)
+            except ConfigError as exc:
+                log.error("config invalid; still serving the last good feeds:\n%s", exc)
+
+    async def main() -> None:
+        server = uvicorn.Server(server_config(FeedApp(publisher.store), host, port))
+        watcher = asyncio.create_task(watch())
+        try:
+            await server.serve()
+        finally:
+            watcher.cancel()
+
+    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.feeds), host, port)
+    asyncio.run(main())
+    return EXIT_OK

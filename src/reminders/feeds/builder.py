@@ -1,0 +1,245 @@
+"""Plan → every feed, incrementally.
+
+`FeedBuilder.build(plan, today, now)` expands the plan over the rolling window,
+renders each occurrence once, and assembles one feed per unit, per group and
+for everything. Between builds it keeps what it rendered: a duty whose
+definition did not change is not expanded again, an event whose content did
+not change is not rendered again, and a feed whose events did not change keeps
+its bytes. So a rebuild after one duty changes costs only that duty's events
+and the feeds that hold them.
+
+A feed over the size limits (Google drops feeds over about 1 MB or 1,100
+events) is cut at the window's far end, on a day boundary, and the log says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from ..core.expand import Window, expand
+from ..core.model import Duty, Settings
+from ..core.occurrence import Occurrence
+from ..core.plan import CompiledDuty, Plan
+from ..core.rules import Rule
+from .history import History, Stamp
+from .render import CALENDAR_TAIL, EventBody, calendar_head, event_chunk, render_event
+from .specs import FeedSpec, feed_specs
+
+log = logging.getLogger("reminders.feeds")
+
+SortKey = tuple[date, tuple[int, int], int, str]
+_PRUNE_AFTER = timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One encoded feed and what the server needs to serve it."""
+
+    spec: FeedSpec
+    body: bytes
+    etag: str  # strong, quoted: '"<hex>"'
+    changed: datetime  # when these bytes were first built (UTC): Last-Modified
+    events: int
+    start: date  # the window the feed covers (end moved earlier when cut)
+    end: date
+    dropped: int = 0  # events cut off at the far end
+
+
+@dataclass(slots=True)
+class _Event:
+    key: SortKey
+    occurrence: Occurrence
+    body: EventBody
+    completed: str | None
+    stamp: Stamp
+    chunk: bytes
+
+
+@dataclass(slots=True)
+class BuildStats:
+    duties_expanded: int = 0
+    events_rendered: int = 0
+    feeds_rendered: int = 0
+
+
+@dataclass(slots=True)
+class _FeedCache:
+    head: bytes
+    chunks: list[bytes]
+    feed: Feed
+
+
+@dataclass(slots=True)
+class _DutyCache:
+    definition: tuple[Duty, tuple[str, ...], tuple[Rule, ...]]
+    events: list[_Event] = field(default_factory=list)
+
+
+def feed_window(settings: Settings, today: date) -> Window:
+    feeds = settings.feeds
+    return Window(today - timedelta(days=feeds.days_back), today + timedelta(days=feeds.days_ahead))
+
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+class FeedBuilder:
+    """Keeps the last build in memory; give it the same History across builds."""
+
+    def __init__(self, history: History | None = None) -> None:
+        self.history = history if history is not None else History()
+        self.stats = BuildStats()
+        self._context: tuple[object, ...] | None = None
+        self._duties: dict[str, _DutyCache] = {}
+        self._feeds: dict[str, _FeedCache] = {}
+
+    def build(
+        self,
+        plan: Plan,
+        today: date,
+        now: datetime,
+        completed: Mapping[str, str] | None = None,
+    ) -> dict[str, Feed]:
+        """Every feed, by slug. `completed` maps occurrence id → note (closed loop)."""
+        window = feed_window(plan.settings, today)
+        context = (plan.settings, plan.data, plan.units, window)
+        if context != self._context:
+            self._duties.clear()
+            self._context = context
+        self.stats = BuildStats()
+        done = completed or {}
+        per_unit: dict[str, list[_Event]] = {name: [] for name in plan.unit_names()}
+        live: dict[str, _DutyCache] = {}
+        for compiled in plan.duties:
+            cache = self._duty_events(plan, compiled, window, done, now)
+            live[compiled.duty.id] = cache
+            for event in cache.events:
+                per_unit[event.occurrence.unit].append(event)
+        self._duties = live
+        for events in per_unit.values():
+            events.sort(key=lambda e: e.key)
+
+        feeds: dict[str, Feed] = {}
+        unit_order = plan.unit_names()
+        for spec in feed_specs(plan):
+            members = [per_unit[name] for name in unit_order if name in spec.units]
+            feeds[spec.slug] = self._feed(spec, plan.settings, members, window, now)
+        self._feeds = {slug: self._feeds[slug] for slug in feeds}
+        self.history.prune(window.start - _PRUNE_AFTER)
+        return feeds
+
+    # -- events ------------------------------------------------------------
+    def _duty_events(
+        self,
+        plan: Plan,
+        compiled: CompiledDuty,
+        window: Window,
+        done: Mapping[str, str],
+        now: datetime,
+    ) -> _DutyCache:
+        duty = compiled.duty
+        definition = (duty, compiled.units, compiled.rules)
+        cache = self._duties.get(duty.id)
+        if cache is None or cache.definition != definition:
+            self.stats.duties_expanded += 1
+            occurrences = expand(replace(plan, duties=(compiled,)), window)
+            cache = _DutyCache(definition)
+            unit_index = {name: i for i, name in enumerate(plan.unit_names())}
+            for o in occurrences:
+                key = (o.due, duty.sort_key, unit_index[o.unit], o.period)
+                cache.events.append(self._render(plan, duty, key, o, done.get(o.id), now))
+        else:
+            for i, event in enumerate(cache.events):
+                note = done.get(event.occurrence.id)
+                if note != event.completed:
+                    o = event.occurrence
+                    cache.events[i] = self._render(plan, duty, event.key, o, note, now)
+        return cache
+
+    def _render(
+        self,
+        plan: Plan,
+        duty: Duty,
+        key: SortKey,
+        occurrence: Occurrence,
+        completed: str | None,
+        now: datetime,
+    ) -> _Event:
+        self.stats.events_rendered += 1
+        body = render_event(occurrence, duty, plan.settings, plan.calendar, completed)
+        stamp = self.history.stamp(body.uid, body.digest, occurrence.due, now)
+        chunk = event_chunk(body, stamp.sequence, stamp.changed)
+        return _Event(key, occurrence, body, completed, stamp, chunk)
+
+    # -- feeds -------------------------------------------------------------
+    def _feed(
+        self,
+        spec: FeedSpec,
+        settings: Settings,
+        members: list[list[_Event]],
+        window: Window,
+        now: datetime,
+    ) -> Feed:
+        limits = settings.feeds
+        head = calendar_head(spec, settings)
+        merged: Iterable[_Event] = (
+            members[0] if len(members) == 1 else heapq.merge(*members, key=lambda e: e.key)
+        )
+        total = sum(len(m) for m in members)
+        taken, cut_day = _take(merged, limits.max_events, limits.max_bytes - len(head) - 16)
+        end, dropped = window.end, 0
+        if cut_day is not None:
+            end, dropped = cut_day - timedelta(days=1), total - len(taken)
+            log.warning(
+                "feed %s: over the limit (%d events / %d bytes); cut at the far end: "
+                "covers %s to %s, %d of %d events left out",
+                spec.slug,
+                limits.max_events,
+                limits.max_bytes,
+                window.start,
+                end,
+                dropped,
+                total,
+            )
+        chunks = [e.chunk for e in taken]
+        old = self._feeds.get(spec.slug)
+        if (
+            old is not None
+            and old.head == head
+            and len(old.chunks) == len(chunks)
+            and all(a is b for a, b in zip(old.chunks, chunks, strict=True))
+            and old.feed.end == end
+        ):
+            return old.feed
+        self.stats.feeds_rendered += 1
+        body = b"".join((head, *chunks, CALENDAR_TAIL))
+        etag = etag_of(body)
+        stamp = self.history.feed(spec.slug, etag, now)
+        feed = Feed(spec, body, etag, stamp.changed, len(chunks), window.start, end, dropped)
+        self._feeds[spec.slug] = _FeedCache(head, chunks, feed)
+        return feed
+
+
+def _take(
+    events: Iterable[_Event], max_events: int, max_bytes: int
+) -> tuple[list[_Event], date | None]:
+    """The events that fit; when some do not, also the first day left out."""
+    taken: list[_Event] = []
+    size = 0
+    stream: Iterator[_Event] = iter(events)
+    for event in itertools.islice(stream, max_events + 1):
+        size += len(event.chunk)
+        if len(taken) == max_events or size > max_bytes:
+            day = event.key[0]
+            while taken and taken[-1].key[0] == day:
+                taken.pop()
+            return taken, day
+        taken.append(event)
+    return taken, None

@@ -1,0 +1,184 @@
+"""Occurrences → iCalendar bytes. Pure: no clock, no files.
+
+An event is rendered in two parts. The *body* is everything that describes the
+occurrence (UID, dates, summary, text, alarms); its hash is the event's
+content identity. The *stamp* (SEQUENCE and DTSTAMP) comes from the feed
+history, which raises SEQUENCE whenever the body's hash changes. Same body and
+same history give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from urllib.parse import quote
+
+from icalendar import Timezone
+
+from ..core.model import Duty, Settings, parse_offset
+from ..core.occurrence import Occurrence
+from ..core.workcalendar import WorkCalendar
+from . import ical
+from .specs import FeedSpec
+
+PRODID = "-//reminders//calendar feeds//ZH"
+_ONE_DAY = timedelta(days=1)
+WEEKDAYS = "一二三四五六日"
+# The same words as `reminders agenda` shows (cli/agenda.py KIND_LABELS).
+KIND_LABELS = {
+    "deadline": "限期完成",
+    "recurring": "周期任务",
+    "standing-review": "长期坚持自查",
+    "campaign": "专项行动",
+    "as-needed-review": "及时事项复核",
+    "immediate": "立即",
+    "observance": "主题活动",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventBody:
+    uid: str
+    body: bytes
+    digest: str
+
+
+def uid_for(occurrence_id: str, domain: str) -> str:
+    return f"{occurrence_id}@{domain}"
+
+
+def occurrence_id_of(uid: str) -> str:
+    """The inverse of uid_for: the occurrence id in a feed's UID."""
+    return uid.rpartition("@")[0]
+
+
+def _alarm_days(duty: Duty, settings: Settings, calendar: WorkCalendar, due: date) -> list[date]:
+    days: list[date] = []
+    for offset in duty.lead_times if duty.lead_times is not None else settings.lead_times:
+        count, workdays = parse_offset(offset)
+        day = calendar.add_workdays(due, -count) if workdays else due - timedelta(days=count)
+        if day not in days:
+            days.append(day)
+    return sorted(days)
+
+
+def _description(occurrence: Occurrence, duty: Duty, completed: str | None) -> str:
+    due = occurrence.due
+    parts = [duty.text or duty.title, ""]
+    if completed is not None:
+        parts += [f"已完成：{completed}" if completed else "已完成", ""]
+    parts.append(f"编号：{duty.id}")
+    if duty.section:
+        parts.append(f"部分：{duty.section}")
+    if duty.measure:
+        parts.append(f"措施：{duty.measure}")
+    parts.append(f"责任单位：{'、'.join(duty.units)}（本单位：{occurrence.unit}）")
+    if duty.partners:
+        parts.append(f"配合单位：{'、'.join(duty.partners)}")
+    if duty.time_limit:
+        parts.append(f"时限（原文）：{duty.time_limit}")
+    parts.append(
+        f"本次：{occurrence.label}（{KIND_LABELS[occurrence.kind]}，依据“{occurrence.source}”）"
+    )
+    if occurrence.start is not None and occurrence.start < due:
+        parts.append(f"期间：{occurrence.start} 至 {due}")
+    parts.append(f"到期：{due}（周{WEEKDAYS[due.weekday()]}）")
+    if occurrence.provisional:
+        parts.append("暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。")
+    return "\n".join(parts)
+
+
+def render_event(
+    occurrence: Occurrence,
+    duty: Duty,
+    settings: Settings,
+    calendar: WorkCalendar,
+    completed: str | None = None,
+) -> EventBody:
+    """The body of one VEVENT (without BEGIN/END, SEQUENCE and DTSTAMP)."""
+    feeds = settings.feeds
+    uid = uid_for(occurrence.id, feeds.uid_domain)
+    due = occurrence.due
+    start = min(occurrence.start or due, due)
+    kind = KIND_LABELS[occurrence.kind]
+    summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
+    if completed is not None:
+        summary = f"✔已完成 {summary}"
+    categories = [c for c in (duty.section, kind) if c]
+    out = [
+        ical.text("UID", uid),
+        ical.line("DTSTART;VALUE=DATE", ical.ical_date(start)),
+        ical.line("DTEND;VALUE=DATE", ical.ical_date(due + _ONE_DAY)),
+        ical.text("SUMMARY", summary),
+        ical.text("DESCRIPTION", _description(occurrence, duty, completed)),
+        ical.line("CATEGORIES", ",".join(ical.escape_text(c) for c in categories)),
+        ical.line("STATUS", "TENTATIVE" if occurrence.provisional else "CONFIRMED"),
+        ical.line("TRANSP", "TRANSPARENT"),
+    ]
+    if feeds.dashboard_url:
+        out.append(ical.line("URL", feeds.dashboard_url.replace("{id}", quote(occurrence.id))))
+    if completed is None:
+        send = settings.send_window.start
+        at = send.hour * 3600 + send.minute * 60
+        end = due + _ONE_DAY
+        for day in _alarm_days(duty, settings, calendar, due):
+            when = "今天到期" if day == due else f"{(due - day).days}天后到期"
+            out += [
+                b"BEGIN:VALARM\r\n",
+                b"ACTION:DISPLAY\r\n",
+                ical.line("TRIGGER;RELATED=END", ical.duration((day - end).days * 86400 + at)),
+                ical.text("DESCRIPTION", f"安全生产任务{when}"),
+                b"END:VALARM\r\n",
+            ]
+    body = b"".join(out)
+    return EventBody(uid, body, hashlib.sha256(body).hexdigest()[:20])
+
+
+def event_chunk(event: EventBody, sequence: int, stamp: datetime) -> bytes:
+    """A whole VEVENT: the body plus the stamp the history gives it."""
+    return b"".join(
+        (
+            b"BEGIN:VEVENT\r\n",
+            event.body,
+            ical.line("DTSTAMP", ical.ical_utc(stamp)),
+            ical.line("LAST-MODIFIED", ical.ical_utc(stamp)),
+            ical.line("SEQUENCE", str(sequence)),
+            b"END:VEVENT\r\n",
+        )
+    )
+
+
+@lru_cache(maxsize=8)
+def vtimezone(tzid: str) -> bytes:
+    return bytes(Timezone.from_tzid(tzid).to_ical()).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def calendar_head(spec: FeedSpec, settings: Settings) -> bytes:
+    refresh = ical.duration(settings.feeds.refresh_minutes * 60)
+    description = f"{spec.title}：到期任务（由 reminders 生成，请勿手工修改）"
+    return b"".join(
+        (
+            b"BEGIN:VCALENDAR\r\n",
+            b"VERSION:2.0\r\n",
+            ical.line("PRODID", PRODID),
+            b"CALSCALE:GREGORIAN\r\n",
+            b"METHOD:PUBLISH\r\n",
+            ical.text("NAME", spec.title),
+            ical.text("X-WR-CALNAME", spec.title),
+            ical.text("X-WR-CALDESC", description),
+            ical.line("X-WR-TIMEZONE", settings.timezone),
+            ical.line("REFRESH-INTERVAL;VALUE=DURATION", refresh),
+            ical.line("X-PUBLISHED-TTL", refresh),
+            vtimezone(settings.timezone),
+        )
+    )
+
+
+CALENDAR_TAIL = b"END:VCALENDAR\r\n"
+
+
+def render_calendar(head: bytes, chunks: Iterable[bytes]) -> bytes:
+    return b"".join((head, *chunks, CALENDAR_TAIL))

@@ -1,0 +1,310 @@
+"""Serve feeds over HTTP: a raw ASGI app over an in-memory `FeedStore`.
+
+    GET|HEAD /feeds/<token>/<slug>.ics
+
+The store holds each feed's bytes and prebuilt headers; a request does no
+rendering and no I/O. Responses carry a strong content ETag and a truthful
+Last-Modified and answer conditional requests with 304. A wrong token, an
+unknown feed or any other path is a 404 with no hint; other methods get 405.
+The path is matched on the raw bytes, segment by segment, against the known
+feeds, so `..`, encoded slashes and the like can only ever miss.
+
+`FeedApp` is an ASGI callable a daemon can mount next to its own routes
+(`FeedApp.handles(scope)` says whether a request is a feed request).
+`server_config()` gives a uvicorn config with bounded headers, timeouts and
+concurrency; `GuardedHttpTools` adds what uvicorn lacks: a deadline for the
+request head (slowloris) and for the response (slow readers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .builder import Feed
+from .tokens import TOKEN_PATTERN, same_token
+
+log = logging.getLogger("reminders.feeds")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PREFIX = b"/feeds/"
+CONTENT_TYPE = b"text/calendar; charset=utf-8"
+CACHE_CONTROL = b"private, no-cache"
+_DUMMY_TOKEN = "x" * 32
+
+
+MAX_HEAD_BYTES = 16 * 1024  # request line and headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    token: str
+    body: bytes
+    etag: str
+    modified: int  # Unix seconds
+    ok_headers: list[tuple[bytes, bytes]]
+    not_modified_headers: list[tuple[bytes, bytes]]
+
+
+def _http_date(moment: datetime) -> bytes:
+    return format_datetime(moment, usegmt=True).encode()
+
+
+class FeedStore:
+    """Encoded feeds by file name, swapped whole on each update (safe across threads)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+
+    def update(self, feeds: Mapping[str, Feed], tokens: Mapping[str, str]) -> None:
+        """Publish these feeds; `tokens` maps each feed's key to its token."""
+        entries = {}
+        for feed in feeds.values():
+            common = [
+                (b"etag", feed.etag.encode()),
+                (b"last-modified", _http_date(feed.changed)),
+                (b"cache-control", CACHE_CONTROL),
+            ]
+            ok = [
+                (b"content-type", CONTENT_TYPE),
+                (b"content-length", str(len(feed.body)).encode()),
+                (b"x-content-type-options", b"nosniff"),
+                *common,
+            ]
+            entries[feed.spec.filename] = _Entry(
+                tokens[feed.spec.key],
+                feed.body,
+                feed.etag,
+                int(feed.changed.timestamp()),
+                ok,
+                common,
+            )
+        self._entries = entries
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def lookup(self, token: str, name: str) -> _Entry | None:
+        entry = self._entries.get(name)
+        expected = entry.token if entry is not None else _DUMMY_TOKEN
+        if same_token(token, expected) and entry is not None:
+            return entry
+        return None
+
+
+def _split(raw_path: bytes) -> tuple[str, str] | None:
+    """b'/feeds/<token>/<name>' → (token, name), or None for anything else."""
+    if not raw_path.startswith(PREFIX):
+        return None
+    parts = raw_path[len(PREFIX) :].split(b"/")
+    if len(parts) != 2:
+        return None
+    try:
+        token = parts[0].decode("ascii")
+        name = unquote_to_bytes(parts[1]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not TOKEN_PATTERN.match(token) or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    return token, name
+
+
+def _not_modified(entry: _Entry, headers: list[tuple[bytes, bytes]]) -> bool:
+    match: bytes | None = None
+    since: bytes | None = None
+    for key, value in headers:
+        if key == b"if-none-match":
+            match = value if match is None else match + b"," + value
+        elif key == b"if-modified-since":
+            since = value
+    if match is not None:  # RFC 9110 §13.1.3: If-None-Match wins
+        etag = entry.etag.encode()
+        for tag in match.split(b","):
+            tag = tag.strip()
+            if tag.startswith(b"W/"):
+                tag = tag[2:]
+            if tag == etag or tag == b"*":
+                return True
+        return False
+    if since is not None:
+        try:
+            when = parsedate_to_datetime(since.decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when.tzinfo is None:
+            return False
+        return entry.modified <= when.timestamp()
+    return False
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_NOT_FOUND = b"not found\n"
+_NOT_FOUND_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_NOT_FOUND)).encode()),
+    (b"cache-control", b"no-store"),
+]
+_NOT_ALLOWED = b"method not allowed\n"
+_NOT_ALLOWED_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_NOT_ALLOWED)).encode()),
+    (b"allow", b"GET, HEAD"),
+]
+
+
+class FeedApp:
+    """ASGI app serving a FeedStore under /feeds/."""
+
+    def __init__(self, store: FeedStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def handles(scope: Scope) -> bool:
+        return scope.get("type") == "http" and str(scope.get("path", "")).startswith("/feeds/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method = scope["method"]
+        raw: bytes = scope.get("raw_path") or str(scope["path"]).encode()
+        raw = raw.split(b"?", 1)[0]
+        if method not in ("GET", "HEAD"):
+            await _respond(send, 405, _NOT_ALLOWED_HEADERS, _NOT_ALLOWED)
+            return
+        parts = _split(raw)
+        entry = self.store.lookup(*parts) if parts is not None else None
+        if entry is None:
+            body = b"" if method == "HEAD" else _NOT_FOUND
+            await _respond(send, 404, _NOT_FOUND_HEADERS, body)
+            return
+        if _not_modified(entry, scope["headers"]):
+            await _respond(send, 304, entry.not_modified_headers)
+            return
+        await _respond(send, 200, entry.ok_headers, b"" if method == "HEAD" else entry.body)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol plus deadlines and a bound on the request head.
+
+    uvicorn times out idle keep-alive connections only; a client that sends a
+    head byte by byte (slowloris) or never reads the response holds its
+    connection forever. Here a connection must deliver each request head
+    within `head_timeout` seconds and `max_head_bytes`, and take each
+    response within `response_timeout` seconds, or it is closed.
+    """
+
+    head_timeout = 10.0
+    response_timeout = 60.0
+    max_head_bytes = MAX_HEAD_BYTES
+    _deadline: asyncio.TimerHandle | None = None
+    _head_bytes: int = 0
+    _in_head: bool = True
+
+    def _arm(self, seconds: float) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self.loop.call_later(seconds, self._expire)
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._in_head, self._head_bytes = True, 0
+        self._arm(self.head_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self.send_400_response("Request head too large.")
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._arm(self.response_timeout)
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        self._in_head, self._head_bytes = True, 0
+        self._arm(self.head_timeout)
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        super().connection_lost(exc)
+
+
+def server_config(
+    app: Callable[..., Awaitable[None]],
+    host: str,
+    port: int,
+    *,
+    limit_concurrency: int = 1000,
+    log_level: str = "warning",
+) -> uvicorn.Config:
+    """A uvicorn config for untrusted clients: bounded, timed, quiet (no access log)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=GuardedHttpTools,
+        lifespan="off",
+        log_config=None,  # the caller (CLI, daemon) owns logging
+        access_log=False,  # URLs carry tokens: never log them
+        log_level=log_level,
+        server_header=False,
+        proxy_headers=False,
+        limit_concurrency=limit_concurrency,
+        backlog=2048,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=5,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        ws="none",
+    )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """'HOST:PORT' (IPv6 as '[::1]:8080') → (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)

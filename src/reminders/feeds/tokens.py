@@ -1,0 +1,74 @@
+"""Feed tokens: one unguessable secret per feed, made once, kept in the state dir.
+
+A token is 192 random bits (URL-safe base64). Tokens live only in
+``<state>/feeds/tokens.json`` (mode 0600) and in the URLs that `reminders feeds
+urls` prints; they are never logged. Deleting a feed's entry revokes its URL
+(a new token is made on the next start).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..exceptions import ConfigError, Problem
+from ..statedir import write_private
+
+TOKENS_FILE = Path("feeds") / "tokens.json"
+TOKEN_BYTES = 24
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def same_token(given: str, expected: str) -> bool:
+    """Constant-time comparison."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def load_tokens(state_dir: Path, keys: Iterable[str]) -> dict[str, str]:
+    """The token of every feed key, making (and saving) any that are missing."""
+    path = state_dir / TOKENS_FILE
+    tokens: dict[str, str] = {}
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raw = None
+    if raw is not None:
+        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+            os.chmod(path, 0o600)
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a mapping")
+            tokens = {str(k): str(v) for k, v in data.items()}
+        except ValueError as exc:
+            raise ConfigError(
+                [Problem(f"feed token file is damaged ({exc}); fix or delete it", str(path))]
+            ) from None
+        bad = [key for key, token in tokens.items() if not TOKEN_PATTERN.match(token)]
+        if bad:
+            raise ConfigError(
+                [
+                    Problem(
+                        "feed token too short or malformed; delete the entry", str(path), value=k
+                    )
+                    for k in bad
+                ]
+            )
+    wanted = list(keys)
+    missing = [key for key in wanted if key not in tokens]
+    for key in missing:
+        tokens[key] = new_token()
+    if missing:
+        text = json.dumps(tokens, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        write_private(path, text.encode())
+    return {key: tokens[key] for key in wanted}

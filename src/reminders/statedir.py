@@ -1,0 +1,52 @@
+"""Where `reminders` keeps its state: feed tokens, feed history, the ledger.
+
+One rule for every command and the daemon: ``--state-dir DIR``, else
+``$REMINDERS_STATE_DIR``, else systemd's ``$STATE_DIRECTORY`` (its first entry
+when it lists several), else ``./var``. The directory holds secrets, so it is
+created private (0700) and files in it are written 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_STATE_DIR = "var"
+
+
+def find_state_dir(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """--state-dir DIR, else $REMINDERS_STATE_DIR, else $STATE_DIRECTORY, else ./var."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("REMINDERS_STATE_DIR"):
+        return Path(env["REMINDERS_STATE_DIR"])
+    systemd = env.get("STATE_DIRECTORY", "")
+    first = systemd.split(":")[0]
+    return Path(first or DEFAULT_STATE_DIR)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create the directory if missing; every directory it creates is 0700."""
+    for directory in [*reversed(path.parents), path]:
+        if not directory.exists():
+            directory.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically replace `path` with `data`, readable by the owner only (0600)."""
+    ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
