@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,9 @@ from reminders.importer.rows import Row
 from reminders.importer.source import read_table
 from reminders.importer.writers import to_csv, to_text, write_docx, write_xlsx
 
-from .conftest import SEED_TABLE
+from .conftest import ROOT, SEED_TABLE
+
+BENCH = ROOT / "bench" / "import_table.py"
 
 Writer = Callable[[Path, str, list[Row]], None]
 
@@ -176,3 +179,19 @@ def test_xlsx_title_and_sheet_choice(seed: tuple[str, list[Row]], tmp_path: Path
     assert table.title == title
     assert [r.id for r in table.rows][:3] == ["1.1", "1.2", "1.3"]
     assert table.rows[0].line == 3  # the spreadsheet's own row number
+
+
+def test_a_generated_2000_row_table_imports_whole(tmp_path: Path, config_dir: Path) -> None:
+    """The bench's table, functionally: every row becomes a duty (timing is the bench's job)."""
+    spec = importlib.util.spec_from_file_location("bench_import", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows: list[Row] = bench.generated_rows(2000)
+    source = tmp_path / "big.csv"
+    source.write_text(to_csv("大表", rows), encoding="utf-8")
+    data = import_to(tmp_path, config_dir, source, "big.yaml")
+    duties = data["duties"]
+    assert isinstance(duties, list) and len(duties) == 2000
+    assert [d["id"] for d in duties] == [r.id for r in rows]
+    assert duties[-1]["id"] == "80.25"

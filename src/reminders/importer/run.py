@@ -88,14 +88,17 @@ def run_import(options: Options, context: ImportContext) -> Report:
         report.added = [str(d["id"]) for d in built.duties]
     else:
         merged = merge(document, built.duties, options.force)
+        dirty = bool(merged.added or merged.updated)
         if options.year is not None and document.get("source_year") != options.year:
+            dirty = True
             if "source_year" in document:
                 document["source_year"] = options.year
             else:
                 document.insert(1 if "title" in document else 0, "source_year", options.year)
         if not document.get("title") and table.title:
+            dirty = True
             document.insert(0, "title", table.title)
-        text = dump_document(document)
+        text = dump_document(document) if dirty or old_text is None else old_text
         report.added, report.updated, report.unchanged = (
             merged.added,
             merged.updated,
