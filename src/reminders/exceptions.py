@@ -4,7 +4,8 @@ Hierarchy::
 
     RemindersError
     ├── ConfigError       one or more problems in the config directory
-    └── ScheduleError     a schedule phrase or rule that cannot be read
+    ├── ScheduleError     a schedule phrase or rule that cannot be read
+    └── DeliveryError     a chat robot or webhook did not take a message
 
 Each carries `Problem`s that name the file, line, field and value, so the CLI
 can print them without a traceback.
@@ -55,3 +56,25 @@ class ConfigError(RemindersError):
 
 class ScheduleError(RemindersError):
     """A schedule phrase or structured rule cannot be understood."""
+
+
+class DeliveryError(RemindersError):
+    """A channel did not deliver a message: the robot's own code and message, never its key.
+
+    `transient` errors (network, HTTP 5xx, rate limits) are retried with backoff;
+    the others are permanent. `retry_after` is the least wait the robot asks for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.code = code
+        self.retry_after = retry_after

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..channels.model import ChannelsFile
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
 from ..exceptions import ConfigError, Problem
@@ -25,6 +26,7 @@ DEFAULT_FILES = {
     "calendar": "calendar.yaml",
     "duties": "duties.yaml",
 }
+OPTIONAL_FILES = {"channels": "channels.yaml"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,6 +39,7 @@ class Config:
     calendar: CalendarData
     duties: DutiesFile
     plan: Plan
+    channels: ChannelsFile = field(default_factory=ChannelsFile)
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -132,5 +135,34 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         yaml = files[file]
         return str(yaml.path), yaml.line_of(path)
 
+    channels: ChannelsFile | None = ChannelsFile()
+    channels_path = directory / OPTIONAL_FILES["channels"]
+    if channels_path.exists():
+        files["channels"] = YamlFile.load(channels_path)
+        channels = _validate(ChannelsFile, files["channels"], problems)
+    if channels is not None:
+        _check_channel_names(units, channels, files["units"], problems)
+    if problems or channels is None:
+        raise ConfigError(problems)
+
     plan = compile_plan(settings, units.units, calendar, duties.duties, locate)
-    return Config(directory, settings, units, calendar, duties, plan)
+    return Config(directory, settings, units, calendar, duties, plan, channels)
+
+
+def _check_channel_names(
+    units: UnitsFile, channels: ChannelsFile, yaml: YamlFile, problems: list[Problem]
+) -> None:
+    known = channels.names()
+    for i, unit in enumerate(units.units):
+        for j, name in enumerate(unit.channels):
+            if name not in known:
+                path: FieldPath = ("units", i, "channels", j)
+                problems.append(
+                    Problem(
+                        f"unknown channel; define it in channels.yaml (known: {', '.join(known)})",
+                        str(yaml.path),
+                        yaml.line_of(path),
+                        dotted(path),
+                        name,
+                    )
+                )

@@ -123,6 +123,26 @@ class Semesters(_Model):
     autumn: MonthDayRange = ((9, 1), (1, 15))
 
 
+class DeliverySettings(_Model):
+    """`delivery:`: the ledger, robot rate limits, retries and catch-up."""
+
+    ledger_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: sqlite file ledger.sqlite3 in the state dir"
+    )
+    rate_limit_per_minute: int = Field(20, ge=1, le=1000, description="per robot")
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    attempts_per_run: int = Field(3, ge=1, le=20, description="tries inside one delivery run")
+    max_attempts: int = Field(12, ge=1, le=1000, description="then a transient failure is dead")
+    retry_base_seconds: float = Field(30.0, gt=0, description="first backoff; doubles each time")
+    retry_max_seconds: float = Field(1800.0, gt=0)
+    lease_seconds: int = Field(300, ge=10, description="a claim older than this may be taken over")
+    catch_up_hours: int = Field(72, ge=0, description="missed reminders older than this: logged")
+    lookback_days: int = Field(14, ge=1, le=366, description="how far back a run looks")
+    review_lead_times: list[Offset] = Field(
+        default_factory=lambda: ["7d"], description="长期坚持 self-check digest: when it is sent"
+    )
+
+
 class FeedSettings(_Model):
     """Calendar feeds: the rolling window, the public URL and the identity of events."""
 
@@ -153,6 +173,7 @@ class Settings(_Model):
     cadence: Cadence = Cadence()
     semesters: Semesters = Semesters()
     feeds: FeedSettings = FeedSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,187 @@
+"""What every channel shares: the message it is given, the answer it returns, errors.
+
+A channel turns one rendered message part into one HTTP request (or log line)
+and reads the robot's answer. The three robots answer HTTP 200 with a failure
+in the JSON body, so every answer's `errcode`/`code` is checked; a failure
+raises `DeliveryError`, transient (retry later) or permanent.
+
+Secrets (keys, tokens, signing secrets) live only in private attributes; the
+repr, every error message and every log line name the channel, never its URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from ..exceptions import DeliveryError
+
+# httpx logs every request URL (with the robot key in it) at INFO.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+Flavor = Literal["markdown", "text"]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message part: what a robot posts in the group."""
+
+    title: str
+    text: str
+    unit: str = ""
+    keys: tuple[str, ...] = ()
+    part: int = 1
+    parts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The robot's reply to a successful send."""
+
+    status: int
+    code: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}, code {self.code}: {self.message}"
+
+
+def measure(text: str) -> int:
+    """Bytes `text` takes inside a JSON string: UTF-8 plus escapes (never less than UTF-8)."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+class Channel(ABC):
+    """A destination for reminders; one instance per configured channel name."""
+
+    kind: ClassVar[str]
+    #: the largest `measure(text)` one message may have
+    byte_limit: int = 4000
+    flavor: Flavor = "markdown"
+    #: per-robot limit; None means the `delivery.rate_limit_per_minute` setting
+    rate_limit_per_minute: int | None = None
+
+    def __init__(self, name: str, *, link: str | None = None) -> None:
+        self.name = name
+        self.link = link
+        self._secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def limit_for(self, title: str) -> int:
+        """The byte budget for the text of a message with this title."""
+        return self.byte_limit
+
+    @abstractmethod
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        """Deliver one part or raise DeliveryError."""
+
+
+class HttpChannel(Channel):
+    """A channel that POSTs JSON to a robot URL."""
+
+    def __init__(self, name: str, *, link: str | None = None, clock: Clock = time.time) -> None:
+        super().__init__(name, link=link)
+        self.clock = clock
+
+    def fail(
+        self, message: str, *, transient: bool, code: int | None = None, retry: float | None = None
+    ) -> DeliveryError:
+        return DeliveryError(
+            self.redact(f"{self.name}: {message}"),
+            transient=transient,
+            code=code,
+            retry_after=retry,
+        )
+
+    async def post(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        try:
+            return await client.post(url, content=body, headers=all_headers)
+        except httpx.TimeoutException as exc:
+            raise self.fail(f"timed out ({type(exc).__name__})", transient=True) from None
+        except httpx.TransportError as exc:
+            detail = self.redact(str(exc)) or type(exc).__name__
+            raise self.fail(f"network error: {detail}", transient=True) from None
+
+    def read_json(self, response: httpx.Response) -> dict[str, Any] | None:
+        try:
+            data = response.json()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
+        """Fail on an HTTP error that carries no robot code."""
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise self.fail(f"HTTP {status}", transient=True, code=status)
+        if body is None:
+            snippet = self.redact(response.text[:200])
+            raise self.fail(
+                f"HTTP {status}, answer is not JSON: {snippet!r}", transient=status >= 500
+            )
+
+    def check_code(
+        self,
+        response: httpx.Response,
+        code: int,
+        message: str,
+        *,
+        transient: Iterable[int],
+        retry_after: dict[int, float] | None = None,
+    ) -> Answer:
+        if code == 0 and response.status_code < 400:
+            return Answer(response.status_code, 0, message)
+        transient_codes = set(transient)
+        hint = (retry_after or {}).get(code)
+        raise self.fail(
+            f"robot error {code}: {message}",
+            transient=code in transient_codes,
+            code=code,
+            retry=hint,
+        )
+
+
+def dumps(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secret parts of a robot URL: the URL, its query values and its last path segment."""
+    parsed = httpx.URL(url)
+    parts = [url, *(v for _, v in parsed.params.multi_items() if len(v) >= 6)]
+    last = parsed.path.rstrip("/").rsplit("/", 1)[-1]
+    if len(last) >= 16:
+        parts.append(last)
+    return tuple(parts)
+
+
+def robot_url(value: str, base: str, *, param: str | None) -> str:
+    """A full URL as given, else the robot's URL with the bare key in it."""
+    if value.startswith(("http://", "https://")):
+        return value
+    return f"{base}?{param}={value}" if param else f"{base}/{value}"

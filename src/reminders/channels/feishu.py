@@ -1,0 +1,80 @@
+"""Feishu (飞书) custom bot: signature in the body; text or post rich text."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+import httpx
+
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, measure, robot_url, url_secrets
+
+URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
+
+OK = 0
+RATE_LIMITED = 9499
+SIGN_FAILED = 19021
+KEYWORD_MISSING = 19024
+
+BODY_LIMIT = 20 * 1024
+ENVELOPE = 512  # msg_type, timestamp, sign and post structure
+
+
+def sign(secret: str, timestamp_s: int) -> str:
+    """base64(HMAC-SHA256(key=f"{ts}\\n{secret}", msg=b""))."""
+    key = f"{timestamp_s}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
+
+
+class FeishuChannel(HttpChannel):
+    kind = "feishu"
+    byte_limit = BODY_LIMIT - ENVELOPE
+    flavor = "text"
+
+    def __init__(
+        self,
+        name: str,
+        token: str,
+        *,
+        secret: str | None = None,
+        flavor: str | None = None,
+        link: str | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        super().__init__(name, link=link, clock=clock)
+        self._url = robot_url(token, URL, param=None)
+        self._secret = secret
+        self._secrets = (token, *url_secrets(self._url), *([secret] if secret else []))
+        self.post_format = flavor == "markdown"
+
+    def limit_for(self, title: str) -> int:
+        return self.byte_limit - measure(title + "\n")
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        payload: dict[str, object]
+        if self.post_format:
+            lines = [[{"tag": "text", "text": line}] for line in message.text.split("\n")]
+            payload = {
+                "msg_type": "post",
+                "content": {"post": {"zh_cn": {"title": message.title, "content": lines}}},
+            }
+        else:
+            text = f"{message.title}\n{message.text}" if message.title else message.text
+            payload = {"msg_type": "text", "content": {"text": text}}
+        if self._secret:
+            ts = int(self.clock())
+            payload = {"timestamp": str(ts), "sign": sign(self._secret, ts), **payload}
+        response = await self.post(client, self._url, dumps(payload))
+        body = self.read_json(response)
+        if body is None or not ({"code", "StatusCode"} & set(body)):
+            self.check_http(response, body)
+        assert body is not None
+        code = int(body.get("code", body.get("StatusCode", -1)))
+        text_msg = str(body.get("msg", body.get("StatusMessage", "")))
+        if code == 0 and response.status_code >= 400:
+            self.check_http(response, None)
+        if code != 0 and response.status_code >= 500:
+            raise self.fail(f"HTTP {response.status_code}, code {code}: {text_msg}", transient=True)
+        return self.check_code(response, code, text_msg, transient=(RATE_LIMITED,))

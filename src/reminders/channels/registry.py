@@ -1,0 +1,166 @@
+"""Build channel objects from `channels.yaml`, resolving secrets at the last moment.
+
+A secret comes from an environment variable (`key_env`, `secret_env`) or a
+credential (`key_credential`, `secret_credential`): a file of that name in
+`$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`) or a `NAME=value` line in
+the `credentials_file` named in channels.yaml. Errors name the variable or
+credential, never its value.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..exceptions import ConfigError, Problem
+from .base import Channel, Clock
+from .dingtalk import DingTalkChannel
+from .feishu import FeishuChannel
+from .log import LogChannel
+from .model import ChannelsFile, ChannelSpec
+from .webhook import WebhookChannel
+from .wecom import WeComChannel
+
+
+def read_credentials_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines; blank lines and `#` comments ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(f"cannot read credentials file: {exc.strerror}", str(path))]
+        ) from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError([Problem("expected NAME=value (value not shown)", str(path), number)])
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+class _Secrets:
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        credentials: Mapping[str, str],
+        credentials_dir: Path | None,
+    ) -> None:
+        self.environ = environ
+        self.credentials = credentials
+        self.credentials_dir = credentials_dir
+        self.problems: list[Problem] = []
+
+    def get(self, channel: str, env: str | None, credential: str | None, what: str) -> str | None:
+        if env:
+            value = self.environ.get(env, "").strip()
+            if not value:
+                self.problems.append(
+                    Problem(
+                        f"channel {channel!r}: environment variable {env} is not set",
+                        field=f"channels.{channel}.{what}_env",
+                    )
+                )
+                return None
+            return value
+        if credential:
+            if self.credentials_dir is not None:
+                candidate = self.credentials_dir / credential
+                if candidate.is_file():
+                    return candidate.read_text(encoding="utf-8").strip()
+            if credential in self.credentials:
+                return self.credentials[credential]
+            self.problems.append(
+                Problem(
+                    f"channel {channel!r}: credential {credential!r} not found in "
+                    "$CREDENTIALS_DIRECTORY or the credentials_file",
+                    field=f"channels.{channel}.{what}_credential",
+                )
+            )
+        return None
+
+
+def build_channels(
+    spec: ChannelsFile,
+    *,
+    config_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock = time.time,
+    only: set[str] | None = None,
+) -> dict[str, Channel]:
+    """Every configured channel plus `log` (or the named ones); ConfigError on a missing secret."""
+    env = os.environ if environ is None else environ
+    credentials: dict[str, str] = {}
+    if spec.credentials_file:
+        path = Path(spec.credentials_file)
+        if not path.is_absolute() and config_dir is not None:
+            path = config_dir / path
+        credentials = read_credentials_file(path)
+    cred_dir = env.get("CREDENTIALS_DIRECTORY")
+    secrets = _Secrets(env, credentials, Path(cred_dir) if cred_dir else None)
+    channels: dict[str, Channel] = {}
+    if only is None or "log" in only:
+        channels["log"] = LogChannel("log")
+    for name, channel_spec in spec.channels.items():
+        if only is not None and name not in only:
+            continue
+        link = channel_spec.link
+        built = _build(name, channel_spec, secrets, link, clock)
+        if built is not None:
+            built.rate_limit_per_minute = channel_spec.rate_limit_per_minute
+            channels[name] = built
+    if secrets.problems:
+        raise ConfigError(secrets.problems)
+    return channels
+
+
+def _build(
+    name: str, spec: ChannelSpec, secrets: _Secrets, link: str | None, clock: Clock
+) -> Channel | None:
+    if spec.type == "log":
+        return LogChannel(name, link=link)
+    key = secrets.get(name, spec.key_env, spec.key_credential, "key")
+    secret = secrets.get(name, spec.secret_env, spec.secret_credential, "secret")
+    mobiles = tuple(spec.mention_mobiles)
+    if spec.type == "webhook":
+        url = key or spec.url
+        if url is None:
+            return None
+        return WebhookChannel(
+            name,
+            url,
+            secret=secret,
+            url_is_secret=key is not None,
+            flavor=spec.format,
+            link=link,
+            clock=clock,
+        )
+    if key is None:
+        return None
+    if spec.type == "wecom":
+        return WeComChannel(
+            name,
+            key,
+            flavor=spec.format,
+            mention_mobiles=mobiles,
+            mention_all=spec.mention_all,
+            link=link,
+            clock=clock,
+        )
+    if spec.type == "dingtalk":
+        return DingTalkChannel(
+            name,
+            key,
+            secret=secret,
+            flavor=spec.format,
+            mention_mobiles=mobiles,
+            mention_all=spec.mention_all,
+            link=link,
+            clock=clock,
+        )
+    return FeishuChannel(name, key, secret=secret, flavor=spec.format, link=link, clock=clock)

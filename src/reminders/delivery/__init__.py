@@ -1,0 +1,42 @@
+"""Reminder delivery: the pure reminder plan, rendering, and the sender with its ledger.
+
+The daemon keeps one `Deliverer` and calls `deliver_due(plan, now, completions)`
+at each instant `next_wakeup(plan, completions, now)` returns.
+"""
+
+from .plan import (
+    Delivery,
+    Reminder,
+    deliveries,
+    due_at,
+    in_window,
+    next_due_instant,
+    next_opening,
+    reminders_between,
+    reminders_for,
+)
+from .render import RenderedPart, Renderer
+from .sender import ChannelOutcome, Deliverer, DeliveryReport, deliver_due
+from .setup import channels_from_config, deliverer_from_config, ledger_url, open_ledger
+
+__all__ = [
+    "ChannelOutcome",
+    "Deliverer",
+    "Delivery",
+    "DeliveryReport",
+    "Reminder",
+    "RenderedPart",
+    "Renderer",
+    "channels_from_config",
+    "deliver_due",
+    "deliverer_from_config",
+    "deliveries",
+    "due_at",
+    "in_window",
+    "ledger_url",
+    "next_due_instant",
+    "next_opening",
+    "open_ledger",
+    "reminders_between",
+    "reminders_for",
+]

@@ -1,0 +1,57 @@
+"""Per-robot rate limits and retry backoff, on an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+WINDOW = 60.0
+#: seconds added to the window: the robot's clock and ours are not the same clock
+MARGIN = 1.0
+
+
+class RateLimiter:
+    """At most `per_minute` sends in any sliding minute; shared by all sends to one robot."""
+
+    def __init__(self, per_minute: int, clock: Clock, sleep: Sleep) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self.times: deque[float] = deque()
+        self.blocked_until = 0.0
+        self.lock = asyncio.Lock()
+
+    def block(self, until: float) -> None:
+        """The robot asked us to stop (45009, 130101, 9499) until `until`."""
+        self.blocked_until = max(self.blocked_until, until)
+
+    def blocked_for(self) -> float:
+        return max(0.0, self.blocked_until - self.clock())
+
+    def wait_needed(self) -> float:
+        now = self.clock()
+        while self.times and self.times[0] <= now - WINDOW - MARGIN:
+            self.times.popleft()
+        wait = self.blocked_until - now
+        if len(self.times) >= self.per_minute:
+            wait = max(wait, self.times[0] + WINDOW + MARGIN - now)
+        return max(0.0, wait)
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while True:
+                wait = self.wait_needed()
+                if wait <= 0:
+                    self.times.append(self.clock())
+                    return
+                await self.sleep(wait)
+
+
+def backoff(attempt: int, base: float, cap: float, rng: Callable[[], float]) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base·2^(attempt-1))."""
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return float(delay * (0.5 + 0.5 * rng()))

@@ -1,0 +1,257 @@
+"""Render the reminders for one robot at one instant as one digest, split at its byte limit.
+
+Templates are `string.Template` text (`$name`), overridable in channels.yaml
+under `templates:`. The digest groups overdue → today → upcoming, then the
+self-check (长期坚持) lists. When it is too long for the robot it is split
+between items; an item longer than a whole message is cut between characters
+(never inside one, never before a combining mark or joiner).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from string import Template
+
+from ..channels.base import measure
+from ..core.occurrence import Occurrence
+from ..core.workcalendar import WorkCalendar
+from .plan import Reminder
+
+WEEKDAYS = "一二三四五六日"
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "title": "【安全生产提醒】$unit · $date",
+    "overdue": "**⚠ 已逾期（$count 项）**",
+    "today": "**今日到期（$count 项）**",
+    "upcoming": "**即将到期（$count 项）**",
+    "item": "- [$duty] $title\n  截止：$due（周$weekday）$provisional，$left\n  $basis",
+    "review": "**长期坚持事项自查 · $period（$count 项，$due 前完成）**",
+    "review_item": "- [$duty] $title",
+    "footer": "日程订阅：$link",
+    "part": "（$part/$parts）",
+}
+
+_PART_PLACEHOLDER = {"part": "99", "parts": "99"}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    text: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPart:
+    title: str
+    text: str
+    keys: tuple[str, ...]
+    part: int
+    parts: int
+
+
+def days_left(calendar: WorkCalendar, today: date, due: date) -> str:
+    days = (due - today).days
+    workdays = calendar.workdays_between(today, due)
+    if days > 0:
+        return f"还有 {days} 天（{workdays} 个工作日）"
+    if days == 0:
+        return "今天到期"
+    return f"已逾期 {-days} 天（{-workdays} 个工作日）"
+
+
+def _fill(template: str, values: Mapping[str, object]) -> str:
+    return Template(template).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def _plain(text: str) -> str:
+    text = text.replace("**", "")
+    return re.sub(r"(?m)^> ", "  ", text)
+
+
+class Renderer:
+    def __init__(
+        self,
+        calendar: WorkCalendar,
+        templates: Mapping[str, str] | None = None,
+        link_template: str | None = None,
+    ) -> None:
+        self.calendar = calendar
+        self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
+        self.link_template = link_template
+
+    def occurrence_values(self, occ: Occurrence, today: date) -> dict[str, object]:
+        return {
+            "id": occ.id,
+            "duty": occ.duty,
+            "unit": occ.unit,
+            "title": occ.title,
+            "label": occ.label,
+            "due": occ.due.isoformat(),
+            "weekday": WEEKDAYS[occ.due.weekday()],
+            "left": days_left(self.calendar, today, occ.due),
+            "source": occ.source,
+            "period": occ.period,
+            "provisional": "（暂定）" if occ.provisional else "",
+            "basis": f"依据：{occ.source}"
+            if occ.label == occ.source
+            else f"{occ.label} · 依据：{occ.source}",
+        }
+
+    def blocks(self, items: Sequence[tuple[Reminder, str]], today: date) -> list[Block]:
+        """Items are (reminder, ledger key) pairs for one robot at one instant."""
+        t = self.templates
+        groups: dict[str, list[tuple[Reminder, str]]] = {"overdue": [], "today": [], "upcoming": []}
+        reviews: list[tuple[Reminder, str]] = []
+        for reminder, key in items:
+            if reminder.stage == "review":
+                reviews.append((reminder, key))
+            elif reminder.due < today:
+                groups["overdue"].append((reminder, key))
+            elif reminder.due == today:
+                groups["today"].append((reminder, key))
+            else:
+                groups["upcoming"].append((reminder, key))
+        out: list[Block] = []
+        for name, members in groups.items():
+            if not members:
+                continue
+            members.sort(key=lambda pair: (pair[0].due, _duty_order(pair[0].occurrences[0].duty)))
+            heading = _fill(t[name], {"count": len(members)})
+            for index, (reminder, key) in enumerate(members):
+                occ = reminder.occurrences[0]
+                text = _fill(t["item"], self.occurrence_values(occ, today))
+                if index == 0:
+                    text = f"{heading}\n{text}"
+                out.append(Block(text, (key,)))
+        for reminder, key in sorted(reviews, key=lambda pair: (pair[0].due, pair[0].subject)):
+            occs = sorted(reminder.occurrences, key=lambda o: _duty_order(o.duty))
+            first = occs[0]
+            heading = _fill(
+                t["review"],
+                {
+                    "count": len(occs),
+                    "period": first.label.split("·")[-1],
+                    "due": first.due.isoformat(),
+                    "unit": first.unit,
+                },
+            )
+            for index, occ in enumerate(occs):
+                text = _fill(t["review_item"], self.occurrence_values(occ, today))
+                if index == 0:
+                    text = f"{heading}\n{text}"
+                out.append(Block(text, (key,)))
+        return out
+
+    def link(self, unit: str, channel_link: str | None) -> str | None:
+        if channel_link:
+            return channel_link
+        if self.link_template:
+            return _fill(self.link_template, {"unit": unit})
+        return None
+
+    def render(
+        self,
+        unit_label: str,
+        items: Sequence[tuple[Reminder, str]],
+        today: date,
+        *,
+        limit_for: Callable[[str], int],
+        plain: bool = False,
+        link: str | None = None,
+    ) -> list[RenderedPart]:
+        t = self.templates
+        title = _fill(t["title"], {"unit": unit_label, "date": f"{today:%-m月%-d日}"})
+        blocks = self.blocks(items, today)
+        footer = _fill(t["footer"], {"link": link}) if link else ""
+        if plain:
+            title, footer = _plain(title), _plain(footer)
+            blocks = [Block(_plain(b.text), b.keys) for b in blocks]
+        longest_title = title + _fill(t["part"], _PART_PLACEHOLDER)
+        budget = limit_for(longest_title) - (measure("\n\n" + footer) if footer else 0)
+        if budget < 16:
+            raise ValueError("the title and footer templates leave no room for the message")
+        groups = split(blocks, budget)
+        parts: list[RenderedPart] = []
+        for number, group in enumerate(groups, 1):
+            text = "\n".join(b.text for b in group)
+            if footer and number == len(groups):
+                text = f"{text}\n\n{footer}"
+            part_title = title
+            if len(groups) > 1:
+                part_title += _fill(t["part"], {"part": number, "parts": len(groups)})
+            keys = tuple(dict.fromkeys(k for b in group for k in b.keys))
+            parts.append(RenderedPart(part_title, text, keys, number, len(groups)))
+        return parts
+
+
+def _duty_order(duty: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in duty.split(".") if p.isdigit())
+
+
+def _breakable(text: str, index: int) -> bool:
+    """May a cut go before text[index]? Not before a combining mark, joiner or selector."""
+    char = text[index]
+    if (
+        unicodedata.combining(char)
+        or char in "\u200d\ufe0e\ufe0f"
+        or 0x1F3FB <= ord(char) <= 0x1F3FF
+    ):
+        return False
+    return text[index - 1] != "\u200d"
+
+
+def cut(text: str, budget: int) -> list[str]:
+    """Cut `text` into pieces each with measure ≤ budget, between characters."""
+    pieces: list[str] = []
+    start = 0
+    size = 0
+    last_break = 0
+    index = 0
+    while index < len(text):
+        width = measure(text[index])
+        if size + width > budget:
+            end = last_break if last_break > start else index
+            if end == start:  # one character wider than the budget cannot happen for budget ≥ 16
+                end = index + 1
+            pieces.append(text[start:end])
+            start = end
+            index = max(index, end)
+            size = measure(text[start:index])
+            last_break = start
+            continue
+        if index > start and _breakable(text, index):
+            last_break = index
+        size += width
+        index += 1
+    if start < len(text) or not pieces:
+        pieces.append(text[start:])
+    return pieces
+
+
+def split(blocks: Sequence[Block], budget: int) -> list[list[Block]]:
+    """Greedy: blocks joined by newlines, each group's measure ≤ budget."""
+    groups: list[list[Block]] = []
+    current: list[Block] = []
+    size = 0
+    for block in blocks:
+        pieces = (
+            [block]
+            if measure(block.text) <= budget
+            else [Block(piece, block.keys) for piece in cut(block.text, budget)]
+        )
+        for piece in pieces:
+            width = measure(piece.text)
+            extra = width + (2 if current else 0)  # "\n" is two bytes in JSON
+            if current and size + extra > budget:
+                groups.append(current)
+                current, size = [], 0
+                extra = width
+            current.append(piece)
+            size += extra
+    if current:
+        groups.append(current)
+    return groups

@@ -1,0 +1,480 @@
+"""Deliver due reminders: claim in the ledger, render one digest per robot, send, mark.
+
+Each channel runs in its own task with its own rate limiter, so a robot that
+fails, times out or is blocked never delays the others. A transient failure
+is retried inside the run with exponential backoff and jitter (waits up to
+`max_wait_in_run`); after that the deliveries are marked failed with a retry
+time, and a later run (the daemon's next wakeup) takes them up again. A
+permanent failure marks them dead with the robot's own code and message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+
+import httpx
+
+from ..channels.base import Answer, Channel, Outgoing
+from ..core.model import DeliverySettings
+from ..core.plan import Plan
+from ..exceptions import DeliveryError
+from ..ledger import Entry, Ledger
+from .plan import (
+    Delivery,
+    Reminder,
+    deliveries,
+    due_at,
+    in_window,
+    next_due_instant,
+    next_opening,
+    zone,
+)
+from .ratelimit import Clock, RateLimiter, Sleep, backoff
+from .render import Renderer
+
+logger = logging.getLogger("reminders.delivery")
+
+
+@dataclass
+class ChannelOutcome:
+    channel: str
+    sent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+    messages: int = 0
+    attempts: int = 0
+    first_sent_at: float | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "sent": len(self.sent),
+            "failed": len(self.failed),
+            "dead": len(self.dead),
+            "messages": self.messages,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did; the keys are ledger idempotency keys."""
+
+    now: datetime
+    outside_window: bool = False
+    channels: dict[str, ChannelOutcome] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    already: int = 0
+    waiting: int = 0
+    busy: int = 0
+    unconfigured: list[str] = field(default_factory=list)
+
+    def _all(self, attr: str) -> list[str]:
+        return [key for outcome in self.channels.values() for key in getattr(outcome, attr)]
+
+    @property
+    def sent(self) -> list[str]:
+        return self._all("sent")
+
+    @property
+    def failed(self) -> list[str]:
+        return self._all("failed")
+
+    @property
+    def dead(self) -> list[str]:
+        return self._all("dead")
+
+    @property
+    def messages(self) -> int:
+        return sum(outcome.messages for outcome in self.channels.values())
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "now": self.now.isoformat(),
+            "outside_window": self.outside_window,
+            "sent": len(self.sent),
+            "failed": len(self.failed),
+            "dead": len(self.dead),
+            "skipped": len(self.skipped),
+            "already_done": self.already,
+            "waiting_for_retry": self.waiting,
+            "claimed_elsewhere": self.busy,
+            "messages": self.messages,
+            "unconfigured_channels": sorted(set(self.unconfigured)),
+            "channels": [o.as_json() for o in self.channels.values()],
+        }
+
+
+class Deliverer:
+    """Long-lived: keep one per process so rate limits hold across runs.
+
+    `channels` maps channel names (as units name them) to Channel objects; the
+    daemon may replace the mapping on reload (`deliverer.channels = new`).
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        channels: Mapping[str, Channel],
+        *,
+        templates: Mapping[str, str] | None = None,
+        link_template: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        max_wait_in_run: float = 120.0,
+    ) -> None:
+        self.ledger = ledger
+        self.channels = dict(channels)
+        self.templates = dict(templates or {})
+        self.link_template = link_template
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng
+        self.max_wait_in_run = max_wait_in_run
+        self._client = client
+        self._own_client = client is None
+        self._limiters: dict[str, RateLimiter] = {}
+
+    async def __aenter__(self) -> Deliverer:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self, settings: DeliverySettings) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=settings.timeout_seconds,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            )
+        return self._client
+
+    def _wall(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def limiter(self, channel: Channel, settings: DeliverySettings) -> RateLimiter:
+        limiter = self._limiters.get(channel.name)
+        if limiter is None:
+            per_minute = channel.rate_limit_per_minute or settings.rate_limit_per_minute
+            limiter = RateLimiter(per_minute, self.clock, self.sleep)
+            self._limiters[channel.name] = limiter
+        return limiter
+
+    # -- planning ------------------------------------------------------------
+    def next_wakeup(
+        self, plan: Plan, completions: Collection[str], now: datetime
+    ) -> datetime | None:
+        """When the daemon should call `deliver_due` next: a new reminder or a retry."""
+        times = [t for t in (next_due_instant(plan, completions, now),) if t is not None]
+        retry = self.ledger.next_retry_at()
+        if retry is not None:
+            times.append(max(retry, now))
+        if not times:
+            return None
+        return next_opening(min(times), plan.settings, plan.calendar)
+
+    # -- delivery ------------------------------------------------------------
+    async def deliver_due(
+        self, plan: Plan, now: datetime, completions: Collection[str] = ()
+    ) -> DeliveryReport:
+        """Send everything due by `now` that the ledger has not seen through; never twice."""
+        if not in_window(now, plan.settings, plan.calendar):
+            return DeliveryReport(now, outside_window=True)
+        return await self.deliver(plan, due_at(plan, now, completions), now)
+
+    async def deliver(
+        self, plan: Plan, reminders: Sequence[Reminder], now: datetime
+    ) -> DeliveryReport:
+        settings = plan.settings.delivery
+        report = DeliveryReport(now)
+        wall = self._wall()
+        wanted: list[Delivery] = []
+        for delivery in deliveries(plan, reminders):
+            if delivery.channel in self.channels:
+                wanted.append(delivery)
+            else:
+                report.unconfigured.append(delivery.channel)
+        if report.unconfigured:
+            logger.warning(
+                "channels named by units but not configured: %s",
+                ", ".join(sorted(set(report.unconfigured))),
+            )
+        existing = self.ledger.statuses([d.key for d in wanted])
+
+        # The newest step of each subject on each channel is the one to send.
+        latest: dict[tuple[str, str], Delivery] = {}
+        for delivery in wanted:
+            slot = (delivery.reminder.subject, delivery.channel)
+            kept = latest.get(slot)
+            if kept is None or delivery.reminder.instant > kept.reminder.instant:
+                latest[slot] = delivery
+
+        candidates: list[Delivery] = []
+        superseded: list[Delivery] = []
+        too_old: list[Delivery] = []
+        prior: dict[str, int] = {}
+        oldest = now - timedelta(hours=settings.catch_up_hours)
+        for delivery in wanted:
+            row = existing.get(delivery.key)
+            if row is not None:
+                prior[delivery.key] = row.attempts
+                if row.status in ("sent", "dead", "skipped"):
+                    report.already += 1
+                    continue
+                if row.status == "claimed" and row.lease_until and row.lease_until >= wall:
+                    report.busy += 1
+                    continue
+            if latest[(delivery.reminder.subject, delivery.channel)] is not delivery:
+                superseded.append(delivery)
+                continue
+            if (
+                row is not None
+                and row.status == "failed"
+                and row.next_attempt_at is not None
+                and row.next_attempt_at > wall
+            ):
+                report.waiting += 1
+                continue
+            if delivery.reminder.instant < oldest:
+                too_old.append(delivery)
+                continue
+            candidates.append(delivery)
+
+        if superseded:
+            report.skipped += self.ledger.record_skipped(
+                [_entry(d) for d in superseded], wall, "superseded by a later step"
+            )
+        if too_old:
+            for delivery in too_old:
+                logger.warning(
+                    "not sent, older than the catch-up limit (%sh): %s at %s",
+                    settings.catch_up_hours,
+                    delivery.key,
+                    delivery.reminder.instant.isoformat(),
+                )
+            report.skipped += self.ledger.record_skipped(
+                [_entry(d) for d in too_old], wall, "missed while stopped; older than catch-up"
+            )
+
+        by_channel: dict[str, list[Delivery]] = {}
+        for delivery in candidates:
+            by_channel.setdefault(delivery.channel, []).append(delivery)
+        renderer = Renderer(plan.calendar, self.templates, self.link_template)
+        today = now.astimezone(zone(plan.settings)).date()
+        tasks = []
+        for name, items in by_channel.items():
+            outcome = report.channels[name] = ChannelOutcome(name)
+            tasks.append(
+                self._channel_run(
+                    plan, self.channels[name], items, prior, renderer, today, settings, outcome
+                )
+            )
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            if isinstance(result, Exception):
+                logger.error("delivery task failed: %s", type(result).__name__)
+        return report
+
+    async def _channel_run(
+        self,
+        plan: Plan,
+        channel: Channel,
+        items: list[Delivery],
+        prior: Mapping[str, int],
+        renderer: Renderer,
+        today: date,
+        settings: DeliverySettings,
+        outcome: ChannelOutcome,
+    ) -> None:
+        lease = timedelta(seconds=settings.lease_seconds)
+        won = set(self.ledger.claim([_entry(d) for d in items], self._wall(), lease))
+        items = [d for d in items if d.key in won]
+        if not items:
+            return
+        units = list(dict.fromkeys(d.reminder.unit for d in items))
+        parts = renderer.render(
+            "、".join(units),
+            [(d.reminder, d.key) for d in items],
+            today,
+            limit_for=channel.limit_for,
+            plain=channel.flavor == "text",
+            link=renderer.link(units[0], channel.link) if len(units) == 1 else channel.link,
+        )
+        remaining: dict[str, int] = {}
+        for part in parts:
+            for key in part.keys:
+                remaining[key] = remaining.get(key, 0) + 1
+        attempts: dict[str, int] = {key: prior.get(key, 0) + 1 for key in won}
+        limiter = self.limiter(channel, settings)
+        client = self._http(settings)
+        for part in parts:
+            message = Outgoing(
+                part.title,
+                part.text,
+                units[0] if len(units) == 1 else "",
+                part.keys,
+                part.part,
+                part.parts,
+            )
+            result = await self._send(
+                channel, client, limiter, message, settings, outcome, attempts
+            )
+            if isinstance(result, Answer):
+                done = []
+                for key in part.keys:
+                    remaining[key] -= 1
+                    if remaining[key] == 0:
+                        done.append(key)
+                self.ledger.mark_sent(done, self._wall())
+                outcome.sent.extend(done)
+                logger.info(
+                    "sent %d reminder(s) to %s (%d/%d): %s",
+                    len(done),
+                    channel.name,
+                    part.part,
+                    part.parts,
+                    result,
+                )
+                continue
+            error = result
+            unsent = [key for key in remaining if remaining[key] > 0]
+            outcome.error = error.message
+            now = self._wall()
+            retry_in = max(
+                error.retry_after or 0.0,
+                backoff(
+                    max(attempts.values()),
+                    settings.retry_base_seconds,
+                    settings.retry_max_seconds,
+                    self.rng,
+                ),
+            )
+            exhausted = [k for k in unsent if attempts[k] >= settings.max_attempts]
+            if not error.transient or exhausted:
+                dead = unsent if not error.transient else exhausted
+                self.ledger.mark_dead(dead, now, error=error.message, code=error.code)
+                outcome.dead.extend(dead)
+                logger.error("%s: %d reminder(s) dead: %s", channel.name, len(dead), error.message)
+                unsent = [k for k in unsent if k not in dead]
+            if unsent:
+                self.ledger.mark_failed(
+                    unsent,
+                    now,
+                    error=error.message,
+                    code=error.code,
+                    retry_at=now + timedelta(seconds=retry_in),
+                )
+                outcome.failed.extend(unsent)
+                logger.warning(
+                    "%s: %d reminder(s) failed, retry in %.0fs: %s",
+                    channel.name,
+                    len(unsent),
+                    retry_in,
+                    error.message,
+                )
+            return
+
+    async def _send(
+        self,
+        channel: Channel,
+        client: httpx.AsyncClient,
+        limiter: RateLimiter,
+        message: Outgoing,
+        settings: DeliverySettings,
+        outcome: ChannelOutcome,
+        attempts: dict[str, int],
+    ) -> Answer | DeliveryError:
+        lease = timedelta(seconds=settings.lease_seconds)
+        error: DeliveryError | None = None
+        for attempt in range(1, settings.attempts_per_run + 1):
+            blocked = limiter.blocked_for()
+            if blocked > self.max_wait_in_run:
+                return error or DeliveryError(
+                    f"{channel.name}: robot blocked, waiting {blocked:.0f}s",
+                    transient=True,
+                    retry_after=blocked,
+                )
+            await limiter.acquire()
+            if attempt > 1:
+                self.ledger.renew(message.keys, self._wall(), lease)
+                for key in message.keys:
+                    attempts[key] = attempts.get(key, 0) + 1
+            outcome.attempts += 1
+            try:
+                answer = await channel.send(client, message)
+            except DeliveryError as exc:
+                error = exc
+                if not exc.transient:
+                    return exc
+                if exc.retry_after:
+                    limiter.block(self.clock() + exc.retry_after)
+                delay = max(
+                    exc.retry_after or 0.0,
+                    backoff(
+                        attempt, settings.retry_base_seconds, settings.retry_max_seconds, self.rng
+                    ),
+                )
+                if attempt == settings.attempts_per_run or delay > self.max_wait_in_run:
+                    return exc
+                logger.info("%s: %s; retrying in %.1fs", channel.name, exc.message, delay)
+                await self.sleep(delay)
+                continue
+            outcome.messages += 1
+            if outcome.first_sent_at is None:
+                outcome.first_sent_at = self.clock()
+            return answer
+        assert error is not None
+        return error
+
+
+def _entry(delivery: Delivery) -> Entry:
+    reminder = delivery.reminder
+    return Entry(
+        delivery.key,
+        reminder.subject,
+        reminder.step,
+        delivery.channel,
+        reminder.unit,
+        reminder.instant,
+    )
+
+
+async def deliver_due(
+    plan: Plan,
+    ledger: Ledger,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    completions: Collection[str] = (),
+    templates: Mapping[str, str] | None = None,
+    link_template: str | None = None,
+) -> DeliveryReport:
+    """One-shot: a throwaway `Deliverer` (rate limits do not carry over to the next call)."""
+    async with Deliverer(
+        ledger, channels, templates=templates, link_template=link_template
+    ) as deliverer:
+        return await deliverer.deliver_due(plan, now, completions)

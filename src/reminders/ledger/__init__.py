@@ -1,0 +1,6 @@
+"""The durable delivery ledger (SQLAlchemy Core; SQLite by default)."""
+
+from .schema import LATEST, STATUSES
+from .store import Entry, Ledger, Row, default_url
+
+__all__ = ["LATEST", "STATUSES", "Entry", "Ledger", "Row", "default_url"]

@@ -1,0 +1,139 @@
+"""The ledger's tables and their versioned migrations.
+
+`schema_version` holds one row per applied migration. `migrate` applies the
+missing ones in order, each in its own transaction, so an old ledger file is
+brought up to date on open and a newer one is refused (never downgraded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Dialect
+
+from ..exceptions import ConfigError, Problem
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("ledger times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("key", String(512), primary_key=True, comment="occurrence id + step + channel"),
+    Column("subject", String(400), nullable=False),
+    Column("step", String(40), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False, comment="the reminder instant"),
+    Column("status", String(16), nullable=False, comment="claimed/sent/failed/dead/skipped"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Column("last_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+
+STATUSES = ("claimed", "sent", "failed", "dead", "skipped")
+
+
+def _v1(conn: Connection) -> None:
+    deliveries.create(conn)
+    Index("ix_deliveries_status_next", deliveries.c.status, deliveries.c.next_attempt_at).create(
+        conn
+    )
+    Index("ix_deliveries_channel_status", deliveries.c.channel, deliveries.c.status).create(conn)
+    Index("ix_deliveries_due_at", deliveries.c.due_at).create(conn)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "deliveries table with status, attempts, lease and last error", _v1),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    found = conn.execute(select(schema_version.c.version)).scalars().all()
+    return max(found, default=0)
+
+
+def migrate(engine: Engine) -> int:
+    """Apply the missing migrations; return the schema version now in force."""
+    with engine.begin() as conn:
+        if not inspect(conn).has_table("schema_version"):
+            schema_version.create(conn, checkfirst=True)
+    for version, description, apply in MIGRATIONS:
+        with engine.begin() as conn:
+            have = current_version(conn)
+            if have > LATEST:
+                raise ConfigError(
+                    [
+                        Problem(
+                            f"the ledger has schema version {have}, newer than this program's "
+                            f"{LATEST}; upgrade reminders",
+                            field="delivery.ledger_url",
+                        )
+                    ]
+                )
+            if have >= version:
+                continue
+            apply(conn)
+            conn.execute(
+                insert(schema_version).values(
+                    version=version, description=description, applied_at=datetime.now(UTC)
+                )
+            )
+    with engine.connect() as conn:
+        return current_version(conn)

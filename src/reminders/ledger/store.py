@@ -1,0 +1,346 @@
+"""The delivery ledger: one row per delivery key, claimed before sending, marked after.
+
+A claim is one conditional write: insert the row if absent, or take it over
+when it failed and its retry time has come, or when another sender's lease
+has expired. On SQLite every transaction starts with `BEGIN IMMEDIATE`, so two
+processes on one file serialise their claims and never both win a key; on
+PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING`, a guarded
+`UPDATE`) are atomic per row.
+
+A crash after a send and before its mark can repeat that one message when the
+lease runs out; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..exceptions import ConfigError, Problem
+from .schema import deliveries, migrate
+
+_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the ledger needs to know about a delivery before it exists."""
+
+    key: str
+    subject: str
+    step: str
+    channel: str
+    unit: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    subject: str
+    step: str
+    channel: str
+    unit: str
+    due_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_code: int | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+def default_url(state_dir: Path) -> str:
+    return f"sqlite:///{state_dir / 'ledger.sqlite3'}"
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class Ledger:
+    """Open with `Ledger.open(url)`; all times are timezone-aware."""
+
+    def __init__(self, engine: Engine, owner: str | None = None) -> None:
+        self.engine = engine
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.version = migrate(engine)
+
+    @classmethod
+    def open(cls, url: str, owner: str | None = None) -> Ledger:
+        try:
+            engine = create_engine(url)
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise ConfigError(
+                [
+                    Problem(
+                        f"cannot open the ledger: {type(exc).__name__}", field="delivery.ledger_url"
+                    )
+                ]
+            ) from None
+        if engine.dialect.name == "sqlite":
+            _sqlite_setup(engine)
+            database = engine.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return cls(engine, owner)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- claims ------------------------------------------------------------
+    def claim(self, entries: Sequence[Entry], now: datetime, lease: timedelta) -> list[str]:
+        """Claim the keys that are new, retryable now, or whose lease expired; return those won."""
+        won: list[str] = []
+        until = now + lease
+        with self.engine.begin() as conn:
+            for entry in entries:
+                if self._insert(conn, entry, "claimed", now, until):
+                    won.append(entry.key)
+                    continue
+                taken = conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.key == entry.key,
+                        or_(
+                            and_(
+                                deliveries.c.status == "failed",
+                                or_(
+                                    deliveries.c.next_attempt_at.is_(None),
+                                    deliveries.c.next_attempt_at <= now,
+                                ),
+                            ),
+                            and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now),
+                        ),
+                    )
+                    .values(
+                        status="claimed",
+                        lease_owner=self.owner,
+                        lease_until=until,
+                        attempts=deliveries.c.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                if taken.rowcount == 1:
+                    won.append(entry.key)
+        return won
+
+    def _insert(
+        self,
+        conn: Connection,
+        entry: Entry,
+        status: str,
+        now: datetime,
+        until: datetime | None,
+        error: str | None = None,
+    ) -> bool:
+        values = {
+            "key": entry.key,
+            "subject": entry.subject,
+            "step": entry.step,
+            "channel": entry.channel,
+            "unit": entry.unit,
+            "due_at": entry.due_at,
+            "status": status,
+            "attempts": 1 if status == "claimed" else 0,
+            "lease_owner": self.owner if until else None,
+            "lease_until": until,
+            "last_error": error,
+            "created_at": now,
+            "updated_at": now,
+        }
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            lite = sqlite_insert(deliveries).values(values).on_conflict_do_nothing()
+            return conn.execute(lite).rowcount == 1
+        if dialect == "postgresql":
+            pg = postgresql_insert(deliveries).values(values).on_conflict_do_nothing()
+            return conn.execute(pg).rowcount == 1
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(deliveries).values(values))
+        except IntegrityError:
+            return False
+        return True
+
+    def renew(self, keys: Iterable[str], now: datetime, lease: timedelta) -> None:
+        """Another attempt inside one run: count it and extend the lease."""
+        self._update(
+            keys,
+            now,
+            attempts=deliveries.c.attempts + 1,
+            lease_until=now + lease,
+            owned=True,
+        )
+
+    # -- outcomes ----------------------------------------------------------
+    def mark_sent(self, keys: Iterable[str], now: datetime) -> None:
+        self._update(
+            keys,
+            now,
+            status="sent",
+            sent_at=now,
+            lease_until=None,
+            next_attempt_at=None,
+            owned=True,
+        )
+
+    def mark_failed(
+        self,
+        keys: Iterable[str],
+        now: datetime,
+        *,
+        error: str,
+        code: int | None,
+        retry_at: datetime,
+    ) -> None:
+        self._update(
+            keys,
+            now,
+            status="failed",
+            last_error=error,
+            last_code=code,
+            next_attempt_at=retry_at,
+            lease_until=None,
+            owned=True,
+        )
+
+    def mark_dead(
+        self, keys: Iterable[str], now: datetime, *, error: str, code: int | None
+    ) -> None:
+        self._update(
+            keys,
+            now,
+            status="dead",
+            last_error=error,
+            last_code=code,
+            next_attempt_at=None,
+            lease_until=None,
+            owned=True,
+        )
+
+    def record_skipped(self, entries: Sequence[Entry], now: datetime, reason: str) -> list[str]:
+        """Record as skipped (too old, superseded), also over a failed row; return keys written."""
+        written: list[str] = []
+        with self.engine.begin() as conn:
+            for entry in entries:
+                if self._insert(conn, entry, "skipped", now, None, reason):
+                    written.append(entry.key)
+                    continue
+                stale = conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.key == entry.key, deliveries.c.status == "failed")
+                    .values(status="skipped", last_error=reason, updated_at=now)
+                )
+                if stale.rowcount == 1:
+                    written.append(entry.key)
+        return written
+
+    def _update(self, keys: Iterable[str], now: datetime, *, owned: bool, **values: Any) -> None:
+        key_list = list(keys)
+        with self.engine.begin() as conn:
+            for chunk in _chunks(key_list):
+                condition: ColumnElement[bool] = deliveries.c.key.in_(chunk)
+                if owned:
+                    condition = and_(condition, deliveries.c.lease_owner == self.owner)
+                conn.execute(update(deliveries).where(condition).values(updated_at=now, **values))
+
+    # -- reading -----------------------------------------------------------
+    def statuses(self, keys: Sequence[str]) -> dict[str, Row]:
+        found: dict[str, Row] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys)):
+                for record in conn.execute(select(deliveries).where(deliveries.c.key.in_(chunk))):
+                    row = Row(**record._mapping)
+                    found[row.key] = row
+        return found
+
+    def rows(
+        self, status: str | None = None, channel: str | None = None, limit: int | None = None
+    ) -> list[Row]:
+        query = select(deliveries).order_by(deliveries.c.due_at, deliveries.c.key)
+        if status is not None:
+            query = query.where(deliveries.c.status == status)
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [Row(**record._mapping) for record in conn.execute(query)]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """{channel: {status: count}}."""
+        query = select(deliveries.c.channel, deliveries.c.status, func.count()).group_by(
+            deliveries.c.channel, deliveries.c.status
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for channel, status, count in conn.execute(query):
+                out.setdefault(channel, {})[status] = count
+        return out
+
+    def next_retry_at(self) -> datetime | None:
+        """The earliest time a failed delivery may be tried again, or a lease runs out."""
+        with self.engine.connect() as conn:
+            retry = conn.execute(
+                select(func.min(deliveries.c.next_attempt_at)).where(
+                    deliveries.c.status == "failed"
+                )
+            ).scalar()
+            lease = conn.execute(
+                select(func.min(deliveries.c.lease_until)).where(deliveries.c.status == "claimed")
+            ).scalar()
+        times: list[datetime] = [t for t in (retry, lease) if t is not None]
+        return min(times) if times else None
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,132 @@
+"""Rendering: digest order, templates, and splitting at each robot's byte limit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reminders.channels import DingTalkChannel, FeishuChannel, WeComChannel, measure
+from reminders.channels.base import Channel
+from reminders.core.occurrence import Occurrence
+from reminders.delivery.plan import Reminder
+from reminders.delivery.render import Block, Renderer, cut, split
+
+from .test_deliver_plan import _CALENDAR, at
+
+TODAY = date(2026, 9, 23)
+
+
+def reminder(duty: str, title: str, due: date, stage: str = "before") -> Reminder:
+    occ = Occurrence(
+        f"{duty}/教育局/{due}",
+        duty,
+        "教育局",
+        title,
+        "9月底前完成",
+        due,
+        None,
+        "deadline",
+        False,
+        "9月底前完成",
+        due.isoformat(),
+    )
+    return Reminder(occ.id, stage, stage, "教育局", at("2026-09-23"), due, (occ,))  # type: ignore[arg-type]
+
+
+def test_digest_groups_overdue_today_upcoming() -> None:
+    items = [
+        reminder("3.1", "以后的事", date(2026, 9, 30)),
+        reminder("1.1", "逾期的事", date(2026, 9, 21), "overdue"),
+        reminder("2.1", "今天的事", TODAY, "due"),
+    ]
+    renderer = Renderer(_CALENDAR)
+    parts = renderer.render(
+        "教育局",
+        [(r, r.id) for r in items],
+        TODAY,
+        limit_for=lambda t: 4000,
+        link="https://example.org/feeds/t.ics",
+    )
+    assert len(parts) == 1
+    text = parts[0].text
+    assert text.index("已逾期") < text.index("今日到期") < text.index("即将到期")
+    assert "截止：2026-09-30（周三），还有 7 天（5 个工作日）" in text
+    assert "已逾期 2 天（2 个工作日）" in text
+    assert text.endswith("日程订阅：https://example.org/feeds/t.ics")
+    assert parts[0].title == "【安全生产提醒】教育局 · 9月23日"
+
+
+def test_templates_are_overridable() -> None:
+    renderer = Renderer(_CALENDAR, {"title": "提醒：$unit", "item": "* $duty $title 到期 $due"})
+    parts = renderer.render(
+        "教育局",
+        [(reminder("1.1", "事项", TODAY, "due"), "k")],
+        TODAY,
+        limit_for=lambda t: 999,
+        plain=True,
+    )
+    assert parts[0].title == "提醒：教育局"
+    assert parts[0].text == "今日到期（1 项）\n* 1.1 事项 到期 2026-09-23"
+
+
+def test_cut_never_splits_a_character_or_an_emoji_sequence() -> None:
+    family = "👨\u200d👩\u200d👧"
+    text = ("安全" + family + "e\u0301") * 50
+    pieces = cut(text, 30)
+    assert "".join(pieces) == text
+    for piece in pieces:
+        assert measure(piece) <= 30
+        assert not piece.startswith(("\u200d", "\u0301"))
+        assert not piece.endswith("\u200d")
+
+
+CHANNELS: list[Channel] = [
+    WeComChannel("w", "k"),
+    WeComChannel("t", "k", mention_mobiles=("13800000000",)),
+    DingTalkChannel("d", "t", mention_mobiles=("13800000000",)),
+    FeishuChannel("f", "t"),
+]
+
+EMOJI = ["😀", "🚒", "👍🏽", "👨\u200d👩\u200d👧", "\n", " ", "a", '"', "\\", "\t"]
+texty = st.lists(
+    st.one_of(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), st.sampled_from(EMOJI)),
+    min_size=1,
+    max_size=1500,
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    titles=st.lists(texty, min_size=1, max_size=12),
+    channel=st.sampled_from(CHANNELS),
+    unit=st.text(min_size=1, max_size=30),
+)
+def test_every_part_fits_and_every_reminder_is_carried(
+    titles: list[str], channel: Channel, unit: str
+) -> None:
+    items = [
+        (reminder(f"{i}.1", title, date(2026, 9, 23 + i % 5)), f"key-{i}")
+        for i, title in enumerate(titles)
+    ]
+    parts = Renderer(_CALENDAR).render(
+        unit, items, TODAY, limit_for=channel.limit_for, plain=channel.flavor == "text"
+    )
+    carried = set()
+    for part in parts:
+        assert measure(part.text) <= channel.limit_for(part.title)
+        carried.update(part.keys)
+    assert carried == {key for _, key in items}
+    joined = "".join(part.text for part in parts)
+    for title in titles:
+        assert title.replace("\n", "") in joined.replace("\n", "")
+
+
+@given(st.lists(texty, min_size=1, max_size=20), st.integers(min_value=16, max_value=5000))
+def test_split_keeps_order_and_budget(texts: list[str], budget: int) -> None:
+    blocks = [Block(text, (str(i),)) for i, text in enumerate(texts)]
+    groups = split(blocks, budget)
+    assert "".join(b.text for g in groups for b in g) == "".join(texts)
+    for group in groups:
+        assert measure("\n".join(b.text for b in group)) <= budget
