@@ -35,14 +35,14 @@ def build(
 
         for phrase in reading.not_understood:
             flag("not-understood", f"“{phrase}” in “{row.time_limit}”")
-        if not row.time_limit.strip():
-            found = "; ".join(f"“{r.phrase}”" for r in reading.rules if r.phrase)
-            flag(
-                "no-time-limit",
-                f"read from the task text: {found}" if found else "and the text gives none",
-            )
         if not reading.rules and not reading.not_understood:
-            flag("no-rule", "neither the time-limit cell nor the text gives a due date")
+            empty = "is empty" if not row.time_limit.strip() else f"says “{row.time_limit}”"
+            flag(
+                "no-rule", f"the time-limit cell {empty}; neither it nor the text gives a due date"
+            )
+        elif not row.time_limit.strip():
+            found = "; ".join(f"“{r.phrase}”" for r in reading.rules if r.phrase)
+            flag("no-time-limit", f"the cell is empty; read from the task text: {found}")
         for conflict in reading.conflicts:
             flag("conflict", conflict)
         if reading.rules and not reading.not_understood:

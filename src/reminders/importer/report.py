@@ -58,7 +58,13 @@ class Report:
     unknown_units: list[str] = field(default_factory=list)
     units_added: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+
+    @property
+    def place(self) -> str:
+        """What `line` counts: lines of a text file, rows of a sheet or Word table."""
+        return "row" if self.kind in ("xlsx", "docx") else "line"
 
     @property
     def errors(self) -> int:
@@ -93,7 +99,7 @@ class Report:
             lines.append(f"需要人工核对 needs attention ({len(listed)}):")
             for item in listed:
                 label = REASON_LABELS.get(item.reason, item.reason)
-                where = f" [line {item.line}]" if item.line else ""
+                where = f" [{self.place} {item.line}]" if item.line else ""
                 lines.append(f"  {item.id:>6}  {label}: {item.detail}{where}")
         if self.gone:
             lines.append(

@@ -76,6 +76,7 @@ def run_import(options: Options, context: ImportContext) -> Report:
         encoding=table.encoding,
         attention=built.attention,
         unknown_units=built.unknown_units,
+        warnings=[str(w) for w in context.warnings],
         dry_run=options.dry_run,
     )
     if not options.target.parent.is_dir():

@@ -127,8 +127,26 @@ def _parse(path: Path, kind: str, raw: bytes) -> Table:
         except csv.Error as exc:
             raise _fail(path, f"not a readable CSV table: {exc}") from None
         return Table(path, kind, title, read_grid(grid, numbers), decoded.encoding)
+    sheet = _as_sheet(path, decoded.text)
+    if sheet is not None:  # a .txt that is really a tab- or comma-separated sheet
+        sheet.encoding = decoded.encoding
+        return sheet
     title, rows = read_text_table(decoded.text)
     return Table(path, kind, title, rows, decoded.encoding)
+
+
+def _as_sheet(path: Path, text: str) -> Table | None:
+    """Read text as CSV/TSV if one line holds the whole header (Word text never does)."""
+    from .grid import find_header
+    from .sheet import read_csv
+
+    try:
+        title, grid, numbers = read_csv(text)
+    except csv.Error:
+        return None
+    if find_header(grid) is None:
+        return None
+    return Table(path, "csv", title, read_grid(grid, numbers))
 
 
 def _check_ids(table: Table) -> None:

@@ -1,0 +1,102 @@
+"""The import report: each kind of task that needs a person's eye, and the exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reminders.cli.main import main
+
+HEADER = "措施,具体工作,责任单位,完成时限\n"
+
+
+def run_json(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, source: Path, *extra: str
+) -> tuple[int, dict[str, object]]:
+    code = main(["--config", str(config_dir), "import", str(source), "--json", *extra])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, json.loads(captured.out)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason", "detail", "code"),
+    [
+        ("1.每月至少组织1次检查,教育局,", "no-time-limit", "“每月至少组织1次”", 0),
+        ("1.认真做好工作,教育局,", "no-rule", "neither", 1),
+        ("1.认真做好工作,教育局,尽快落实到位", "not-understood", "尽快落实到位", 1),
+        ("1.认真做好工作,,长期坚持", "no-unit", "no responsible unit", 1),
+        ("1.认真做好工作,县农业局,长期坚持", "unknown-unit", "县农业局", 1),
+        ("1.从5月起至党的二十大结束开展整治,教育局,4月起至党的二十大结束", "conflict", "5月起", 0),
+    ],
+    ids=[
+        "empty-cell-rule-from-text",
+        "no-rule",
+        "not-understood",
+        "no-unit",
+        "unknown-unit",
+        "conflict",
+    ],
+)
+def test_each_reason_for_attention(
+    row: str,
+    reason: str,
+    detail: str,
+    code: int,
+    capsys: pytest.CaptureFixture[str],
+    config_dir: Path,
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text(HEADER + "（一）甲措施," + row + "\n", encoding="utf-8")
+    got, report = run_json(capsys, config_dir, source, "--output", str(tmp_path / "d.yaml"))
+    assert got == code
+    attention = report["attention"]
+    assert isinstance(attention, list)
+    assert [(a["id"], a["reason"]) for a in attention] == [("1.1", reason)]
+    assert detail in attention[0]["detail"]
+    assert attention[0]["line"] == 2
+    assert report["tasks"] == 1
+    assert report["understood"] == (0 if reason in ("no-rule", "not-understood") else 1)
+    assert (tmp_path / "d.yaml").exists()  # written: the person fixes it there
+
+
+def test_text_report_names_row_and_reason(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text(HEADER + "（一）甲措施,1.认真做好工作,教育局,尽快落实\n", encoding="utf-8")
+    code = main(["--config", str(config_dir), "import", str(source), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 tasks, 0 with a rule understood, 1 not" in out
+    assert "1.1  时限未识别 phrase not understood: “尽快落实” in “尽快落实” [line 2]" in out
+    assert "must be fixed" in out
+
+
+def test_a_txt_that_is_really_a_tab_separated_sheet(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "sheet.txt"
+    source.write_text(
+        "措施\t具体工作\t责任单位\t完成时限\n（一）甲\t1.每月至少组织1次检查\t教育局\t长期坚持\n",
+        encoding="gbk",
+    )
+    code, report = run_json(capsys, config_dir, source, "--output", str(tmp_path / "d.yaml"))
+    assert code == 0
+    assert report["kind"] == "csv" and report["encoding"] == "GBK"
+    assert report["added"] == ["1.1"]
+
+
+def test_missing_calendar_is_a_warning_in_the_json(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    (config_dir / "calendar.yaml").unlink()
+    source = tmp_path / "t.csv"
+    source.write_text(HEADER + "（一）甲,1.开展安全生产月活动,教育局,长期坚持\n", encoding="utf-8")
+    code, report = run_json(capsys, config_dir, source, "--dry-run")
+    assert code == 0
+    warnings = report["warnings"]
+    assert isinstance(warnings, list) and "no calendar file" in warnings[0]
