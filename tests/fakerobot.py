@@ -92,6 +92,7 @@ class FakeRobots:
         self.requests = 0
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]
         self.thread: threading.Thread | None = None
 

@@ -24,6 +24,7 @@ class RateLimiter:
         self.times: deque[float] = deque()
         self.blocked_until = 0.0
         self.lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def block(self, until: float) -> None:
         """The robot asked us to stop (45009, 130101, 9499) until `until`."""
@@ -42,6 +43,9 @@ class RateLimiter:
         return max(0.0, wait)
 
     async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a lock belongs to one event loop
+            self.lock, self._loop = asyncio.Lock(), loop
         async with self.lock:
             while True:
                 wait = self.wait_needed()

@@ -145,6 +145,7 @@ class Deliverer:
         self._client = client
         self._own_client = client is None
         self._limiters: dict[str, RateLimiter] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> Deliverer:
         return self
@@ -163,6 +164,10 @@ class Deliverer:
             self._client = None
 
     def _http(self, settings: DeliverySettings) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._own_client and self._loop is not loop:
+            self._client = None  # made in an event loop that is gone (one asyncio.run per call)
+        self._loop = loop
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=settings.timeout_seconds,
@@ -292,11 +297,13 @@ class Deliverer:
                 )
             )
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
+        for name, result in zip(by_channel, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result
             if isinstance(result, Exception):
-                logger.error("delivery task failed: %s", type(result).__name__)
+                detail = self.channels[name].redact(f"{type(result).__name__}: {result}")
+                report.channels[name].error = detail
+                logger.error("%s: delivery task failed: %s", name, detail)
         return report
 
     async def _channel_run(

@@ -81,18 +81,21 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+    Index("ix_deliveries_channel_status", "channel", "status"),
+    Index("ix_deliveries_due_at", "due_at"),
 )
 
 STATUSES = ("claimed", "sent", "failed", "dead", "skipped")
 
 
 def _v1(conn: Connection) -> None:
+    """Version 1: the deliveries table and its indexes as defined above.
+
+    Later versions must not edit the table definition in place for old files;
+    each adds its own migration (ALTER TABLE / CREATE INDEX) here.
+    """
     deliveries.create(conn)
-    Index("ix_deliveries_status_next", deliveries.c.status, deliveries.c.next_attempt_at).create(
-        conn
-    )
-    Index("ix_deliveries_channel_status", deliveries.c.channel, deliveries.c.status).create(conn)
-    Index("ix_deliveries_due_at", deliveries.c.due_at).create(conn)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [

@@ -1,0 +1,119 @@
+"""The ledger: claims, leases, outcomes, migrations, and two processes on one SQLite file."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, insert, text
+
+from reminders.exceptions import ConfigError
+from reminders.ledger import LATEST, Entry, Ledger
+from reminders.ledger.schema import schema_version
+
+T0 = datetime(2026, 9, 23, 1, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def entries(n: int, prefix: str = "k") -> list[Entry]:
+    return [Entry(f"{prefix}{i}", f"s{i}", "due", "wecom", "教育局", T0) for i in range(n)]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(f"sqlite:///{tmp_path / 'state' / 'ledger.sqlite3'}", owner="me")
+
+
+def test_claim_is_insert_if_absent(ledger: Ledger) -> None:
+    assert ledger.claim(entries(3), T0, LEASE) == ["k0", "k1", "k2"]
+    assert ledger.claim(entries(3), T0, LEASE) == []
+    row = ledger.statuses(["k0"])["k0"]
+    assert (row.status, row.attempts, row.lease_owner) == ("claimed", 1, "me")
+    assert row.lease_until == T0 + LEASE
+
+
+def test_outcomes_and_retry(ledger: Ledger) -> None:
+    ledger.claim(entries(3), T0, LEASE)
+    ledger.mark_sent(["k0"], T0)
+    ledger.mark_failed(
+        ["k1"],
+        T0,
+        error="wecom: robot error 45009: api freq out of limit",
+        code=45009,
+        retry_at=T0 + timedelta(minutes=1),
+    )
+    ledger.mark_dead(["k2"], T0, error="wecom: robot error 93000: invalid", code=93000)
+    later = T0 + timedelta(seconds=30)
+    assert ledger.claim(entries(3), later, LEASE) == []  # k1 not yet due for retry
+    assert ledger.next_retry_at() == T0 + timedelta(minutes=1)
+    assert ledger.claim(entries(3), T0 + timedelta(minutes=2), LEASE) == ["k1"]
+    rows = ledger.statuses(["k0", "k1", "k2"])
+    assert rows["k0"].status == "sent" and rows["k0"].sent_at == T0
+    assert rows["k1"].attempts == 2 and rows["k1"].last_code == 45009
+    assert rows["k2"].status == "dead" and "93000" in (rows["k2"].last_error or "")
+    assert ledger.summary() == {"wecom": {"sent": 1, "claimed": 1, "dead": 1}}
+
+
+def test_expired_lease_is_taken_over(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    crashed, other = Ledger.open(url, owner="crashed"), Ledger.open(url, owner="other")
+    assert crashed.claim(entries(1), T0, LEASE) == ["k0"]
+    assert other.claim(entries(1), T0 + LEASE - timedelta(seconds=1), LEASE) == []
+    assert other.claim(entries(1), T0 + LEASE + timedelta(seconds=1), LEASE) == ["k0"]
+    crashed.mark_sent(["k0"], T0)  # the old owner's late mark does not clobber the new claim
+    assert other.statuses(["k0"])["k0"].status == "claimed"
+    other.mark_sent(["k0"], T0 + LEASE)
+    assert other.statuses(["k0"])["k0"].status == "sent"
+
+
+def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
+    ledger.claim(entries(1), T0, LEASE)
+    ledger.mark_failed(["k0"], T0, error="x", code=None, retry_at=T0)
+    assert ledger.record_skipped(entries(2), T0, "superseded") == ["k0", "k1"]
+    assert ledger.record_skipped(entries(2), T0, "superseded") == []
+    assert {r.status for r in ledger.rows()} == {"skipped"}
+
+
+def test_schema_version_and_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    assert Ledger.open(url).version == LATEST
+    assert Ledger.open(url).version == LATEST  # reopening applies nothing twice
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+        assert versions == [1]
+        conn.execute(insert(schema_version).values(version=99, description="future", applied_at=T0))
+    with pytest.raises(ConfigError, match="newer than this program"):
+        Ledger.open(url)
+
+
+def test_memory_url_and_bad_url() -> None:
+    assert Ledger.open("sqlite://").version == LATEST
+    with pytest.raises(ConfigError, match="cannot open the ledger"):
+        Ledger.open("nosuchdb://x")
+
+
+def _claimer(url: str, owner: str, keys: int, out: multiprocessing.Queue[list[str]]) -> None:
+    ledger = Ledger.open(url, owner=owner)
+    won: list[str] = []
+    for start in range(0, keys, 10):
+        batch = [Entry(f"k{i}", "s", "due", "c", "u", T0) for i in range(start, start + 10)]
+        won.extend(ledger.claim(batch, T0, LEASE))
+    out.put(won)
+
+
+def test_two_processes_never_claim_the_same_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    Ledger.open(url)
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[list[str]] = context.Queue()
+    workers = [context.Process(target=_claimer, args=(url, f"p{n}", 300, queue)) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    everything = [key for won in results for key in won]
+    assert len(everything) == len(set(everything)) == 300
