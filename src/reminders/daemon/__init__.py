@@ -1,0 +1,1 @@
+"""The long-running service: the only package that imports APScheduler."""
