@@ -224,3 +224,47 @@ def test_csv_reimport_of_the_seed_is_a_no_op(
     code, report = import_json(capsys, config_dir, source)
     assert code == 0
     assert report["written"] == [] and len(report["unchanged"]) == 51  # type: ignore[arg-type]
+
+
+def test_reading_comment_restored_but_the_users_own_comment_kept(
+    capsys: pytest.CaptureFixture[str], config_dir: Path
+) -> None:
+    text = edit(
+        SHIPPED,
+        '    time_limit: 9月底前完成  # 读作: “9月底前完成” → deadline: 09\n\n  - id: "1.4"',
+        '    time_limit: 9月底前完成\n\n  - id: "1.4"',
+    )
+    mine = '    time_limit: 9月底前完成 长期坚持  # 我的注释\n\n  - id: "1.2"'
+    text = edit(
+        text,
+        "    time_limit: 9月底前完成 长期坚持  # 读作: “9月底前完成” → deadline: 09; “长期坚持” → "
+        'standing: true\n\n  - id: "1.2"',
+        mine,
+    )
+    (config_dir / "duties.yaml").write_text(text, encoding="utf-8")
+    code, report = import_json(capsys, config_dir, SEED_TABLE)
+    assert code == 0 and report["updated"] == ["1.3"]
+    assert (config_dir / "duties.yaml").read_text(encoding="utf-8") == edit(
+        SHIPPED,
+        "    time_limit: 9月底前完成 长期坚持  # 读作: “9月底前完成” → deadline: 09; “长期坚持” → "
+        'standing: true\n\n  - id: "1.2"',
+        mine,
+    )
+
+
+def test_partners_column_arrives_and_leaves(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "t.csv"
+    target = tmp_path / "d.yaml"
+    header = "措施,具体工作,牵头单位,配合单位,完成时限\n（一）甲,1.组织检查,教育局,"
+    for partner in ("", "各校", ""):
+        source.write_text(f"{header}{partner},长期坚持\n", encoding="utf-8")
+        code, _ = import_json(capsys, config_dir, source, "--output", str(target))
+        assert code == 0
+        lines = target.read_text(encoding="utf-8").splitlines()
+        keys = [line.split(":")[0].strip() for line in lines if line.startswith("    ")]
+        expected = ["title", "text", "units", "time_limit"]
+        if partner:
+            expected.insert(3, "partners")
+        assert [k for k in keys if k in (*expected, "partners")] == expected

@@ -79,6 +79,9 @@ def _set_reading(old: CommentedMap, new: CommentedMap, moved: bool) -> bool:
         old.ca.items.setdefault("time_limit", [None, None, None, None])
         old.ca.items["time_limit"][2] = CommentToken(line + "\n", CommentMark(0), None)
         return True
+    if token.value.startswith("\n"):  # no comment on the line, only blank lines after it
+        old.ca.items["time_limit"][2] = CommentToken(line + token.value, CommentMark(0), None)
+        return True
     if not token.value.lstrip(" ").startswith(READING):
         return False  # the user's own comment on that line: leave it alone
     first, newline, rest = token.value.partition("\n")
