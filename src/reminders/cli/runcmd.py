@@ -1,0 +1,97 @@
+"""`reminders run` (the service) and `reminders reload` (SIGHUP to it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from datetime import datetime
+
+from ..config import find_config_dir
+from ..exceptions import RemindersError
+from ..logs import configure_logging
+from ..statedir import find_state_dir
+from .errors import EXIT_OK
+
+
+def _listen(text: str) -> tuple[str, int]:
+    from ..feeds import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="the service: push reminders, serve calendar feeds (foreground; for systemd)",
+        description="Plan, push and serve in one foreground process. SIGTERM/SIGINT stop it "
+        "cleanly, SIGHUP reloads the config (a broken config is logged and the last good "
+        "one keeps running).",
+    )
+    state = "state directory (default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)"
+    run.add_argument("--state-dir", metavar="DIR", help=state)
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        type=_listen,
+        default=("127.0.0.1", 8080),
+        help="feed server address (default 127.0.0.1:8080; port 0 picks a free port)",
+    )
+    run.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=300.0,
+        metavar="N",
+        help="safety sweep interval (default 300)",
+    )
+    run.add_argument(
+        "--now",
+        type=_instant,
+        metavar="DATETIME",
+        help="testing aid: start the service's clock at this instant (it then runs on)",
+    )
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(run=cmd_run)
+
+    reload = commands.add_parser("reload", help="tell the running service to re-read its config")
+    reload.add_argument("--state-dir", metavar="DIR", help=state)
+    reload.set_defaults(run=cmd_reload)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..daemon.service import RunOptions, run_service
+
+    configure_logging(args.log_level)
+    host, port = args.listen
+    options = RunOptions(
+        config_dir=find_config_dir(args.config),
+        state_dir=find_state_dir(args.state_dir),
+        host=host,
+        port=port,
+        plan_year=args.plan_year,
+        start=args.now,
+        sweep_seconds=args.sweep_seconds,
+    )
+    return run_service(options)
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    from ..daemon.lock import running_pid
+
+    state_dir = find_state_dir(args.state_dir)
+    pid = running_pid(state_dir)
+    if pid is None:
+        raise RemindersError(f"no running service holds {state_dir}")
+    os.kill(pid, signal.SIGHUP)
+    print(f"sent SIGHUP to {pid}")
+    return EXIT_OK

@@ -1,0 +1,260 @@
+"""`reminders run`: plan, send and serve in one event loop, for years.
+
+The rules are the source of truth: at every wake-up the service asks the pure
+plan what is due by now, and the ledger what has already gone out. APScheduler
+is only the clock: one job at the next due instant (re-planned after every run
+and every reload), a periodic sweep that catches missed wake-ups and clock
+jumps, and a nightly feed rebuild as the feed window rolls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ..config import Config, load_config
+from ..delivery.sender import Deliverer
+from ..delivery.setup import channels_from_config, open_ledger
+from ..exceptions import RemindersError
+from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, server_config
+from ..ledger import Ledger
+from ..statedir import ensure_private_dir
+from .clock import Clock
+from .lock import StateLock
+from .notify import Notifier
+
+log = logging.getLogger("reminders.daemon")
+
+NEXT_JOB = "next-due"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config_dir: Path
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    plan_year: int | None = None
+    start: datetime | None = None  # testing aid: the clock starts here
+    sweep_seconds: float = 300.0
+    stop_timeout: float = 20.0
+
+
+class Service:
+    def __init__(self, options: RunOptions, environ: Mapping[str, str] | None = None) -> None:
+        self.options = options
+        self.environ = environ
+        self.notifier = Notifier(environ)
+        self.stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.config: Config
+        self.clock: Clock
+        self.ledger: Ledger
+        self.deliverer: Deliverer
+        self.publisher: FeedPublisher
+        self.scheduler: AsyncIOScheduler
+        self.next_due: datetime | None = None
+        self.sent_total = 0
+
+    # -- life cycle --------------------------------------------------------------
+    async def run(self) -> int:
+        self.config = load_config(self.options.config_dir, self.options.plan_year)
+        for warning in self.config.plan.warnings:
+            log.warning("%s", warning)
+        zone = ZoneInfo(self.config.settings.timezone)
+        self.clock = Clock.starting_at(zone, self.options.start)
+        if self.clock.offset:
+            log.warning("clock shifted for testing: it reads %s", self.clock.now().isoformat())
+        state_dir = ensure_private_dir(self.options.state_dir)
+        with StateLock(state_dir):
+            return await self._run(state_dir, zone)
+
+    async def _run(self, state_dir: Path, zone: ZoneInfo) -> int:
+        loop = asyncio.get_running_loop()
+        offset = self.clock.offset.total_seconds()
+        self.ledger = open_ledger(self.config, state_dir)
+        self.deliverer = Deliverer(
+            self.ledger,
+            channels_from_config(self.config, self.environ),
+            templates=self.config.channels.templates,
+            link_template=self.config.channels.link_template,
+            clock=lambda: time.time() + offset,
+        )
+        self.publisher = FeedPublisher(state_dir)
+        await self._publish()
+
+        sock = _bind(self.options.host, self.options.port)
+        host, port = sock.getsockname()[:2]
+        server = EmbeddedServer(server_config(FeedApp(self.publisher.store), host, port))
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if serving.done():
+            serving.result()
+            raise RemindersError(f"the feed server did not start on {host}:{port}")
+        log.info(
+            "serving %d feeds on http://%s:%d/feeds/ (`reminders feeds urls` prints them)",
+            len(self.publisher.feeds),
+            host,
+            port,
+        )
+
+        self.scheduler = AsyncIOScheduler(
+            timezone=zone,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self.wake,
+            IntervalTrigger(seconds=self.options.sweep_seconds, timezone=zone),
+            id="sweep",
+        )
+        self.scheduler.add_job(
+            self.refresh_feeds, CronTrigger(hour=0, minute=5, timezone=zone), id="feeds"
+        )
+        for signum, handler in (
+            (signal.SIGTERM, self.stopping.set),
+            (signal.SIGINT, self.stopping.set),
+            (signal.SIGHUP, lambda: self._spawn(self.reload())),
+        ):
+            loop.add_signal_handler(signum, handler)
+        if self.notifier.watchdog_interval:
+            self._spawn(self._watchdog(self.notifier.watchdog_interval))
+
+        await self.wake()  # catch up on whatever fell due while we were stopped
+        self.notifier.ready(self.status_line())
+        log.info("ready: %s", self.status_line())
+
+        await self.stopping.wait()
+        log.info("stopping")
+        self.notifier.stopping()
+        self.scheduler.shutdown(wait=False)
+        try:
+            async with asyncio.timeout(self.options.stop_timeout):
+                await self._lock.acquire()  # an in-flight run finishes first
+        except TimeoutError:
+            log.warning(
+                "a delivery run did not finish in %.0fs; stopping anyway", self.options.stop_timeout
+            )
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+        server.should_exit = True
+        await serving
+        for task in list(self._tasks):
+            task.cancel()
+        await self.deliverer.aclose()
+        self.ledger.close()
+        self.notifier.close()
+        log.info("stopped")
+        return 0
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    # -- work --------------------------------------------------------------------
+    def completions(self) -> set[str]:
+        return set()
+
+    async def wake(self) -> None:
+        """Deliver what is due, then schedule the next wake-up."""
+        if self.stopping.is_set():
+            return
+        async with self._lock:
+            now = self.clock.now()
+            plan = self.config.plan
+            done = self.completions()
+            try:
+                report = await self.deliverer.deliver_due(plan, now, done)
+                self.sent_total += len(report.sent)
+            except Exception:
+                log.exception("delivery run failed; the sweep will try again")
+            self.next_due = self.deliverer.next_wakeup(plan, done, self.clock.now())
+            if self.next_due is not None and not self.stopping.is_set():
+                self.scheduler.add_job(
+                    self.wake,
+                    DateTrigger(run_date=self.clock.to_real(self.next_due)),
+                    id=NEXT_JOB,
+                    replace_existing=True,
+                )
+            self.notifier.status(self.status_line())
+
+    async def _publish(self) -> None:
+        await asyncio.to_thread(self.publisher.publish, self.config.plan, self.clock.now())
+
+    async def refresh_feeds(self) -> None:
+        try:
+            await self._publish()
+        except Exception:
+            log.exception("feed rebuild failed; serving the previous feeds")
+
+    async def reload(self) -> None:
+        """Re-read config; a broken config is logged and the last good one keeps running."""
+        self.notifier.reloading(time.monotonic_ns() // 1000)
+        log.info("reloading config from %s", self.options.config_dir)
+        try:
+            config = await asyncio.to_thread(
+                load_config, self.options.config_dir, self.options.plan_year
+            )
+            channels = channels_from_config(config, self.environ)
+        except RemindersError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected: %s", problem)
+            log.error("keeping the last good config (%d duties)", len(self.config.plan.duties))
+            self.notifier.ready(self.status_line())
+            return
+        async with self._lock:
+            self.config = config
+            self.deliverer.channels = channels
+            self.deliverer.templates = dict(config.channels.templates)
+            self.deliverer.link_template = config.channels.link_template
+        log.info(
+            "config reloaded: %d duties, %d units", len(config.plan.duties), len(config.plan.units)
+        )
+        await self.refresh_feeds()
+        await self.wake()
+        self.notifier.ready(self.status_line())
+
+    def status_line(self) -> str:
+        nxt = self.next_due.isoformat(timespec="minutes") if self.next_due else "none"
+        duties = len(self.config.plan.duties)
+        return f"next reminder {nxt}; sent {self.sent_total} since start; {duties} duties"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RemindersError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def run_service(options: RunOptions, environ: Mapping[str, str] | None = None) -> int:
+    return asyncio.run(Service(options, environ).run())
