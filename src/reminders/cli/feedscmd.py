@@ -6,19 +6,18 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
-
-import uvicorn
 
 from ..config import find_config_dir, load_config
 from ..exceptions import ConfigError, Problem
 from ..feeds.builder import Feed
 from ..feeds.files import write_feeds
 from ..feeds.publisher import FeedPublisher
-from ..feeds.server import FeedApp, parse_listen, server_config
+from ..feeds.server import EmbeddedServer, FeedApp, parse_listen, server_config
 from ..feeds.specs import feed_specs
 from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
@@ -152,7 +151,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 log.error("config invalid; still serving the last good feeds:\n%s", exc)
 
     async def main() -> None:
-        server = uvicorn.Server(server_config(FeedApp(publisher.store), host, port))
+        server = EmbeddedServer(server_config(FeedApp(publisher.store), host, port))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, setattr, server, "should_exit", True)
         watcher = asyncio.create_task(watch())
         try:
             await server.serve()

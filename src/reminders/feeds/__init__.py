@@ -7,11 +7,12 @@ from .files import write_feeds
 from .history import History
 from .publisher import FeedPublisher
 from .render import occurrence_id_of, uid_for
-from .server import FeedApp, FeedStore, parse_listen, server_config
+from .server import EmbeddedServer, FeedApp, FeedStore, parse_listen, server_config
 from .specs import FeedSpec, feed_specs, slug_for
 from .tokens import load_tokens
 
 __all__ = [
+    "EmbeddedServer",
     "Feed",
     "FeedApp",
     "FeedBuilder",

@@ -19,8 +19,9 @@ request head (slowloris) and for the response (slow readers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -271,6 +272,19 @@ class GuardedHttpTools(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
         super().connection_lost(exc)
+
+
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its owner (a daemon, `feeds serve`).
+
+    uvicorn's own handling re-raises SIGTERM after shutdown, so the process
+    would die by the signal instead of exiting 0; the owner sets
+    `should_exit = True` instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def server_config(

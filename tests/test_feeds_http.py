@@ -1,0 +1,359 @@
+"""The feed server over real sockets on 127.0.0.1: headers, conditional
+requests, HEAD, tokens, path tricks, methods, hostile clients, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+import uvicorn
+
+from reminders.config import load_config
+from reminders.feeds import Feed, FeedApp, FeedPublisher, server_config
+from reminders.feeds.server import GuardedHttpTools
+
+from .conftest import SHIPPED_CONFIG
+from .test_feeds_build import NOW, TODAY, expected_for, from_icalendar
+
+
+@dataclass
+class Served:
+    base: str
+    port: int
+    feeds: dict[str, Feed]
+    tokens: dict[str, str]
+    state_dir: Path
+
+    def url(self, slug: str, token: str | None = None) -> str:
+        feed = self.feeds[slug]
+        token = token or self.tokens[feed.spec.key]
+        return f"{self.base}/feeds/{token}/{quote(feed.spec.filename)}"
+
+    def path(self, slug: str) -> str:
+        return self.url(slug).removeprefix(self.base)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    state = tmp_path_factory.mktemp("state")
+    publisher = FeedPublisher(state)
+    feeds = publisher.publish(load_config(SHIPPED_CONFIG).plan, NOW, TODAY)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(server_config(FeedApp(publisher.store), "127.0.0.1", port))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.02)
+    yield Served(f"http://127.0.0.1:{port}", port, feeds, dict(publisher.tokens), state)
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def raw(port: int, request: bytes, timeout: float = 5.0) -> bytes:
+    """Send bytes as they are (no client-side path normalising); read until close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(request)
+        chunks = []
+        while True:
+            try:
+                data = conn.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def status_of(response: bytes) -> int:
+    match = re.match(rb"HTTP/1\.1 (\d{3}) ", response)
+    assert match, response[:200]
+    return int(match[1])
+
+
+def get_raw(port: int, target: bytes, method: bytes = b"GET") -> bytes:
+    return raw(port, method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+
+# -- the happy path -----------------------------------------------------------------
+
+
+def test_get_serves_the_feed_with_headers(served: Served) -> None:
+    response = httpx.get(served.url("教育局"))
+    feed = served.feeds["教育局"]
+    assert response.status_code == 200
+    assert response.content == feed.body
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert response.headers["content-length"] == str(len(feed.body))
+    assert response.headers["etag"] == feed.etag and feed.etag.startswith('"')
+    assert response.headers["last-modified"] == format_datetime(feed.changed, usegmt=True)
+    assert response.headers["cache-control"] == "private, no-cache"
+    assert "server" not in response.headers
+
+
+def test_every_served_feed_matches_the_agenda(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with httpx.Client() as client:
+        for slug, feed in served.feeds.items():
+            body = client.get(served.url(slug)).raise_for_status().content
+            assert from_icalendar(body) == expected_for(feed, capsys)
+
+
+def test_head_has_the_headers_and_no_body(served: Served) -> None:
+    response = httpx.head(served.url("all"))
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-length"] == str(len(served.feeds["all"].body))
+    # on the wire: the response ends right after the head
+    wire = get_raw(served.port, served.path("all").encode(), b"HEAD")
+    head, _, rest = wire.partition(b"\r\n\r\n")
+    assert status_of(head) == 200 and rest == b""
+
+
+# -- conditional requests -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"If-None-Match": "{etag}"}, 304),
+        ({"If-None-Match": "W/{etag}"}, 304),
+        ({"If-None-Match": '"other", {etag}'}, 304),
+        ({"If-None-Match": "*"}, 304),
+        ({"If-None-Match": '"other"'}, 200),
+        ({"If-Modified-Since": "{modified}"}, 304),
+        ({"If-Modified-Since": "Sun, 06 Nov 2050 08:49:37 GMT"}, 304),
+        ({"If-Modified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"}, 200),
+        ({"If-Modified-Since": "not a date"}, 200),
+        # If-None-Match decides when both are present (RFC 9110 §13.1.3)
+        ({"If-None-Match": '"other"', "If-Modified-Since": "{modified}"}, 200),
+    ],
+)
+def test_conditional_requests(served: Served, headers: dict[str, str], status: int) -> None:
+    feed = served.feeds["县第一中学"]
+    modified = format_datetime(feed.changed, usegmt=True)
+    sent = {k: v.format(etag=feed.etag, modified=modified) for k, v in headers.items()}
+    response = httpx.get(served.url("县第一中学"), headers=sent)
+    assert response.status_code == status
+    if status == 304:
+        assert response.content == b""
+        assert response.headers["etag"] == feed.etag
+        assert response.headers["last-modified"] == modified
+    else:
+        assert response.content == feed.body
+
+
+# -- what must be a 404 or a 405 ------------------------------------------------------
+
+
+def test_wrong_token_is_404(served: Served) -> None:
+    other = served.tokens["unit:县第二中学"]
+    good = served.url("教育局")
+    for url in [
+        served.url("教育局", token=other),  # a real token of another feed
+        served.url("教育局", token="A" * 32),
+        served.url("教育局", token=served.tokens["unit:教育局"][:-1]),
+        good.replace("/feeds/", "/feeds//"),
+        f"{served.base}/feeds/{quote(served.feeds['教育局'].spec.filename)}",
+        f"{served.base}/",
+        good + "x",
+    ]:
+        response = httpx.get(url)
+        assert response.status_code == 404, url
+        assert response.content == b"not found\n"
+        assert "etag" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/feeds/{token}/../../feeds/tokens.json",
+        "/feeds/{token}/..%2F..%2Ffeeds%2Ftokens.json",
+        "/feeds/{token}/%2e%2e/tokens.json",
+        "/feeds/{token}%2F{name}",
+        "/feeds/{token}/.%2F{name}",
+        "/feeds/{token}/%2F{name}",
+        "/feeds/{token}/{name}%00",
+        "/feeds/{token}/{name}/",
+        "/feeds/../feeds/{token}/{name}",
+        "/feeds/./{token}/{name}",
+        "//feeds/{token}/{name}",
+        "/feeds/{token}/..\\{name}",
+        "/feeds/{token}/%C0%AE%C0%AE%2F{name}",
+        "/feeds/{token}/%ff.ics",
+        "http://evil/feeds/{token}/{name}x",
+    ],
+)
+def test_path_tricks_are_404(served: Served, target: str) -> None:
+    name = quote(served.feeds["教育局"].spec.filename)
+    token = served.tokens["unit:教育局"]
+    response = get_raw(served.port, target.format(token=token, name=name).encode())
+    assert status_of(response) in (400, 404), response[:200]
+
+
+def test_the_plain_path_works_on_the_raw_socket_too(served: Served) -> None:
+    response = get_raw(served.port, served.path("教育局").encode())
+    assert status_of(response) == 200
+    assert response.endswith(served.feeds["教育局"].body)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+def test_other_methods_are_405(served: Served, method: str) -> None:
+    response = httpx.request(method, served.url("教育局"), content=b"x" * 100)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+
+
+# -- hostile clients ------------------------------------------------------------------
+
+
+def test_garbage_is_400(served: Served) -> None:
+    assert status_of(raw(served.port, b"\x16\x03\x01\x00garbage\r\n\r\n")) == 400
+
+
+def test_oversized_head_is_refused(served: Served) -> None:
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 40_000 + b"\r\n\r\n"
+    response = raw(served.port, request)
+    assert response == b"" or status_of(response) in (400, 431)
+
+
+def test_slow_head_is_cut_off(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GuardedHttpTools, "head_timeout", 0.5)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as conn:
+        conn.sendall(b"GET /feeds/")
+        for _ in range(20):  # a byte at a time, for longer than the deadline allows
+            time.sleep(0.1)
+            try:
+                conn.sendall(b"a")
+            except OSError:
+                break
+        conn.settimeout(3)
+        try:
+            data = conn.recv(100)
+        except ConnectionResetError:
+            data = b""
+        assert data == b"", "the server closed the connection without answering"
+
+
+def test_idle_connection_is_closed(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GuardedHttpTools, "head_timeout", 0.3)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=3) as conn:
+        assert conn.recv(100) == b""
+
+
+def test_200_concurrent_clients(served: Served) -> None:
+    feed = served.feeds["all"]
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+
+    async def run() -> tuple[list[int], int]:
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            start = asyncio.Event()
+            peers: set[int] = set()
+
+            async def one(i: int) -> int:
+                await start.wait()
+                headers = {"If-None-Match": feed.etag} if i % 4 == 0 else {}
+                async with client.stream("GET", served.url("all"), headers=headers) as response:
+                    stream = response.extensions["network_stream"]
+                    peers.add(stream.get_extra_info("client_addr")[1])
+                    body = await response.aread()
+                if response.status_code == 200:
+                    assert body == feed.body
+                return response.status_code
+
+            tasks = [asyncio.create_task(one(i)) for i in range(200)]
+            await asyncio.sleep(0)
+            start.set()
+            return list(await asyncio.gather(*tasks)), len(peers)
+
+    statuses, connections = asyncio.run(run())
+    assert statuses.count(304) == 50 and statuses.count(200) == 150
+    assert connections == 200, "each client had its own connection"
+
+
+# -- secrets ---------------------------------------------------------------------------
+
+
+def test_tokens_stay_out_of_logs(
+    served: Served, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        httpx.get(served.url("教育局"))
+        httpx.get(served.url("教育局", token="B" * 32))
+        raw(served.port, b"nonsense\r\n\r\n")
+        FeedPublisher(served.state_dir).publish(load_config(SHIPPED_CONFIG).plan, NOW, TODAY)
+    out, err = capfd.readouterr()
+    for token in served.tokens.values():
+        assert token not in caplog.text and token not in out and token not in err
+    files = [p for p in served.state_dir.rglob("*") if p.is_file()]
+    assert {p.name for p in files} == {"tokens.json", "history.json"}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in files)
+
+
+# -- the command -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_cli_serve_and_urls(tmp_path: Path) -> None:
+    port = free_port()
+    state = tmp_path / "state"
+    base = ["--config", str(SHIPPED_CONFIG), "feeds"]
+    env = {**os.environ, "REMINDERS_STATE_DIR": str(state)}
+    command = [sys.executable, "-m", "reminders", *base, "serve", "--listen", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        urls = subprocess.run(
+            [sys.executable, "-m", "reminders", *base, "urls", "--base-url", "https://cal.test"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        https = re.findall(r"https://cal\.test(/feeds/\S+\.ics)", urls)
+        webcal = re.findall(r"webcal://cal\.test(/feeds/\S+\.ics)", urls)
+        assert len(https) == 6 and https == webcal
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}{https[0]}")
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert b"X-WR-CALNAME:" in response.content
+        missing = httpx.get(f"http://127.0.0.1:{port}/feeds/{'C' * 32}/all.ics")
+        assert missing.status_code == 404
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    assert server.returncode == 0, err
+    token = https[0].split("/")[2]
+    assert token not in err and "serving 6 feeds" in err
+    assert datetime.now(UTC) > NOW
