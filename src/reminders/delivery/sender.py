@@ -25,7 +25,7 @@ from ..channels.base import Answer, Channel, Outgoing
 from ..core.model import DeliverySettings
 from ..core.plan import Plan
 from ..exceptions import DeliveryError
-from ..ledger import Entry, Ledger
+from ..ledger import Entry, Ledger, Row
 from .plan import (
     Delivery,
     Reminder,
@@ -112,6 +112,67 @@ class DeliveryReport:
             "unconfigured_channels": sorted(set(self.unconfigured)),
             "channels": [o.as_json() for o in self.channels.values()],
         }
+
+
+@dataclass
+class Selection:
+    """Which of the due deliveries to send now, given what the ledger holds."""
+
+    send: list[Delivery] = field(default_factory=list)
+    superseded: list[Delivery] = field(default_factory=list)
+    too_old: list[Delivery] = field(default_factory=list)
+    already: int = 0
+    busy: int = 0
+    waiting: int = 0
+    prior: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, Row] = field(default_factory=dict)
+
+
+def select(
+    wanted: Sequence[Delivery],
+    existing: Mapping[str, Row],
+    now: datetime,
+    wall: datetime,
+    settings: DeliverySettings,
+) -> Selection:
+    """Pure: drop what is done, claimed elsewhere or waiting to retry; of a subject's steps
+    on one channel only the newest is sent (catch-up), and ones older than the catch-up
+    limit are only recorded."""
+    latest: dict[tuple[str, str], Delivery] = {}
+    for delivery in wanted:
+        slot = (delivery.reminder.subject, delivery.channel)
+        kept = latest.get(slot)
+        if kept is None or delivery.reminder.instant > kept.reminder.instant:
+            latest[slot] = delivery
+    out = Selection()
+    oldest = now - timedelta(hours=settings.catch_up_hours)
+    for delivery in wanted:
+        row = existing.get(delivery.key)
+        if row is not None:
+            out.rows[delivery.key] = row
+            out.prior[delivery.key] = row.attempts
+            if row.status in ("sent", "dead", "skipped"):
+                out.already += 1
+                continue
+            if row.status == "claimed" and row.lease_until and row.lease_until >= wall:
+                out.busy += 1
+                continue
+        if latest[(delivery.reminder.subject, delivery.channel)] is not delivery:
+            out.superseded.append(delivery)
+            continue
+        if (
+            row is not None
+            and row.status == "failed"
+            and row.next_attempt_at is not None
+            and row.next_attempt_at > wall
+        ):
+            out.waiting += 1
+            continue
+        if delivery.reminder.instant < oldest:
+            out.too_old.append(delivery)
+            continue
+        out.send.append(delivery)
+    return out
 
 
 class Deliverer:
@@ -228,44 +289,10 @@ class Deliverer:
             )
         existing = self.ledger.statuses([d.key for d in wanted])
 
-        # The newest step of each subject on each channel is the one to send.
-        latest: dict[tuple[str, str], Delivery] = {}
-        for delivery in wanted:
-            slot = (delivery.reminder.subject, delivery.channel)
-            kept = latest.get(slot)
-            if kept is None or delivery.reminder.instant > kept.reminder.instant:
-                latest[slot] = delivery
-
-        candidates: list[Delivery] = []
-        superseded: list[Delivery] = []
-        too_old: list[Delivery] = []
-        prior: dict[str, int] = {}
-        oldest = now - timedelta(hours=settings.catch_up_hours)
-        for delivery in wanted:
-            row = existing.get(delivery.key)
-            if row is not None:
-                prior[delivery.key] = row.attempts
-                if row.status in ("sent", "dead", "skipped"):
-                    report.already += 1
-                    continue
-                if row.status == "claimed" and row.lease_until and row.lease_until >= wall:
-                    report.busy += 1
-                    continue
-            if latest[(delivery.reminder.subject, delivery.channel)] is not delivery:
-                superseded.append(delivery)
-                continue
-            if (
-                row is not None
-                and row.status == "failed"
-                and row.next_attempt_at is not None
-                and row.next_attempt_at > wall
-            ):
-                report.waiting += 1
-                continue
-            if delivery.reminder.instant < oldest:
-                too_old.append(delivery)
-                continue
-            candidates.append(delivery)
+        chosen = select(wanted, existing, now, wall, settings)
+        report.already, report.busy, report.waiting = chosen.already, chosen.busy, chosen.waiting
+        prior = chosen.prior
+        candidates, superseded, too_old = chosen.send, chosen.superseded, chosen.too_old
 
         if superseded:
             report.skipped += self.ledger.record_skipped(

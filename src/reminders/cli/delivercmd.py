@@ -1,0 +1,285 @@
+"""`reminders send-test`, `due` and `status`: try a robot, preview pushes, read the ledger."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from ..channels.base import Channel, Outgoing, measure
+from ..config import Config
+from ..delivery.plan import Delivery, deliveries, due_at, in_window
+from ..delivery.render import Renderer
+from ..delivery.sender import select
+from ..delivery.setup import channels_from_config, ledger_url
+from ..exceptions import ConfigError, DeliveryError, Problem
+from ..ledger import Ledger, Row
+from ..statedir import find_state_dir
+from .common import load
+from .errors import EXIT_INVALID, EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="state directory holding ledger.sqlite3 "
+        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, ./var)",
+    )
+
+    test = commands.add_parser(
+        "send-test", help="send one test message through a unit's channels; print the answers"
+    )
+    test.add_argument("unit", metavar="UNIT", help="a unit name from units.yaml")
+    test.add_argument("--channel", metavar="NAME", help="only this one of the unit's channels")
+    test.set_defaults(run=cmd_send_test)
+
+    due = commands.add_parser(
+        "due", parents=[state], help="dry run: what would be sent at an instant (writes nothing)"
+    )
+    due.add_argument(
+        "--at",
+        metavar="DATETIME",
+        type=_instant,
+        help="YYYY-MM-DDTHH:MM in the configured time zone (default: now)",
+    )
+    due.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    due.add_argument("--render", action="store_true", help="print the messages as they would go")
+    due.set_defaults(run=cmd_due)
+
+    status = commands.add_parser(
+        "status", parents=[state], help="sent, pending, failing and dead deliveries per robot"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    status.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="failing/dead rows listed (default 50)"
+    )
+    status.set_defaults(run=cmd_status)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
+
+
+def _aware(moment: datetime | None, config: Config) -> datetime:
+    tz = ZoneInfo(config.settings.timezone)
+    if moment is None:
+        return datetime.now(tz)
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def _existing_ledger(config: Config, state_dir: str | None) -> Ledger | None:
+    """The ledger if it exists; never creates one (a dry run writes nothing)."""
+    url = ledger_url(config, find_state_dir(state_dir))
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return None
+    return Ledger.open(url)
+
+
+# -- send-test --------------------------------------------------------------
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    config = load(args)
+    unit = next((u for u in config.plan.units if u.name == args.unit), None)
+    if unit is None:
+        known = ", ".join(config.plan.unit_names())
+        raise ConfigError([Problem(f"unknown unit; known: {known}", field="UNIT", value=args.unit)])
+    names = list(unit.channels) or ["log"]
+    if args.channel:
+        if args.channel not in names:
+            raise ConfigError(
+                [
+                    Problem(
+                        f"{unit.name} has no channel {args.channel!r}; it has {', '.join(names)}",
+                        field="--channel",
+                    )
+                ]
+            )
+        names = [args.channel]
+    channels = channels_from_config(config, only=set(names))
+    now = datetime.now(ZoneInfo(config.settings.timezone))
+    message = Outgoing(
+        "【安全生产提醒】测试消息",
+        f"这是 reminders 的测试消息：{unit.name}的安全生产任务提醒将发送到本群。\n"
+        f"发送时间：{now:%Y-%m-%d %H:%M}",
+        unit.name,
+    )
+    failures = asyncio.run(_send_all([channels[n] for n in names], message, config))
+    return EXIT_INVALID if failures else EXIT_OK
+
+
+async def _send_all(channels: list[Channel], message: Outgoing, config: Config) -> int:
+    failures = 0
+    timeout = config.settings.delivery.timeout_seconds
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        for channel in channels:
+            label = f"{channel.name} ({channel.kind})"
+            if channel.kind == "log":
+                print(f"{label}: no robot; reminders for this unit are written to the log:")
+                print(f"  {message.title}\n  {message.text}")
+                continue
+            try:
+                answer = await channel.send(client, message)
+            except DeliveryError as exc:
+                failures += 1
+                kind = "transient, would be retried" if exc.transient else "permanent"
+                print(f"{label}: FAILED ({kind}): {exc.message}")
+            else:
+                print(f"{label}: ok: {answer}")
+    return failures
+
+
+# -- due --------------------------------------------------------------------
+
+
+def cmd_due(args: argparse.Namespace) -> int:
+    config = load(args)
+    plan = config.plan
+    at = _aware(args.at, config)
+    settings = plan.settings.delivery
+    wanted = deliveries(plan, due_at(plan, at))
+    ledger = _existing_ledger(config, args.state_dir)
+    existing: dict[str, Row] = ledger.statuses([d.key for d in wanted]) if ledger else {}
+    wall = datetime.now(UTC) if args.at is None else at
+    chosen = select(wanted, existing, at, wall, settings)
+    open_now = in_window(at, plan.settings, plan.calendar)
+    if args.json:
+        rows = [
+            {
+                "key": d.key,
+                "channel": d.channel,
+                **d.reminder.as_json(),
+                "ledger_status": existing[d.key].status if d.key in existing else None,
+            }
+            for d in chosen.send
+        ]
+        out = {
+            "at": at.isoformat(),
+            "send_window_open": open_now,
+            "would_send": rows,
+            "catch_up_too_old": [d.key for d in chosen.too_old],
+            "superseded": [d.key for d in chosen.superseded],
+            "already_done": chosen.already,
+            "waiting_for_retry": chosen.waiting,
+        }
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    title = f"{at:%Y-%m-%d %H:%M} 将发送 {len(chosen.send)} 条提醒"
+    if not open_now:
+        title += "（不在推送时段内：将在下一个推送时段发送）"
+    table = Table(title=title, title_justify="left")
+    for column in ("提醒时间", "渠道", "单位", "步骤", "事项", "截止"):
+        table.add_column(column)
+    for d in chosen.send:
+        r = d.reminder
+        what = "；".join(f"[{o.duty}] {o.title}" for o in r.occurrences[:3])
+        if len(r.occurrences) > 3:
+            what += f" 等 {len(r.occurrences)} 项"
+        table.add_row(
+            f"{r.instant:%m-%d %H:%M}", d.channel, r.unit, r.step, what, r.due.isoformat()
+        )
+    console.print(table)
+    if chosen.too_old:
+        console.print(f"{len(chosen.too_old)} missed reminder(s) older than the catch-up limit.")
+    if args.render:
+        _print_render(config, chosen.send, at)
+    return EXIT_OK
+
+
+def _preview_limit(limit: int, title: str) -> int:
+    return limit - measure(title + "\n")
+
+
+PREVIEW_LIMITS = {"wecom": 4096, "dingtalk": 20000, "feishu": 19968, "webhook": 61440}
+
+
+def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
+    renderer = Renderer(
+        config.plan.calendar, config.channels.templates, config.channels.link_template
+    )
+    by_channel: dict[str, list[Delivery]] = {}
+    for d in items:
+        by_channel.setdefault(d.channel, []).append(d)
+    for name, group in by_channel.items():
+        spec = config.channels.channels.get(name)
+        kind = spec.type if spec else "log"
+        limit = PREVIEW_LIMITS.get(kind, 65536)
+        units = list(dict.fromkeys(d.reminder.unit for d in group))
+        parts = renderer.render(
+            "、".join(units),
+            [(d.reminder, d.key) for d in group],
+            at.date(),
+            limit_for=functools.partial(_preview_limit, limit),
+            plain=kind in ("log", "feishu") or (spec is not None and spec.format == "text"),
+        )
+        for part in parts:
+            print(f"\n── {name} ({kind}) ──\n{part.title}\n{part.text}")
+
+
+# -- status -----------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load(args)
+    ledger = _existing_ledger(config, args.state_dir)
+    if ledger is None:
+        if args.json:
+            print(json.dumps({"channels": {}, "problems": []}))
+        else:
+            print("no deliveries yet (no ledger in the state directory)")
+        return EXIT_OK
+    summary = ledger.summary()
+    problems = [
+        *ledger.rows(status="failed", limit=args.limit),
+        *ledger.rows(status="dead", limit=args.limit),
+    ]
+    if args.json:
+        out = {
+            "channels": summary,
+            "next_retry_at": (t.isoformat() if (t := ledger.next_retry_at()) else None),
+            "problems": [row.as_json() for row in problems],
+        }
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    table = Table(title="推送状态 (per robot)", title_justify="left")
+    statuses = ("sent", "claimed", "failed", "dead", "skipped")
+    table.add_column("渠道 channel")
+    for status in statuses:
+        table.add_column("pending" if status == "claimed" else status, justify="right")
+    for channel, counts in sorted(summary.items()):
+        table.add_row(channel, *(str(counts.get(s, 0)) for s in statuses))
+    console.print(table)
+    if problems:
+        failing = Table(title="失败与放弃 failing and dead", title_justify="left")
+        for column in ("status", "channel", "key", "attempts", "error", "next attempt"):
+            failing.add_column(column)
+        tz = ZoneInfo(config.settings.timezone)
+        for row in problems:
+            retry = (
+                f"{row.next_attempt_at.astimezone(tz):%m-%d %H:%M}" if row.next_attempt_at else ""
+            )
+            failing.add_row(
+                row.status, row.channel, row.key, str(row.attempts), row.last_error or "", retry
+            )
+        console.print(failing)
+    return EXIT_OK
