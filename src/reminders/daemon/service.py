@@ -151,8 +151,6 @@ class Service:
             log.warning(
                 "a delivery run did not finish in %.0fs; stopping anyway", self.options.stop_timeout
             )
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
         server.should_exit = True
         await serving
         for task in list(self._tasks):
@@ -220,7 +218,8 @@ class Service:
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:
-                log.error("reload rejected: %s", problem)
+                if problem.severity == "error":
+                    log.error("reload rejected: %s", problem)
             log.error("keeping the last good config (%d duties)", len(self.config.plan.duties))
             self.notifier.ready(self.status_line())
             return
@@ -257,4 +256,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def run_service(options: RunOptions, environ: Mapping[str, str] | None = None) -> int:
-    return asyncio.run(Service(options, environ).run())
+    code = asyncio.run(Service(options, environ).run())
+    # The loop restored the default handlers on close; a repeated SIGTERM now
+    # would turn a clean exit into death by signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code

@@ -1,0 +1,101 @@
+"""The real `reminders run` process: readiness, watchdog, signals, reload."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+
+from .daemonproc import DaemonProcess
+
+# A Monday in the send window (2026-11-30 09:30 Asia/Shanghai): several duties are due that day.
+MONDAY = "2026-11-30T09:30"
+
+
+def feed_url(daemon: DaemonProcess, unit: str = "教育局") -> str:
+    from reminders.config import load_config
+    from reminders.feeds import feed_specs, load_tokens
+
+    plan = load_config(daemon.config_dir).plan
+    spec = next(s for s in feed_specs(plan) if s.kind == "unit" and s.name == unit)
+    token = load_tokens(daemon.state_dir, [spec.key])[spec.key]
+    return f"http://127.0.0.1:{daemon.port}/feeds/{token}/{spec.filename}"
+
+
+def test_notify_ready_watchdog_stopping_and_clean_exit(config_dir: Path, tmp_path: Path) -> None:
+    daemon = DaemonProcess(
+        config_dir, tmp_path / "state", now=MONDAY, env={"WATCHDOG_USEC": "400000"}
+    )
+    daemon.start()
+    ready = [m for m in daemon.messages if m.startswith("STATUS=")]
+    assert ready and "next reminder" in ready[0]
+    daemon.wait_for("WATCHDOG=1", timeout=5)
+    daemon.signal(signal.SIGTERM)
+    daemon.wait_for("STOPPING=1", timeout=20)
+    assert daemon.stop() == 0
+    assert "stopped" in daemon.log()
+    assert not (tmp_path / "state" / "reminders.pid").exists()
+
+
+def test_sends_due_reminders_through_the_log_channel_on_start(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
+    try:
+        daemon.wait_log(r"sent \d+ reminder\(s\) to log")
+        assert "今日到期" in daemon.log()
+    finally:
+        assert daemon.stop() == 0
+    # restarting at the same instant sends nothing again
+    again = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
+    assert again.stop() == 0
+    assert "sent 0 since start" in again.log()
+    assert "reminder(s) to log" not in again.log()
+
+
+def test_second_daemon_on_the_same_state_dir_is_refused(config_dir: Path, tmp_path: Path) -> None:
+    first = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
+    try:
+        second = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start(wait_ready=False)
+        assert second.proc is not None
+        assert second.proc.wait(30) == 1
+        second.close()
+        assert "another `reminders run` is using the state directory" in second.log()
+        assert "Traceback" not in second.log()
+    finally:
+        assert first.stop() == 0
+
+
+def test_reload_keeps_last_good_config_then_applies_a_good_one(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
+    try:
+        url = feed_url(daemon)
+        good = (config_dir / "duties.yaml").read_text(encoding="utf-8")
+        (config_dir / "duties.yaml").write_text(
+            good.replace("units: [教育局]", "units: [教育厅]", 1), encoding="utf-8"
+        )
+        mark = len(daemon.log())
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for("RELOADING=1")
+        daemon.wait_for("READY=1")
+        rejected = daemon.wait_log(r"reload rejected: .*duties\.yaml:\d+: .*教育厅", after=mark)
+        assert rejected
+        assert "keeping the last good config" in daemon.log()[mark:]
+        feed = httpx.get(url, timeout=10)
+        assert feed.status_code == 200
+        assert b"BEGIN:VCALENDAR" in feed.content
+
+        # a good change: a new duty due today is pushed at once
+        extra = good + (
+            '\n  - id: "99.1"\n    title: 重载测试任务\n    units: [教育局]\n    time_limit: 11月30日前\n'
+        )
+        (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
+        mark = len(daemon.log())
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log(r"config reloaded: 52 duties", after=mark)
+        daemon.wait_log(r"\[99\.1\] 重载测试任务", after=mark)
+    finally:
+        assert daemon.stop() == 0
