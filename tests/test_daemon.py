@@ -89,9 +89,13 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         assert b"BEGIN:VCALENDAR" in feed.content
 
         # a good change: a new duty due today is pushed at once
-        extra = good + (
-            '\n  - id: "99.1"\n    title: 重载测试任务\n    units: [教育局]\n    time_limit: 11月30日前\n'
-        )
+        new_duty = [
+            '  - id: "99.1"',
+            "    title: 重载测试任务",
+            "    units: [教育局]",
+            "    time_limit: 11月30日前",
+        ]
+        extra = good + "\n" + "\n".join(new_duty) + "\n"
         (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
         mark = len(daemon.log())
         daemon.signal(signal.SIGHUP)
