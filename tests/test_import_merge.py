@@ -268,3 +268,44 @@ def test_partners_column_arrives_and_leaves(
         if partner:
             expected.insert(3, "partners")
         assert [k for k in keys if k in (*expected, "partners")] == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("plan_year: 2026\ntimezone: Asia/Shanghai\n", "not a duties file"),
+        ("- just\n- a list\n", "not a duties file"),
+        ("duties: {a: 1}\n", "not a duties file"),
+        ("duties:\n  - id: 1\n bad: indent\n", "invalid YAML"),
+        ("\xff\xfe", "not UTF-8"),
+    ],
+    ids=["settings-file-by-mistake", "a-list", "duties-not-a-list", "bad-yaml", "not-utf8"],
+)
+def test_output_that_is_not_a_duties_file_is_refused(
+    content: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    config_dir: Path,
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "target.yaml"
+    target.write_bytes(content.encode("latin-1") if message == "not UTF-8" else content.encode())
+    before = target.read_bytes()
+    code = main(["--config", str(config_dir), "import", str(SEED_TABLE), "--output", str(target)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "--force" in err and str(target) in err
+    assert target.read_bytes() == before
+
+
+def test_a_duties_file_with_an_empty_list_is_filled(
+    capsys: pytest.CaptureFixture[str], config_dir: Path
+) -> None:
+    (config_dir / "duties.yaml").write_text(
+        "# 我的任务\ntitle: 我的表\nduties:\n", encoding="utf-8"
+    )
+    code, report = import_json(capsys, config_dir, SEED_TABLE)
+    assert code == 0 and len(report["added"]) == 51  # type: ignore[arg-type]
+    text = (config_dir / "duties.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# 我的任务\ntitle: 我的表\n")
+    load_config(config_dir, plan_year=2022)

@@ -155,6 +155,16 @@ def trailing_token(node: Any) -> CommentToken | None:
     return token if isinstance(token, CommentToken) else None
 
 
+def blank_line_after(node: Any) -> None:
+    """Make the YAML printed for `node` end with one blank line (between list items)."""
+    token = trailing_token(node)
+    if token is not None:
+        token.value = token.value.rstrip("\n") + "\n\n"
+    elif isinstance(node, CommentedMap) and node:
+        slot = node.ca.items.setdefault(list(node.keys())[-1], [None, None, None, None])
+        slot[2] = CommentToken("\n\n", CommentMark(0), None)
+
+
 def _insert(duties: CommentedSeq, duty: CommentedMap) -> None:
     key = sort_key(duty["id"])
     index = len(duties)
@@ -162,16 +172,11 @@ def _insert(duties: CommentedSeq, duty: CommentedMap) -> None:
         if isinstance(existing, CommentedMap) and sort_key(existing.get("id")) > key:
             index = i
             break
-    at_end = index == len(duties)
-    own = _reading_token(duty)
-    if at_end:
-        before = trailing_token(duties[-1]) if duties else None
-        if before is not None and not before.value.endswith("\n\n"):
-            before.value += "\n"
-        elif before is None and duties:
-            duty.yaml_set_start_comment("\n")
-    elif own is not None:
-        own.value = own.value.rstrip("\n") + "\n\n"
+    if index == len(duties):
+        if duties:
+            blank_line_after(duties[-1])
+    else:
+        blank_line_after(duty)
     duties.insert(index, duty)
 
 

@@ -30,6 +30,12 @@ class Options:
     add_units: bool = False
 
 
+def _refuse(target: Path, message: str, line: int | None = None) -> ConfigError:
+    return ConfigError(
+        [Problem(f"{message}; fix it, or use --force to replace it", str(target), line)]
+    )
+
+
 def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | None]:
     """(text, document) of the duties file already there; (None, None) to start afresh."""
     if not target.exists():
@@ -37,29 +43,32 @@ def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | Non
     try:
         text = target.read_bytes().decode("utf-8-sig")
         document = round_trip_yaml().load(text)
-    except (UnicodeDecodeError, YAMLError, OSError) as exc:
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read: {exc.strerror or exc}", str(target))]) from None
+    except UnicodeDecodeError:
         if force:
             return None, None
-        raise ConfigError(
-            [
-                Problem(
-                    f"cannot merge into it ({type(exc).__name__}); fix it, or use --force "
-                    "to replace it",
-                    str(target),
-                )
-            ]
+        raise _refuse(target, "cannot merge into it: not UTF-8") from None
+    except YAMLError as exc:
+        if force:
+            return None, None
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise _refuse(
+            target, f"cannot merge into it: invalid YAML ({type(exc).__name__})", line
         ) from None
     if document is None:
         return text, None
-    if not isinstance(document, CommentedMap):
+    is_duties = isinstance(document, CommentedMap) and (
+        not document
+        or isinstance(document.get("duties"), list)
+        or ("duties" in document and document["duties"] is None)
+    )
+    if not is_duties:
         if force:
             return text, None
-        raise ConfigError(
-            [
-                Problem(
-                    "not a duties file (expected `duties:`); use --force to replace", str(target), 1
-                )
-            ]
+        raise _refuse(
+            target, "not a duties file (no `duties:` list) so nothing is merged into it", 1
         )
     return text, document
 

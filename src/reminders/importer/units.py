@@ -10,7 +10,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ..config.yamlfile import YamlFile
 from ..exceptions import ConfigError, Problem
 from .emit import dump_document
-from .merge import trailing_token
+from .merge import blank_line_after
 
 
 def units_with(path: Path, names: Sequence[str]) -> str:
@@ -25,9 +25,8 @@ def units_with(path: Path, names: Sequence[str]) -> str:
         raise ConfigError([Problem("expected a mapping with a `units:` list", str(path), 1)])
     units = document.setdefault("units", CommentedSeq())
     for name in names:
-        before = trailing_token(units[-1]) if units else None
-        if before is not None and not before.value.endswith("\n\n"):
-            before.value += "\n"
+        if units:
+            blank_line_after(units[-1])
         entry = CommentedMap()
         entry["name"] = name
         entry["channels"] = CommentedSeq()
