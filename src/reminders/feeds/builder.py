@@ -10,6 +10,8 @@ and the feeds that hold them.
 
 A feed over the size limits (Google drops feeds over about 1 MB or 1,100
 events) is cut at the window's far end, on a day boundary, and the log says so.
+When even the days up to today do not fit (a group feed of a hundred schools),
+the past is dropped instead, so the feed still shows what is coming.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ class Feed:
     etag: str  # strong, quoted: '"<hex>"'
     changed: datetime  # when these bytes were first built (UTC): Last-Modified
     events: int
-    start: date  # the window the feed covers (end moved earlier when cut)
-    end: date
-    dropped: int = 0  # events cut off at the far end
+    start: date  # the days the feed covers: the window, with `end` earlier when
+    end: date  # cut, and `start` = today when even the past alone did not fit
+    dropped: int = 0  # events of the window left out
 
 
 @dataclass(slots=True)
@@ -130,7 +132,7 @@ class FeedBuilder:
         unit_order = plan.unit_names()
         for spec in feed_specs(plan):
             members = [per_unit[name] for name in unit_order if name in spec.units]
-            feeds[spec.slug] = self._feed(spec, plan.settings, members, window, now)
+            feeds[spec.slug] = self._feed(spec, plan.settings, members, window, today, now)
         self._feeds = {slug: self._feeds[slug] for slug in feeds}
         self.history.prune(window.start - _PRUNE_AFTER)
         return feeds
@@ -185,6 +187,7 @@ class FeedBuilder:
         settings: Settings,
         members: list[list[_Event]],
         window: Window,
+        today: date,
         now: datetime,
     ) -> Feed:
         limits = settings.feeds
@@ -193,20 +196,29 @@ class FeedBuilder:
             members[0] if len(members) == 1 else heapq.merge(*members, key=lambda e: e.key)
         )
         total = sum(len(m) for m in members)
-        taken, cut_day = _take(merged, limits.max_events, limits.max_bytes - len(head) - 16)
-        end, dropped = window.end, 0
+        budget = limits.max_bytes - len(head) - len(CALENDAR_TAIL)
+        start, end = window.start, window.end
+        taken, cut_day = _take(merged, limits.max_events, budget)
+        if cut_day is not None and cut_day <= today:
+            # The past alone fills the feed: drop it rather than every coming day.
+            start = today
+            coming = [[e for e in m if e.key[0] >= today] for m in members]
+            merged = coming[0] if len(coming) == 1 else heapq.merge(*coming, key=lambda e: e.key)
+            taken, cut_day = _take(merged, limits.max_events, budget)
+        dropped = total - len(taken)
         if cut_day is not None:
-            end, dropped = cut_day - timedelta(days=1), total - len(taken)
+            end = cut_day - timedelta(days=1)
             log.warning(
                 "feed %s: over the limit (%d events / %d bytes); cut at the far end: "
-                "covers %s to %s, %d of %d events left out",
+                "covers %s to %s, %d of %d events left out%s",
                 spec.slug,
                 limits.max_events,
                 limits.max_bytes,
-                window.start,
+                start,
                 end,
                 dropped,
                 total,
+                "" if taken else "; not even one day fits: subscribe to the unit feeds",
             )
         chunks = [e.chunk for e in taken]
         old = self._feeds.get(spec.slug)
@@ -215,14 +227,14 @@ class FeedBuilder:
             and old.head == head
             and len(old.chunks) == len(chunks)
             and all(a is b for a, b in zip(old.chunks, chunks, strict=True))
-            and old.feed.end == end
+            and (old.feed.start, old.feed.end) == (start, end)
         ):
             return old.feed
         self.stats.feeds_rendered += 1
         body = b"".join((head, *chunks, CALENDAR_TAIL))
         etag = etag_of(body)
         stamp = self.history.feed(spec.slug, etag, now)
-        feed = Feed(spec, body, etag, stamp.changed, len(chunks), window.start, end, dropped)
+        feed = Feed(spec, body, etag, stamp.changed, len(chunks), start, end, dropped)
         self._feeds[spec.slug] = _FeedCache(head, chunks, feed)
         return feed
 

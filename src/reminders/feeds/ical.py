@@ -13,12 +13,21 @@ from datetime import UTC, date, datetime
 CRLF = b"\r\n"
 _FOLD = 75  # octets per line, CRLF excluded (RFC 5545 §3.1)
 
-_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": ""})
-
 
 def escape_text(value: str) -> str:
     """A TEXT value: backslash, semicolon, comma and newline escaped; CR dropped."""
-    return value.translate(_TEXT_ESCAPES)
+    # chained str.replace: much faster than str.translate on CJK text
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if ";" in value:
+        value = value.replace(";", "\\;")
+    if "," in value:
+        value = value.replace(",", "\\,")
+    if "\r" in value:
+        value = value.replace("\r", "")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    return value
 
 
 def fold(line: bytes) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -55,14 +55,38 @@ def occurrence_id_of(uid: str) -> str:
     return uid.rpartition("@")[0]
 
 
-def _alarm_days(duty: Duty, settings: Settings, calendar: WorkCalendar, due: date) -> list[date]:
-    days: list[date] = []
-    for offset in duty.lead_times if duty.lead_times is not None else settings.lead_times:
+# (calendar id, due, offsets, time) → (calendar, bytes): one VALARM block is shared
+# by every unit's event due that day; the calendar is kept to rule out id reuse.
+_ALARMS: dict[tuple[int, date, tuple[str, ...], time], tuple[WorkCalendar, bytes]] = {}
+
+
+def _alarms(calendar: WorkCalendar, due: date, offsets: tuple[str, ...], at: time) -> bytes:
+    """A VALARM per lead time, at the send window's opening on that day."""
+    key = (id(calendar), due, offsets, at)
+    hit = _ALARMS.get(key)
+    if hit is not None and hit[0] is calendar:
+        return hit[1]
+    days: set[date] = set()
+    for offset in offsets:
         count, workdays = parse_offset(offset)
-        day = calendar.add_workdays(due, -count) if workdays else due - timedelta(days=count)
-        if day not in days:
-            days.append(day)
-    return sorted(days)
+        days.add(calendar.add_workdays(due, -count) if workdays else due - timedelta(days=count))
+    end = due + _ONE_DAY
+    seconds = at.hour * 3600 + at.minute * 60
+    out = []
+    for day in sorted(days):
+        when = "今天到期" if day == due else f"{(due - day).days}天后到期"
+        out += [
+            b"BEGIN:VALARM\r\n",
+            b"ACTION:DISPLAY\r\n",
+            ical.line("TRIGGER;RELATED=END", ical.duration((day - end).days * 86400 + seconds)),
+            ical.text("DESCRIPTION", f"安全生产任务{when}"),
+            b"END:VALARM\r\n",
+        ]
+    block = b"".join(out)
+    if len(_ALARMS) > 8192:
+        _ALARMS.clear()
+    _ALARMS[key] = (calendar, block)
+    return block
 
 
 def _description(occurrence: Occurrence, duty: Duty, completed: str | None) -> str:
@@ -121,18 +145,8 @@ def render_event(
     if feeds.dashboard_url:
         out.append(ical.line("URL", feeds.dashboard_url.replace("{id}", quote(occurrence.id))))
     if completed is None:
-        send = settings.send_window.start
-        at = send.hour * 3600 + send.minute * 60
-        end = due + _ONE_DAY
-        for day in _alarm_days(duty, settings, calendar, due):
-            when = "今天到期" if day == due else f"{(due - day).days}天后到期"
-            out += [
-                b"BEGIN:VALARM\r\n",
-                b"ACTION:DISPLAY\r\n",
-                ical.line("TRIGGER;RELATED=END", ical.duration((day - end).days * 86400 + at)),
-                ical.text("DESCRIPTION", f"安全生产任务{when}"),
-                b"END:VALARM\r\n",
-            ]
+        offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+        out.append(_alarms(calendar, due, offsets, settings.send_window.start))
     body = b"".join(out)
     return EventBody(uid, body, hashlib.sha256(body).hexdigest()[:20])
 
