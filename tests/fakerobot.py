@@ -40,6 +40,11 @@ DINGTALK_LIMIT = 20000
 FEISHU_BODY_LIMIT = 20 * 1024
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default of 5 drops bursts of concurrent connections
+    allow_reuse_address = True
+
+
 @dataclass
 class Robot:
     kind: str  # wecom | dingtalk | feishu | webhook
@@ -90,7 +95,7 @@ class FakeRobots:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.requests = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd = _Server(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]

@@ -70,6 +70,8 @@ class Channel(ABC):
     flavor: Flavor = "markdown"
     #: per-robot limit; None means the `delivery.rate_limit_per_minute` setting
     rate_limit_per_minute: int | None = None
+    #: a robot's own burst limit (Feishu: 5 per second)
+    burst_per_second: int | None = None
 
     def __init__(self, name: str, *, link: str | None = None) -> None:
         self.name = name

@@ -32,6 +32,7 @@ class FeishuChannel(HttpChannel):
     kind = "feishu"
     byte_limit = BODY_LIMIT - ENVELOPE
     flavor = "text"
+    burst_per_second = 5
 
     def __init__(
         self,

@@ -12,13 +12,18 @@ Sleep = Callable[[float], Awaitable[None]]
 WINDOW = 60.0
 #: seconds added to the window: the robot's clock and ours are not the same clock
 MARGIN = 1.0
+SECOND_MARGIN = 0.05
 
 
 class RateLimiter:
-    """At most `per_minute` sends in any sliding minute; shared by all sends to one robot."""
+    """At most `per_minute` sends in any sliding minute (and `per_second` in any second);
+    shared by all sends to one robot."""
 
-    def __init__(self, per_minute: int, clock: Clock, sleep: Sleep) -> None:
+    def __init__(
+        self, per_minute: int, clock: Clock, sleep: Sleep, per_second: int | None = None
+    ) -> None:
         self.per_minute = per_minute
+        self.per_second = per_second
         self.clock = clock
         self.sleep = sleep
         self.times: deque[float] = deque()
@@ -40,6 +45,9 @@ class RateLimiter:
         wait = self.blocked_until - now
         if len(self.times) >= self.per_minute:
             wait = max(wait, self.times[0] + WINDOW + MARGIN - now)
+        if self.per_second and len(self.times) >= self.per_second:
+            nth = self.times[-self.per_second]
+            wait = max(wait, nth + 1.0 + SECOND_MARGIN - now)
         return max(0.0, wait)
 
     async def acquire(self) -> None:

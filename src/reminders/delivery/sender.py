@@ -11,6 +11,7 @@ permanent failure marks them dead with the robot's own code and message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -18,6 +19,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
+from typing import Any, TypeVar
 
 import httpx
 
@@ -40,6 +42,7 @@ from .ratelimit import Clock, RateLimiter, Sleep, backoff
 from .render import Renderer
 
 logger = logging.getLogger("reminders.delivery")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -237,6 +240,11 @@ class Deliverer:
             )
         return self._client
 
+    async def _db(self, call: Callable[..., _T], *args: Any) -> _T:
+        """Ledger calls run in a worker thread so one robot's bookkeeping never stalls the
+        event loop (other robots' sends, the feed server)."""
+        return await asyncio.to_thread(call, *args)
+
     def _wall(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
@@ -244,7 +252,7 @@ class Deliverer:
         limiter = self._limiters.get(channel.name)
         if limiter is None:
             per_minute = channel.rate_limit_per_minute or settings.rate_limit_per_minute
-            limiter = RateLimiter(per_minute, self.clock, self.sleep)
+            limiter = RateLimiter(per_minute, self.clock, self.sleep, channel.burst_per_second)
             self._limiters[channel.name] = limiter
         return limiter
 
@@ -345,7 +353,9 @@ class Deliverer:
         outcome: ChannelOutcome,
     ) -> None:
         lease = timedelta(seconds=settings.lease_seconds)
-        won = set(self.ledger.claim([_entry(d) for d in items], self._wall(), lease))
+        won = set(
+            await self._db(self.ledger.claim, [_entry(d) for d in items], self._wall(), lease)
+        )
         items = [d for d in items if d.key in won]
         if not items:
             return
@@ -383,7 +393,7 @@ class Deliverer:
                     remaining[key] -= 1
                     if remaining[key] == 0:
                         done.append(key)
-                self.ledger.mark_sent(done, self._wall())
+                await self._db(self.ledger.mark_sent, done, self._wall())
                 outcome.sent.extend(done)
                 logger.info(
                     "sent %d reminder(s) to %s (%d/%d): %s",
@@ -410,17 +420,24 @@ class Deliverer:
             exhausted = [k for k in unsent if attempts[k] >= settings.max_attempts]
             if not error.transient or exhausted:
                 dead = unsent if not error.transient else exhausted
-                self.ledger.mark_dead(dead, now, error=error.message, code=error.code)
+                await self._db(
+                    functools.partial(self.ledger.mark_dead, error=error.message, code=error.code),
+                    dead,
+                    now,
+                )
                 outcome.dead.extend(dead)
                 logger.error("%s: %d reminder(s) dead: %s", channel.name, len(dead), error.message)
                 unsent = [k for k in unsent if k not in dead]
             if unsent:
-                self.ledger.mark_failed(
+                await self._db(
+                    functools.partial(
+                        self.ledger.mark_failed,
+                        error=error.message,
+                        code=error.code,
+                        retry_at=now + timedelta(seconds=retry_in),
+                    ),
                     unsent,
                     now,
-                    error=error.message,
-                    code=error.code,
-                    retry_at=now + timedelta(seconds=retry_in),
                 )
                 outcome.failed.extend(unsent)
                 logger.warning(
@@ -454,7 +471,7 @@ class Deliverer:
                 )
             await limiter.acquire()
             if attempt > 1:
-                self.ledger.renew(message.keys, self._wall(), lease)
+                await self._db(self.ledger.renew, message.keys, self._wall(), lease)
                 for key in message.keys:
                     attempts[key] = attempts.get(key, 0) + 1
             outcome.attempts += 1
