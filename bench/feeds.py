@@ -37,7 +37,7 @@ from reminders.core.expand import Window, expand
 from reminders.core.model import Unit
 from reminders.core.occurrence import Occurrence
 from reminders.core.plan import Plan, compile_plan
-from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs
+from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs, render
 from reminders.feeds.builder import Feed, etag_of
 from reminders.feeds.render import (
     CALENDAR_TAIL,
@@ -121,6 +121,7 @@ def icalendar_feed(plan: Plan, spec: FeedSpec, occurrences: list[Occurrence]) ->
 
 
 def ours_feed(plan: Plan, spec: FeedSpec, occurrences: list[Occurrence]) -> bytes:
+    render._ALARMS.clear()  # cold: nothing memoised from an earlier run
     duties = {c.duty.id: c.duty for c in plan.duties}
     chunks = [
         event_chunk(render_event(o, duties[o.duty], plan.settings, plan.calendar), 0, NOW)
@@ -167,6 +168,7 @@ def bench_county(config: Config, schools: int, runs: int) -> None:
     holder: dict[str, Any] = {}
 
     def cold() -> None:
+        render._ALARMS.clear()
         builder = FeedBuilder(History())
         holder["feeds"] = builder.build(plan, TODAY, NOW)
         holder["builder"] = builder
