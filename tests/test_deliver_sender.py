@@ -164,6 +164,17 @@ def test_done_occurrences_are_not_sent(rig: Rig) -> None:
     assert len(report.sent) == 11
 
 
+def test_marking_done_stops_retries_of_a_failed_reminder(rig: Rig) -> None:
+    rig.robot("ding").fail("502")
+    assert len(rig.run(START).failed) == 3
+    rig.robot("ding").fail(None)
+    done = ["1.1/县第一中学/2026-09-30"]
+    later = rig.run(START + timedelta(hours=2), completions=done)
+    assert len(later.sent) == 2 and count(rig.texts("ding"), "1.1") == 0
+    row = rig.ledger.statuses(["1.1/县第一中学/2026-09-30@before-7d>ding"])
+    assert row["1.1/县第一中学/2026-09-30@before-7d>ding"].status == "skipped"
+
+
 @pytest.mark.parametrize(
     ("mode", "code"),
     [("502", 0), ("hang", 0), ("drop", 0), ("errcode", 45009), ("errcode", -1)],

@@ -276,6 +276,8 @@ class Deliverer:
         """Send everything due by `now` that the ledger has not seen through; never twice."""
         if not in_window(now, plan.settings, plan.calendar):
             return DeliveryReport(now, outside_window=True)
+        if completions:
+            await self._db(self.ledger.skip_done, list(completions), self._wall())
         return await self.deliver(plan, due_at(plan, now, completions), now)
 
     async def deliver(

@@ -271,6 +271,19 @@ class Ledger:
                     written.append(entry.key)
         return written
 
+    def skip_done(self, subjects: Iterable[str], now: datetime) -> int:
+        """Failed deliveries of occurrences now marked done: skipped, not retried."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(subjects)):
+                result = conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.subject.in_(chunk), deliveries.c.status == "failed")
+                    .values(status="skipped", last_error="done (闭环)", updated_at=now)
+                )
+                changed += result.rowcount
+        return changed
+
     def _update(self, keys: Iterable[str], now: datetime, *, owned: bool, **values: Any) -> None:
         key_list = list(keys)
         with self.engine.begin() as conn:
