@@ -7,8 +7,9 @@ import os
 import sys
 from collections.abc import Mapping
 
-# Loggers that would print URLs with robot keys or feed tokens in them.
-_QUIET = ("httpx", "httpcore", "uvicorn.access", "apscheduler.executors.default")
+# Loggers that would print URLs with robot keys or feed tokens in them, and
+# APScheduler's per-job chatter (the service logs what it does itself).
+_QUIET = ("httpx", "httpcore", "uvicorn.access", "apscheduler")
 
 
 def configure_logging(level: str = "INFO", environ: Mapping[str, str] | None = None) -> None:

@@ -136,9 +136,14 @@ class Service:
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog(self.notifier.watchdog_interval))
 
-        await self.wake()  # catch up on whatever fell due while we were stopped
+        # Ready once serving and planned; the catch-up run (whatever fell due while
+        # we were stopped) may take minutes under rate limits, so it runs after.
+        self.next_due = self.deliverer.next_wakeup(
+            self.config.plan, self.completions(), self.clock.now()
+        )
         self.notifier.ready(self.status_line())
         log.info("ready: %s", self.status_line())
+        self._spawn(self.wake())
 
         await self.stopping.wait()
         log.info("stopping")
