@@ -345,6 +345,45 @@ def test_cli_build_writes_files_twice_identically(tmp_path: Path) -> None:
     assert first == second and "教育局.ics" in first
 
 
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("state-dir-is-a-file", "state directory is not a directory"),
+        ("output-is-a-file", "cannot write the feeds"),
+        ("damaged-history", "feed history is damaged"),
+        ("damaged-tokens", "feed token file is damaged"),
+        ("short-token", "feed token too short or malformed"),
+    ],
+)
+def test_state_and_output_problems_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+) -> None:
+    state, output = tmp_path / "state", tmp_path / "cal"
+    (state / "feeds").mkdir(parents=True)
+    if case == "state-dir-is-a-file":
+        state = tmp_path / "file"
+        state.write_text("x")
+    elif case == "output-is-a-file":
+        output.write_text("x")
+    elif case == "damaged-history":
+        (state / "feeds" / "history.json").write_text('{"version": 1, "events": [')
+    elif case == "damaged-tokens":
+        (state / "feeds" / "tokens.json").write_text("[1, 2]")
+    elif case == "short-token":
+        (state / "feeds" / "tokens.json").write_text('{"all": "abc"}')
+    argv = ["--config", str(SHIPPED_CONFIG), "feeds", "build"]
+    code = main([*argv, "--state-dir", str(state), "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "Traceback" not in err
+
+
+def test_urls_need_a_base_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--config", str(SHIPPED_CONFIG), "feeds", "urls", "--state-dir", str(tmp_path)]
+    assert main(argv) == 1
+    assert "feeds.base_url" in capsys.readouterr().err
+
+
 # -- names, tokens, state dir -----------------------------------------------------
 
 

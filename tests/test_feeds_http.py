@@ -230,10 +230,29 @@ def test_garbage_is_400(served: Served) -> None:
     assert status_of(raw(served.port, b"\x16\x03\x01\x00garbage\r\n\r\n")) == 400
 
 
-def test_oversized_head_is_refused(served: Served) -> None:
-    request = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 40_000 + b"\r\n\r\n"
-    response = raw(served.port, request)
-    assert response == b"" or status_of(response) in (400, 431)
+@pytest.mark.parametrize("pieces", [1, 40], ids=["whole", "in-pieces"])
+def test_oversized_head_is_refused(served: Served, pieces: int) -> None:
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 40_000 + b"\r\n\r\n"
+    step = len(head) // pieces + 1
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as conn:
+        try:
+            for i in range(0, len(head), step):
+                conn.sendall(head[i : i + step])
+                time.sleep(0.01 if pieces > 1 else 0)
+        except OSError:
+            pass  # closed on us mid-way: refused too
+        try:
+            response = conn.recv(200)
+        except ConnectionResetError:
+            response = b""
+    assert response == b"" or status_of(response) == 400
+
+
+def test_a_large_body_gets_its_405(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as conn:
+        conn.sendall(b"POST " + served.path("all").encode() + b" HTTP/1.1\r\nHost: x\r\n")
+        conn.sendall(b"Content-Length: 1000000\r\n\r\n" + b"x" * 200_000)
+        assert status_of(conn.recv(200)) == 405
 
 
 def test_slow_head_is_cut_off(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -355,3 +374,56 @@ def test_cli_serve_and_urls(tmp_path: Path) -> None:
     assert server.returncode == 0, err
     token = https[0].split("/")[2]
     assert token not in err and "serving 6 feeds" in err
+
+
+def test_cli_serve_rebuilds_when_the_config_changes(config_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "REMINDERS_STATE_DIR": str(tmp_path / "state")}
+    base = [sys.executable, "-m", "reminders", "--config", str(config_dir), "feeds"]
+    listen = ["--listen", f"127.0.0.1:{port}", "--check-every", "0.2"]
+    server = subprocess.Popen([*base, "serve", *listen], env=env, stderr=subprocess.PIPE)
+    try:
+        urls = subprocess.run(
+            [*base, "urls", "--base-url", "http://127.0.0.1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        path = re.findall(r"http://127\.0\.0\.1(/feeds/\S+\.ics)", urls)[0]  # 教育局
+        url = f"http://127.0.0.1:{port}{path}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                first = httpx.get(url)
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        again = httpx.get(url)
+        assert first.status_code == again.status_code == 200
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["last-modified"] == first.headers["last-modified"]
+        duties = config_dir / "duties.yaml"
+        text = duties.read_text(encoding="utf-8")
+        old_title = "title: 教育行政部门每月至少组织 1 次安全生产工作检查"
+        assert old_title in text
+        duties.write_text(text.replace(old_title, "title: 每月安全生产工作检查"), "utf-8")
+        deadline = time.monotonic() + 20
+        while True:
+            changed = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
+            if changed.status_code == 200:
+                break
+            assert changed.status_code == 304 and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert "【周期任务】教育局：每月安全生产工作检查" in changed.content.decode()
+        assert b"SEQUENCE:1\r\n" in changed.content
+        # a broken config keeps the last good feeds
+        duties.write_text("duties: [", "utf-8")
+        time.sleep(1)
+        assert httpx.get(url).content == changed.content
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    assert server.returncode == 0
+    assert "still serving the last good feeds" in err.decode()

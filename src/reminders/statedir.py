@@ -13,7 +13,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from .exceptions import ConfigError, Problem
+
 DEFAULT_STATE_DIR = "var"
+HINT = "use --state-dir DIR or REMINDERS_STATE_DIR to pick a writable state directory"
+
+
+def _unusable(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError([Problem(f"state directory not usable: {exc.strerror}; {HINT}", str(path))])
 
 
 def find_state_dir(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -30,16 +37,24 @@ def find_state_dir(explicit: str | None = None, environ: Mapping[str, str] | Non
 
 def ensure_private_dir(path: Path) -> Path:
     """Create the directory if missing; every directory it creates is 0700."""
-    for directory in [*reversed(path.parents), path]:
-        if not directory.exists():
-            directory.mkdir(mode=0o700, exist_ok=True)
+    try:
+        for directory in [*reversed(path.parents), path]:
+            if not directory.exists():
+                directory.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(path, exc) from None
+    if not path.is_dir():
+        raise ConfigError([Problem(f"state directory is not a directory; {HINT}", str(path))])
     return path
 
 
 def write_private(path: Path, data: bytes) -> None:
     """Atomically replace `path` with `data`, readable by the owner only (0600)."""
     ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unusable(path.parent, exc) from None
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as out:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..exceptions import ConfigError, Problem
 from .builder import Feed
 
 MANIFEST = ".reminders-feeds.json"
@@ -53,6 +54,16 @@ def _same(path: Path, data: bytes) -> bool:
 
 def write_feeds(directory: Path, feeds: Mapping[str, Feed]) -> WriteReport:
     """Write `<slug>.ics` for every feed; delete files of feeds that no longer exist."""
+    try:
+        return _write_feeds(directory, feeds)
+    except OSError as exc:
+        where = exc.filename or directory
+        raise ConfigError(
+            [Problem(f"cannot write the feeds: {exc.strerror}; pick --output DIR", str(where))]
+        ) from None
+
+
+def _write_feeds(directory: Path, feeds: Mapping[str, Feed]) -> WriteReport:
     directory.mkdir(parents=True, exist_ok=True)
     report = WriteReport()
     names = sorted(feed.spec.filename for feed in feeds.values())

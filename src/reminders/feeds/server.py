@@ -230,7 +230,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     response_timeout = 60.0
     max_head_bytes = MAX_HEAD_BYTES
     _deadline: asyncio.TimerHandle | None = None
-    _head_bytes: int = 0
+    _head_bytes: int = 0  # bytes received while the head is incomplete
+    _head_parsed: int = 0  # bytes of request line and headers parsed
     _in_head: bool = True
 
     def _arm(self, seconds: float) -> None:
@@ -249,21 +250,36 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._arm(self.head_timeout)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
+        super().data_received(data)
+        # Counted after parsing, so a body that arrives with its head is not
+        # mistaken for head bytes; a head that never ends is.
+        if self._in_head and not self.transport.is_closing():
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self.send_400_response("Request head too large.")
                 self.transport.close()
-                return
-        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        self._in_head, self._head_bytes, self._head_parsed = True, 0, 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_parsed += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_parsed += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._head_parsed > self.max_head_bytes:
+            # a whole head in one read: the parser turns this into a 400
+            raise ValueError("request head too large")
         self._arm(self.response_timeout)
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        self._in_head, self._head_bytes = True, 0
         self._arm(self.head_timeout)
         super().on_response_complete()
 
