@@ -102,6 +102,31 @@ def test_campaign_in_2022_runs_to_the_event_end_with_monthly_checks() -> None:
             "立即整改", "", ["2026-01-08"], id="immediate-five-workdays-from-sunday-makeup"
         ),
         pytest.param("及时修订", "", ["2026-12-31"], id="as-needed-yearly-review"),
+        pytest.param(
+            "每月15日前",
+            "",
+            [
+                "2026-01-15",
+                "2026-02-14",
+                "2026-03-13",
+                "2026-04-15",
+                "2026-05-15",
+                "2026-06-15",
+                "2026-07-15",
+                "2026-08-14",
+                "2026-09-15",
+                "2026-10-15",
+                "2026-11-13",
+                "2026-12-15",
+            ],
+            id="monthly-on-the-15th-rest-days-move-back",
+        ),
+        pytest.param(
+            "每2月至少1次",
+            "",
+            ["2026-02-28", "2026-04-30", "2026-06-30", "2026-08-31", "2026-10-30", "2026-12-31"],
+            id="every-two-months",
+        ),
     ],
 )
 def test_rule_kinds(time_limit: str, text: str, expected: list[str]) -> None:
@@ -114,6 +139,29 @@ def test_n_per_period_spreads_evenly_with_start_dates() -> None:
         ("2026-Q1.1", date(2026, 1, 1), date(2026, 1, 30)),
         ("2026-Q1.2", date(2026, 1, 31), date(2026, 2, 28)),  # 1 March is a Sunday
         ("2026-Q1.3", date(2026, 3, 2), date(2026, 3, 31)),
+    ]
+
+
+def test_weekly_on_a_weekday_and_fortnightly() -> None:
+    window = {"start": date(2026, 9, 1), "end": date(2026, 10, 31)}
+    mondays = occurrences(make_plan([duty(time_limit="每周一")]), **window)
+    assert [o.due.isoformat() for o in mondays] == [
+        "2026-09-07",
+        "2026-09-14",
+        "2026-09-21",
+        "2026-09-28",
+        "2026-09-30",  # Monday 5 October is National Day: back to the last workday
+        "2026-10-12",
+        "2026-10-19",
+        "2026-10-26",
+    ]
+    fortnightly = occurrences(make_plan([duty(time_limit="每两周1次")]), **window)
+    assert [(o.period, o.due.isoformat()) for o in fortnightly] == [
+        ("2026-W35", "2026-09-04"),
+        ("2026-W37", "2026-09-20"),  # a make-up working Sunday
+        ("2026-W39", "2026-09-30"),
+        ("2026-W41", "2026-10-16"),
+        ("2026-W43", "2026-10-30"),
     ]
 
 

@@ -54,6 +54,16 @@ CELL_CASES = [
     ("每季度至少 3 次", [{"every": "quarter", "count": 3}]),
     ("每月至少两次", [{"every": "month", "count": 2}]),
     ("每年至少十二次", [{"every": "year", "count": 12}]),
+    ("每月15日前", [{"every": "month", "count": 1, "day": 15}]),
+    ("每周一", [{"every": "week", "count": 1, "day": 1}]),
+    ("每周三前完成", [{"every": "week", "count": 1, "day": 3}]),
+    ("每周1次", [{"every": "week", "count": 1}]),
+    ("每周一次", [{"every": "week", "count": 1}]),
+    ("每季度末", [{"every": "quarter", "count": 1}]),
+    ("每月底前", [{"every": "month", "count": 1}]),
+    ("每两周1次", [{"every": "week", "count": 1, "interval": 2}]),
+    ("每2月至少1次", [{"every": "month", "count": 1, "interval": 2}]),
+    ("重点敏感时期要加密检查频次", [{"densify": True}]),
     ("９月底前完成", [{"deadline": "09"}]),  # full-width digit
     ("9月底前完成。", [{"deadline": "09"}]),  # trailing punctuation
 ]
@@ -126,6 +136,14 @@ def test_cell_text_conflict_is_reported_and_cell_wins() -> None:
     ]
     assert len(reading.conflicts) == 1
     assert "4月起" in reading.conflicts[0] and "5月起" in reading.conflicts[0]
+
+
+def test_cell_and_text_deadlines_that_disagree_are_reported() -> None:
+    reading = read_phrases("9月底前完成", "10月底前完成相关工作", VOCAB)
+    assert [r.model_dump(exclude={"phrase"}, exclude_none=True) for r in reading.rules] == [
+        {"deadline": "09"}
+    ]
+    assert len(reading.conflicts) == 1 and "10月底前完成" in reading.conflicts[0]
 
 
 @pytest.mark.parametrize(

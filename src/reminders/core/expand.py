@@ -130,16 +130,38 @@ class _Expander:
         year = year or self.plan_year
         return date(year, month, day) if day else month_end(year, month)
 
-    def every(self, period: Period, count: int, source: str) -> list[_Slot]:
+    def every(
+        self, period: Period, count: int, source: str, day: int | None = None, interval: int = 1
+    ) -> list[_Slot]:
         def build() -> Iterator[_Slot]:
-            for span in self.spans_from(period, self.plan_start):
+            if interval == 1:
+                periods = self.spans_from(period, self.plan_start)
+            else:
+                periods = self.chunked(period, interval)
+            for span in periods:
+                if day is not None:
+                    nominal = _day_in(span, period, day)
+                    yield self.slot(
+                        span.key, period_label(span.key), nominal, None, "recurring", source
+                    )
+                    continue
                 for part in split(span, count):
                     start = part.start if count > 1 else None
                     yield self.slot(
                         part.key, period_label(part.key), part.end, start, "recurring", source
                     )
 
-        return self.cached(("every", period, count, source), build())
+        return self.cached(("every", period, count, day, interval, source), build())
+
+    def chunked(self, period: Period, interval: int) -> list[Span]:
+        """Every `interval` periods from the plan start's, as one span keyed by its first."""
+        every = spans(period, self.plan_start, self.window.end + _SLACK, self.semesters)
+        chunks = [every[i : i + interval] for i in range(0, len(every), interval)]
+        return [
+            Span(c[0].key, c[0].start, c[-1].end)
+            for c in chunks
+            if c[-1].end >= self.window.start - _SLACK
+        ]
 
     def reviews(
         self, period: Period, first: date, prefix: str, kind: Kind, label: str, source: str
@@ -274,7 +296,7 @@ class _Expander:
                 if self.in_window(slot):
                     out.append(slot)
             elif isinstance(rule, EveryRule):
-                out.extend(self.every(rule.every, rule.count, source))
+                out.extend(self.every(rule.every, rule.count, source, rule.day, rule.interval or 1))
             elif isinstance(rule, PeriodicRule):
                 out.extend(self.every(settings.cadence.periodic, 1, source))
             elif isinstance(rule, RRuleRule):
@@ -357,6 +379,16 @@ class _Expander:
                     rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
         rows.sort(key=lambda row: row[0])
         return [occurrence for _, occurrence in rows]
+
+
+def _day_in(span: Span, period: Period, day: int) -> date:
+    """Day `day` of a month span (its last day if shorter), or weekday `day` of a week span."""
+    if period == "week":
+        return span.start + timedelta(days=day - 1)
+    return min(
+        date(span.start.year, span.start.month, 1) + timedelta(days=day - 1),
+        month_end(span.start.year, span.start.month),
+    )
 
 
 def _describe(rule: Rule) -> str:

@@ -58,7 +58,11 @@ _PERIODS: dict[str, Period] = {
 }
 _QUARTERS = {"一": 3, "二": 6, "三": 9, "四": 12, "1": 3, "2": 6, "3": 9, "4": 12}
 
-_EVERY = re.compile(r"每(半年|季度|季|月|年|学期|周|星期)")
+_EVERY = re.compile(
+    r"每(两|二|[2-9])?(半年|季度|季|月|年|学期|周|星期)"
+    r"(?:(末|底)|(\d{1,2})日|([一二三四五六日天1-7])(?![次个]))?(?:之?前)?"
+)
+_WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
 _COUNT = re.compile(rf"(?:至少)?[^。；;，,]*?({_NUM})次")
 _CAMPAIGN = re.compile(rf"从?({_NUM})月(?:({_NUM})日)?起至(.+?)结束")
 _DATE_DEADLINE = re.compile(rf"(?:(\d{{4}})年)?({_NUM})月({_NUM})日(?:之?前|止)(?:完成)?")
@@ -70,7 +74,9 @@ _STANDING = re.compile(r"长期坚持|持续推进|长期")
 _IMMEDIATE = re.compile(r"立即(?:整改|开展|完成)?")
 _AS_NEEDED = re.compile(r"及时(?:修订|更新|调整|完善)?")
 _PERIODIC = re.compile(r"定期")
-_DENSIFY = re.compile(r"加密[^。；;]*?频次|加密(?:检查|频次)")
+_DENSIFY = re.compile(
+    r"(?:(?:重点)?敏感时期(?:要|应|须)?)?(?:加密[^。；;]*?频次|加密(?:检查|频次))"
+)
 _FILLER = re.compile(r"[完成并和及、，,；;。.\s（）()]+")
 
 
@@ -119,13 +125,16 @@ class _Scanner:
         self.invalid: list[str] = []
 
     def _take(self, match: re.Match[str], make: Callable[..., Rule], **fields: object) -> None:
-        for i in range(match.start(), match.end()):
+        self._take_span(match.start(), match.end(), make, **fields)
+
+    def _take_span(self, start: int, end: int, make: Callable[..., Rule], **fields: object) -> None:
+        for i in range(start, end):
             self.used[i] = True
         try:
-            self.found.append((match.start(), make(**fields)))
+            self.found.append((start, make(**fields)))
         except ValueError as exc:  # pydantic's ValidationError: e.g. 2月30日
             reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            self.invalid.append(f"“{match[0]}”: {reason.removeprefix('Value error, ')}")
+            self.invalid.append(f"“{self.text[start:end]}”: {reason.removeprefix('Value error, ')}")
 
     def _free(self, match: re.Match[str]) -> bool:
         return not any(self.used[match.start() : match.end()])
@@ -159,16 +168,21 @@ class _Scanner:
         for m in _EVERY.finditer(text):
             if not self._free(m):
                 continue
-            period = _PERIODS[m[1]]
+            period = _PERIODS[m[2]]
             count_match = _COUNT.match(text, m.end())
             count = cn_number(count_match[1]) if count_match else 1
             end = count_match.end() if count_match else m.end()
             start = (
                 m.start() - 2 if text[max(0, m.start() - 2) : m.start()] == "至少" else m.start()
             )
-            for i in range(start, end):
-                self.used[i] = True
-            self.found.append((start, EveryRule(every=period, count=count, phrase=text[start:end])))
+            fields: dict[str, object] = {"every": period, "count": count}
+            if m[1]:
+                fields["interval"] = 2 if m[1] in "两二" else int(m[1])
+            if m[4]:
+                fields["day"] = int(m[4])
+            elif m[5]:
+                fields["day"] = _WEEKDAYS.get(m[5]) or int(m[5])
+            self._take_span(start, end, EveryRule, **fields, phrase=text[start:end])
         for m in _HALF.finditer(text):
             if self._free(m) and text[max(0, m.start() - 1) : m.start()] != "每":
                 self._take(m, DeadlineRule, deadline="06" if m[1] == "上" else "12", phrase=m[0])
@@ -227,7 +241,7 @@ def read_phrases(time_limit: str | None, text: str | None, vocabulary: Vocabular
             if not any(_equivalent(r, rule) for r in rules):
                 rules.append(rule)
             continue
-        if isinstance(rule, DeadlineRule | ObservanceRule):
+        if isinstance(rule, ObservanceRule):
             rules.append(rule)
             continue
         reading.conflicts.append(f"时限栏为“{same[0].phrase}”，正文为“{rule.phrase}”；按时限栏执行")

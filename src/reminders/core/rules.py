@@ -5,6 +5,10 @@ In YAML each rule is a one-key mapping named by its kind (plus options)::
     - deadline: 09-30            # MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD
     - every: quarter             # week, month, quarter, half-year, year, semester
       count: 2                   # N occurrences spread evenly over each period
+    - every: month               # due on day 15 (the month's end if shorter)
+      day: 15                    # for week: 1 (Monday) to 7
+    - every: week                # every other week
+      interval: 2
     - rrule: FREQ=MONTHLY;BYMONTHDAY=15
     - periodic: true             # 定期: the default periodic cadence
     - standing: true             # 长期坚持: reviewed on the default cadence
@@ -21,7 +25,15 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 Period = Literal["week", "month", "quarter", "half-year", "year", "semester"]
 
@@ -75,7 +87,22 @@ class DeadlineRule(_Rule):
 
 class EveryRule(_Rule):
     every: Period
-    count: int = Field(default=1, ge=1, le=31)
+    count: int = Field(default=1, ge=1, le=31, description="N times per period, spread evenly")
+    day: int | None = Field(default=None, ge=1, le=31, description="month: day 1-31; week: 1-7")
+    interval: int | None = Field(default=None, ge=1, le=12, description="week/month: every N")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EveryRule:
+        if self.day is not None:
+            if self.every not in ("month", "week"):
+                raise ValueError("'day' is for every: month (1-31) or every: week (1-7)")
+            if self.every == "week" and self.day > 7:
+                raise ValueError("for every: week, 'day' is a weekday 1 (Monday) to 7 (Sunday)")
+            if self.count > 1:
+                raise ValueError("give 'day' or 'count', not both")
+        if (self.interval or 1) > 1 and self.every not in ("month", "week"):
+            raise ValueError("'interval' is for every: month or every: week")
+        return self
 
 
 class RRuleRule(_Rule):
