@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.expand import Window, expand
-from ..core.occurrence import Occurrence
+from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.plan import Plan
 from ..exceptions import ConfigError, Problem
 from .common import load, parse_date, today
@@ -21,15 +21,6 @@ from .errors import EXIT_OK
 DEFAULT_DAYS = 60
 
 WEEKDAYS = "一二三四五六日"
-KIND_LABELS = {
-    "deadline": "限期完成",
-    "recurring": "周期任务",
-    "standing-review": "长期坚持自查",
-    "campaign": "专项行动",
-    "as-needed-review": "及时事项复核",
-    "immediate": "立即",
-    "observance": "主题活动",
-}
 
 
 def select_units(plan: Plan, name: str | None) -> set[str] | None:

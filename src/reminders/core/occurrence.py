@@ -16,6 +16,17 @@ Kind = Literal[
     "observance",
 ]
 
+# How each kind is named to users (agenda, feeds, messages).
+KIND_LABELS: dict[str, str] = {
+    "deadline": "限期完成",
+    "recurring": "周期任务",
+    "standing-review": "长期坚持自查",
+    "campaign": "专项行动",
+    "as-needed-review": "及时事项复核",
+    "immediate": "立即",
+    "observance": "主题活动",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:

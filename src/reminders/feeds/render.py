@@ -19,7 +19,7 @@ from urllib.parse import quote
 from icalendar import Timezone
 
 from ..core.model import Duty, Settings, parse_offset
-from ..core.occurrence import Occurrence
+from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.workcalendar import WorkCalendar
 from . import ical
 from .specs import FeedSpec
@@ -27,16 +27,6 @@ from .specs import FeedSpec
 PRODID = "-//reminders//calendar feeds//ZH"
 _ONE_DAY = timedelta(days=1)
 WEEKDAYS = "一二三四五六日"
-# The same words as `reminders agenda` shows (cli/agenda.py KIND_LABELS).
-KIND_LABELS = {
-    "deadline": "限期完成",
-    "recurring": "周期任务",
-    "standing-review": "长期坚持自查",
-    "campaign": "专项行动",
-    "as-needed-review": "及时事项复核",
-    "immediate": "立即",
-    "observance": "主题活动",
-}
 
 
 @dataclass(frozen=True, slots=True)
