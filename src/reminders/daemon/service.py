@@ -108,10 +108,24 @@ class Service:
             serving.result()
             raise RemindersError(f"the feed server did not start on {host}:{port}")
         log.info(
-            "serving %d feeds on http://%s:%d/feeds/ (`reminders feeds urls` prints them)",
+            "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
+            "--base-url http://%s:%d`)",
             len(self.publisher.feeds),
             host,
             port,
+            host,
+            port,
+        )
+        silent = [u.name for u in self.config.plan.units if not u.channels]
+        log.info(
+            "config %s: %d duties, %d units; state %s; %s",
+            self.options.config_dir,
+            len(self.config.plan.duties),
+            len(self.config.plan.units),
+            state_dir,
+            f"{len(silent)} unit(s) without a robot: their reminders are written to this log"
+            if silent
+            else "every unit has a robot",
         )
 
         self.scheduler = AsyncIOScheduler(
