@@ -30,7 +30,7 @@ from ..core.occurrence import Occurrence
 from ..core.plan import CompiledDuty, Plan
 from ..core.rules import Rule
 from .history import History, Stamp
-from .render import CALENDAR_TAIL, EventBody, calendar_head, event_chunk, render_event
+from .render import CALENDAR_TAIL, calendar_head, event_chunk, render_event
 from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
@@ -55,9 +55,10 @@ class Feed:
 
 @dataclass(slots=True)
 class _Event:
+    """A rendered event; only its final bytes are kept (held for every event of every feed)."""
+
     key: SortKey
     occurrence: Occurrence
-    body: EventBody
     completed: str | None
     stamp: Stamp
     chunk: bytes
@@ -178,7 +179,7 @@ class FeedBuilder:
         body = render_event(occurrence, duty, plan.settings, plan.calendar, completed)
         stamp = self.history.stamp(body.uid, body.digest, occurrence.due, now)
         chunk = event_chunk(body, stamp.sequence, stamp.changed)
-        return _Event(key, occurrence, body, completed, stamp, chunk)
+        return _Event(key, occurrence, completed, stamp, chunk)
 
     # -- feeds -------------------------------------------------------------
     def _feed(
