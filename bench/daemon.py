@@ -23,7 +23,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
-DEPENDENCIES = "pydantic, sqlalchemy, httpx, uvicorn, apscheduler, ruamel.yaml, chinese_calendar, dateutil, rich"
+DEPENDENCIES = "pydantic, sqlalchemy, httpx, uvicorn, apscheduler, ruamel.yaml, " + (
+    "chinese_calendar, dateutil, rich"
+)
 
 
 def county_config(target: Path, schools: int) -> Path:
@@ -46,7 +48,8 @@ def rss_kb(pid: int) -> int:
 
 
 def bare_imports() -> tuple[float, int]:
-    code = f"import resource, {DEPENDENCIES}; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    peak = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss"
+    code = f"import resource, {DEPENDENCIES}; print({peak})"
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return time.perf_counter() - start, int(out.stdout)
@@ -86,7 +89,7 @@ def main() -> None:
         config = county_config(Path(tmp) / "config", args.schools)
         imports = [bare_imports() for _ in range(args.runs)]
         runs = []
-        for i in range(args.runs):
+        for _ in range(args.runs):
             # the first run builds the feeds' history and the ledger: a cold start
             runs.append(daemon_run(config, Path(tmp) / "state", args.idle))
     import_time = statistics.median(t for t, _ in imports)
@@ -101,10 +104,11 @@ def main() -> None:
         f"start to READY: cold {cold_ready:.2f} s, warm {ready:.2f} s "
         f"({ready / import_time:.1f}x the bare import)"
     )
+    verdict = "met" if rss < 80 * 1024 else "MISSED"
     print(
-        f"idle RSS after {args.idle:.0f} s: {rss / 1024:.0f} MB (cold run {cold_rss / 1024:.0f} MB); "
-        f"target < 80 MB: {'met' if rss < 80 * 1024 else 'MISSED'}"
+        f"idle RSS after {args.idle:.0f} s: {rss / 1024:.0f} MB (cold run {cold_rss / 1024:.0f} MB)"
     )
+    print(f"target < 80 MB: {verdict}")
     print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 
