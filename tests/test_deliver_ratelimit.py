@@ -49,3 +49,18 @@ def test_backoff_doubles_with_jitter_and_cap() -> None:
     assert backoff(3, 30, 1800, lambda: 1.0) == 120
     assert backoff(3, 30, 1800, lambda: 0.0) == 60
     assert backoff(20, 30, 1800, lambda: 1.0) == 1800
+
+
+def test_a_slow_send_counts_from_when_it_finished() -> None:
+    clock = VirtualClock(0.0)
+    limiter = RateLimiter(100, clock, clock.sleep, per_second=1)
+
+    async def go() -> list[float]:
+        first = await limiter.acquire()
+        await clock.sleep(0.7)  # the request took 0.7 s to reach the robot and answer
+        limiter.settle(first)
+        await limiter.acquire()
+        return list(limiter.times)
+
+    times = asyncio.run(go())
+    assert times[1] - times[0] >= 1.0

@@ -12,7 +12,7 @@ Sleep = Callable[[float], Awaitable[None]]
 WINDOW = 60.0
 #: seconds added to the window: the robot's clock and ours are not the same clock
 MARGIN = 1.0
-SECOND_MARGIN = 0.05
+SECOND_MARGIN = 0.2
 
 
 class RateLimiter:
@@ -50,7 +50,8 @@ class RateLimiter:
             wait = max(wait, nth + 1.0 + SECOND_MARGIN - now)
         return max(0.0, wait)
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> float:
+        """Wait for a free slot; return its stamp (pass it to `settle` after the send)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a lock belongs to one event loop
             self.lock, self._loop = asyncio.Lock(), loop
@@ -58,9 +59,17 @@ class RateLimiter:
             while True:
                 wait = self.wait_needed()
                 if wait <= 0:
-                    self.times.append(self.clock())
-                    return
+                    stamp = self.clock()
+                    self.times.append(stamp)
+                    return stamp
                 await self.sleep(wait)
+
+    def settle(self, stamp: float) -> None:
+        """The send is over: count it from now, a time the robot surely saw it by."""
+        for index in range(len(self.times) - 1, -1, -1):
+            if self.times[index] == stamp:
+                self.times[index] = max(stamp, self.clock())
+                return
 
 
 def backoff(attempt: int, base: float, cap: float, rng: Callable[[], float]) -> float:

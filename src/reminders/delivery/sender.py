@@ -471,7 +471,7 @@ class Deliverer:
                     transient=True,
                     retry_after=blocked,
                 )
-            await limiter.acquire()
+            stamp = await limiter.acquire()
             if attempt > 1:
                 await self._db(self.ledger.renew, message.keys, self._wall(), lease)
                 for key in message.keys:
@@ -480,6 +480,7 @@ class Deliverer:
             try:
                 answer = await channel.send(client, message)
             except DeliveryError as exc:
+                limiter.settle(stamp)
                 error = exc
                 if not exc.transient:
                     return exc
@@ -496,6 +497,7 @@ class Deliverer:
                 logger.info("%s: %s; retrying in %.1fs", channel.name, exc.message, delay)
                 await self.sleep(delay)
                 continue
+            limiter.settle(stamp)
             outcome.messages += 1
             if outcome.first_sent_at is None:
                 outcome.first_sent_at = self.clock()
