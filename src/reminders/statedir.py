@@ -9,10 +9,10 @@ created private (0700) and files in it are written 0600.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from .atomic import write_atomic
 from .exceptions import ConfigError, Problem
 
 DEFAULT_STATE_DIR = "var"
@@ -52,16 +52,6 @@ def write_private(path: Path, data: bytes) -> None:
     """Atomically replace `path` with `data`, readable by the owner only (0600)."""
     ensure_private_dir(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_atomic(path, data, 0o600)
     except OSError as exc:
         raise _unusable(path.parent, exc) from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,8 +9,8 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from ..atomic import write_atomic
 from ..exceptions import ConfigError, Problem
-from .atomic import write_atomic
 from .build import build
 from .context import ImportContext
 from .emit import HEADER, dump_document, dump_duties, round_trip_yaml
@@ -131,7 +131,7 @@ def run_import(options: Options, context: ImportContext) -> Report:
     if not options.dry_run:
         for path, content in writes:
             try:
-                write_atomic(path, content)
+                write_atomic(path, content.encode("utf-8"))
             except OSError as exc:
                 done = f"; already written: {', '.join(report.written)}" if report.written else ""
                 raise ConfigError(
