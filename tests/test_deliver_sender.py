@@ -361,3 +361,25 @@ def test_no_secret_in_logs_errors_reports_or_ledger(
         for secret in SECRETS:
             assert secret not in text
             assert secret.replace("+", "%2B") not in text
+
+
+@pytest.mark.parametrize("channel", ["feishu", "hook"])
+def test_feishu_and_webhook_rate_limits_recover(rig: Rig, channel: str) -> None:
+    robot = rig.robot(channel)
+    robot.sent_times.extend([rig.clock.server()] * 20)  # the minute is used up elsewhere
+    report = rig.run(START)
+    assert set(robot.rejections) == {9499 if channel == "feishu" else 429}
+    assert len(robot.rejections) <= 2  # backoff, not hammering
+    assert len(robot.messages) == 1 and len(report.channels[channel].sent) == 3
+
+
+def test_messages_carry_the_full_task_text(
+    tmp_path: Path, robots: FakeRobots, clock: VirtualClock
+) -> None:
+    long = [
+        {**duty, "text": f"{duty['title']}，并于月底前将整改台账报送县教育局安全股。"}
+        for duty in duties(1)
+    ]
+    rig = make_rig(tmp_path, robots, clock, duties=long)
+    rig.run(START)
+    assert "整改台账报送县教育局安全股" in rig.texts("wecom")

@@ -18,7 +18,7 @@ from rich.table import Table
 from ..channels.base import Channel, Outgoing, measure
 from ..config import Config
 from ..delivery.plan import Delivery, deliveries, due_at, in_window
-from ..delivery.render import Renderer
+from ..delivery.render import Renderer, duty_texts
 from ..delivery.sender import select
 from ..delivery.setup import channels_from_config, ledger_url
 from ..exceptions import ConfigError, DeliveryError, Problem
@@ -213,7 +213,10 @@ PREVIEW_LIMITS = {"wecom": 4096, "dingtalk": 20000, "feishu": 19968, "webhook": 
 
 def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
     renderer = Renderer(
-        config.plan.calendar, config.channels.templates, config.channels.link_template
+        config.plan.calendar,
+        config.channels.templates,
+        config.channels.link_template,
+        duty_texts(config.plan),
     )
     by_channel: dict[str, list[Delivery]] = {}
     for d in items:

@@ -18,6 +18,7 @@ from string import Template
 
 from ..channels.base import measure
 from ..core.occurrence import Occurrence
+from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
 from .plan import Reminder
 
@@ -28,7 +29,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "overdue": "**⚠ 已逾期（$count 项）**",
     "today": "**今日到期（$count 项）**",
     "upcoming": "**即将到期（$count 项）**",
-    "item": "- [$duty] $title\n  截止：$due（周$weekday）$provisional，$left\n  $basis",
+    "item": "- [$duty] $text\n  截止：$due（周$weekday）$provisional，$left\n  $basis",
     "review": "**长期坚持事项自查 · $period（$count 项，$due 前完成）**",
     "review_item": "- [$duty] $title",
     "footer": "日程订阅：$link",
@@ -78,8 +79,10 @@ class Renderer:
         calendar: WorkCalendar,
         templates: Mapping[str, str] | None = None,
         link_template: str | None = None,
+        texts: Mapping[str, str] | None = None,
     ) -> None:
         self.calendar = calendar
+        self.texts = dict(texts or {})
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.link_template = link_template
 
@@ -89,6 +92,7 @@ class Renderer:
             "duty": occ.duty,
             "unit": occ.unit,
             "title": occ.title,
+            "text": self.texts.get(occ.duty) or occ.title,
             "label": occ.label,
             "due": occ.due.isoformat(),
             "weekday": WEEKDAYS[occ.due.weekday()],
@@ -186,6 +190,11 @@ class Renderer:
             keys = tuple(dict.fromkeys(k for b in group for k in b.keys))
             parts.append(RenderedPart(part_title, text, keys, number, len(groups)))
         return parts
+
+
+def duty_texts(plan: Plan) -> dict[str, str]:
+    """Each duty's full task text (the title is a shortened form), for `$text`."""
+    return {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
 
 
 def _duty_order(duty: str) -> tuple[int, ...]:

@@ -39,7 +39,7 @@ from .plan import (
     zone,
 )
 from .ratelimit import Clock, RateLimiter, Sleep, backoff
-from .render import Renderer
+from .render import Renderer, duty_texts
 
 logger = logging.getLogger("reminders.delivery")
 _T = TypeVar("_T")
@@ -323,7 +323,7 @@ class Deliverer:
         by_channel: dict[str, list[Delivery]] = {}
         for delivery in candidates:
             by_channel.setdefault(delivery.channel, []).append(delivery)
-        renderer = Renderer(plan.calendar, self.templates, self.link_template)
+        renderer = Renderer(plan.calendar, self.templates, self.link_template, duty_texts(plan))
         today = now.astimezone(zone(plan.settings)).date()
         tasks = []
         for name, items in by_channel.items():
