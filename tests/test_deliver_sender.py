@@ -242,7 +242,7 @@ def test_permanent_error_is_dead_with_the_robots_message(rig: Rig) -> None:
 def test_rate_limit_is_enforced_before_sending(
     tmp_path: Path, robots: FakeRobots, clock: VirtualClock
 ) -> None:
-    rig = make_rig(tmp_path, robots, clock, duties=duties(25, "检查" * 30))
+    rig = make_rig(tmp_path, robots, clock, duties=duties(25, "检查" * 30), lease_seconds=30)
     channel = rig.deliverer.channels["wecom"]
     channel.byte_limit = 600  # about one item per message: 25 messages to one robot
     report = rig.run(START)
@@ -253,6 +253,8 @@ def test_rate_limit_is_enforced_before_sending(
     for i in range(len(times) - 20):
         assert times[i + 20] - times[i] >= 60
     assert all(count(rig.texts("wecom"), f"{i}.1") == 1 for i in range(1, 26))
+    # the digest took over a minute, longer than the 30 s lease: the lease was kept alive
+    assert rig.ledger.summary()["wecom"] == {"sent": 25}
 
 
 def test_wecom_45009_waits_a_minute_and_recovers(rig: Rig) -> None:

@@ -68,6 +68,15 @@ def test_expired_lease_is_taken_over(tmp_path: Path) -> None:
     assert other.statuses(["k0"])["k0"].status == "sent"
 
 
+def test_extend_keeps_the_lease_without_counting_an_attempt(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    slow, other = Ledger.open(url, owner="slow"), Ledger.open(url, owner="other")
+    slow.claim(entries(1), T0, LEASE)
+    slow.extend(["k0"], T0 + LEASE - timedelta(seconds=1), LEASE)
+    assert other.claim(entries(1), T0 + LEASE + timedelta(seconds=1), LEASE) == []
+    assert slow.statuses(["k0"])["k0"].attempts == 1
+
+
 def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
     ledger.claim(entries(1), T0, LEASE)
     ledger.mark_failed(["k0"], T0, error="x", code=None, retry_at=T0)

@@ -377,7 +377,12 @@ class Deliverer:
         attempts: dict[str, int] = {key: prior.get(key, 0) + 1 for key in won}
         limiter = self.limiter(channel, settings)
         client = self._http(settings)
+        extended = self.clock()
         for part in parts:
+            if self.clock() - extended > lease.total_seconds() / 3:
+                unsent = [key for key in remaining if remaining[key] > 0]
+                await self._db(self.ledger.extend, unsent, self._wall(), lease)
+                extended = self.clock()
             message = Outgoing(
                 part.title,
                 part.text,

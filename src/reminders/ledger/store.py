@@ -208,6 +208,10 @@ class Ledger:
             owned=True,
         )
 
+    def extend(self, keys: Iterable[str], now: datetime, lease: timedelta) -> None:
+        """Still working on these (a long digest under a rate limit): keep the lease."""
+        self._update(keys, now, lease_until=now + lease, owned=True)
+
     # -- outcomes ----------------------------------------------------------
     def mark_sent(self, keys: Iterable[str], now: datetime) -> None:
         self._update(
