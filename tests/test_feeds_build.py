@@ -276,7 +276,7 @@ def test_completed_occurrence_shows_as_done(config: Config) -> None:
             "教育局"
         ]
     )
-    assert str(after[uid]["SUMMARY"]).startswith("✔已完成")
+    assert str(after[uid]["SUMMARY"]).startswith("✓已完成")
     assert "张三 已检查" in str(after[uid]["DESCRIPTION"])
     assert not after[uid].walk("VALARM") and after[uid]["SEQUENCE"] == 1
     assert {u for u in before if before[u].to_ical() != after[u].to_ical()} == {uid}

@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import agenda, delivercmd, feedscmd, importcmd, runcmd
+from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
 from .errors import EXIT_USAGE, handle_cli_error
 
 # One entry per command module; each adds its subcommands and sets `run`.
-COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd]
+COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd]
 
 
 def _year(text: str) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -163,6 +163,30 @@ class FeedSettings(_Model):
     listen: str = Field("127.0.0.1:8080", pattern=r"^\S+:\d{1,5}$", description="HOST:PORT")
 
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class LoopSettings(_Model):
+    """`loop:`: closing the loop (闭环): action links, escalation and the weekly report."""
+
+    escalate_after_workdays: int | None = Field(
+        3, ge=1, le=60, description="overdue this long: the supervisor is told too; null: off"
+    )
+    link_days: int = Field(30, ge=1, le=366, description="action links in messages expire after")
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="public URL of the service for action links; default: feeds.base_url",
+    )
+    report_weekday: Weekday | None = Field("mon", description="weekly report day; null: off")
+    report_time: time = Field(time(9, 0), description="weekly report time (local)")
+    report_to: list[str] | None = Field(
+        None, description="units that get the weekly report; default: every supervising unit"
+    )
+    report_worst: int = Field(10, ge=0, le=200, description="worst overdue items listed")
+
+
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     plan_year: int = Field(ge=2000, le=2100)
@@ -174,6 +198,7 @@ class Settings(_Model):
     semesters: Semesters = Semesters()
     feeds: FeedSettings = FeedSettings()
     delivery: DeliverySettings = DeliverySettings()
+    loop: LoopSettings = LoopSettings()
 
     @field_validator("timezone")
     @classmethod

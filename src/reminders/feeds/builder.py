@@ -30,7 +30,7 @@ from ..core.occurrence import Occurrence
 from ..core.plan import CompiledDuty, Plan
 from ..core.rules import Rule
 from .history import History, Stamp
-from .render import CALENDAR_TAIL, calendar_head, event_chunk, render_event
+from .render import CALENDAR_TAIL, Mark, calendar_head, event_chunk, render_event
 from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
@@ -59,7 +59,7 @@ class _Event:
 
     key: SortKey
     occurrence: Occurrence
-    completed: str | None
+    completed: Mark | None
     stamp: Stamp
     chunk: bytes
 
@@ -108,9 +108,10 @@ class FeedBuilder:
         plan: Plan,
         today: date,
         now: datetime,
-        completed: Mapping[str, str] | None = None,
+        completed: Mapping[str, Mark] | None = None,
     ) -> dict[str, Feed]:
-        """Every feed, by slug. `completed` maps occurrence id → note (closed loop)."""
+        """Every feed, by slug. `completed` maps occurrence id → note (done) or
+        (state, note) with state "done" or "waived" (closed loop)."""
         window = feed_window(plan.settings, today)
         context = (plan.settings, plan.data, plan.units, window)
         if context != self._context:
@@ -144,7 +145,7 @@ class FeedBuilder:
         plan: Plan,
         compiled: CompiledDuty,
         window: Window,
-        done: Mapping[str, str],
+        done: Mapping[str, Mark],
         now: datetime,
     ) -> _DutyCache:
         duty = compiled.duty
@@ -172,7 +173,7 @@ class FeedBuilder:
         duty: Duty,
         key: SortKey,
         occurrence: Occurrence,
-        completed: str | None,
+        completed: Mark | None,
         now: datetime,
     ) -> _Event:
         self.stats.events_rendered += 1

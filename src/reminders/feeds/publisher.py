@@ -21,6 +21,7 @@ from ..core.plan import Plan
 from ..statedir import ensure_private_dir
 from .builder import Feed, FeedBuilder
 from .history import History
+from .render import Mark
 from .server import FeedStore
 from .tokens import load_tokens
 
@@ -41,7 +42,7 @@ class FeedPublisher:
         plan: Plan,
         now: datetime,
         today: date | None = None,
-        completed: Mapping[str, str] | None = None,
+        completed: Mapping[str, Mark] | None = None,
     ) -> dict[str, Feed]:
         """Rebuild every feed (incrementally), save the history, update the store."""
         if today is None:

@@ -79,11 +79,30 @@ def _alarms(calendar: WorkCalendar, due: date, offsets: tuple[str, ...], at: tim
     return block
 
 
-def _description(occurrence: Occurrence, duty: Duty, completed: str | None) -> str:
+# What the closed loop says about an occurrence: a note (done), or (state, note) with
+# state "done" or "waived". Waived events are STATUS:CANCELLED; done ones keep their
+# status and get a "✓" prefix; neither carries alarms.
+Mark = str | tuple[str, str]
+
+
+def mark_of(completed: Mark | None) -> tuple[str, str] | None:
+    if completed is None:
+        return None
+    if isinstance(completed, str):
+        return ("done", completed)
+    return completed
+
+
+_MARK_LABELS = {"done": "已完成", "waived": "已免除"}
+
+
+def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | None) -> str:
     due = occurrence.due
     parts = [duty.text or duty.title, ""]
-    if completed is not None:
-        parts += [f"已完成：{completed}" if completed else "已完成", ""]
+    if mark is not None:
+        state, note = mark
+        label = _MARK_LABELS[state]
+        parts += [f"{label}：{note}" if note else label, ""]
     parts.append(f"编号：{duty.id}")
     if duty.section:
         parts.append(f"部分：{duty.section}")
@@ -110,31 +129,35 @@ def render_event(
     duty: Duty,
     settings: Settings,
     calendar: WorkCalendar,
-    completed: str | None = None,
+    completed: Mark | None = None,
 ) -> EventBody:
     """The body of one VEVENT (without BEGIN/END, SEQUENCE and DTSTAMP)."""
+    mark = mark_of(completed)
     feeds = settings.feeds
     uid = uid_for(occurrence.id, feeds.uid_domain)
     due = occurrence.due
     start = min(occurrence.start or due, due)
     kind = KIND_LABELS[occurrence.kind]
     summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
-    if completed is not None:
-        summary = f"✔已完成 {summary}"
+    if mark is not None:
+        summary = f"✓已完成 {summary}" if mark[0] == "done" else f"（已免除）{summary}"
+    status = "TENTATIVE" if occurrence.provisional else "CONFIRMED"
+    if mark is not None and mark[0] == "waived":
+        status = "CANCELLED"
     categories = [c for c in (duty.section, kind) if c]
     out = [
         ical.text("UID", uid),
         ical.line("DTSTART;VALUE=DATE", ical.ical_date(start)),
         ical.line("DTEND;VALUE=DATE", ical.ical_date(due + _ONE_DAY)),
         ical.text("SUMMARY", summary),
-        ical.text("DESCRIPTION", _description(occurrence, duty, completed)),
+        ical.text("DESCRIPTION", _description(occurrence, duty, mark)),
         ical.line("CATEGORIES", ",".join(ical.escape_text(c) for c in categories)),
-        ical.line("STATUS", "TENTATIVE" if occurrence.provisional else "CONFIRMED"),
+        ical.line("STATUS", status),
         ical.line("TRANSP", "TRANSPARENT"),
     ]
     if feeds.dashboard_url:
         out.append(ical.line("URL", feeds.dashboard_url.replace("{id}", quote(occurrence.id))))
-    if completed is None:
+    if mark is None:
         offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
         out.append(_alarms(calendar, due, offsets, settings.send_window.start))
     body = b"".join(out)

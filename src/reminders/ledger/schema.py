@@ -88,6 +88,39 @@ deliveries = Table(
 
 STATUSES = ("claimed", "sent", "failed", "dead", "skipped")
 
+# -- version 2: the closed loop (闭环) -------------------------------------------
+
+occurrence_states = Table(
+    "occurrence_states",
+    metadata,
+    Column("occurrence_id", String(400), primary_key=True),
+    Column("unit", String(200), nullable=False),
+    Column("state", String(16), nullable=False, comment="open/done/waived"),
+    Column("actor", String(200)),
+    Column("note", Text),
+    Column("evidence", Text, comment="a link to proof of the work (optional)"),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("revision", Integer, nullable=False, default=0),
+    Index("ix_occurrence_states_unit_state", "unit", "state"),
+)
+
+occurrence_history = Table(
+    "occurrence_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("occurrence_id", String(400), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("action", String(16), nullable=False, comment="done/undo/waive"),
+    Column("state_before", String(16), nullable=False),
+    Column("state_after", String(16), nullable=False),
+    Column("actor", String(200)),
+    Column("note", Text),
+    Column("evidence", Text),
+    Column("via", String(20), nullable=False, comment="cli/link/api"),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_occurrence_history_occurrence", "occurrence_id", "id"),
+)
+
 
 def _v1(conn: Connection) -> None:
     """Version 1: the deliveries table and its indexes as defined above.
@@ -98,8 +131,15 @@ def _v1(conn: Connection) -> None:
     deliveries.create(conn)
 
 
+def _v2(conn: Connection) -> None:
+    """Version 2: occurrence states (open/done/waived) and their history."""
+    occurrence_states.create(conn)
+    occurrence_history.create(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "deliveries table with status, attempts, lease and last error", _v1),
+    (2, "occurrence states and history (closed loop)", _v2),
 ]
 
 LATEST = MIGRATIONS[-1][0]

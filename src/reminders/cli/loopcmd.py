@@ -1,0 +1,222 @@
+"""`reminders done|undo|waive|overdue|report|history`: close the loop from the command line.
+
+State changes go to the ledger database; a running service sees them at its
+next sweep, or at once after `reminders reload`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from ..closedloop.loop import Loop
+from ..closedloop.report import COLUMN_LABELS, COLUMNS
+from ..closedloop.state import STATE_LABELS, Action
+from ..closedloop.store import LoopStore
+from ..config import Config
+from ..delivery.setup import open_ledger
+from ..statedir import find_state_dir
+from .common import load, parse_date
+from .errors import EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="state directory holding the ledger (default: $REMINDERS_STATE_DIR, "
+        "$STATE_DIRECTORY, ./var)",
+    )
+    common.add_argument(
+        "--at",
+        metavar="DATETIME",
+        type=_instant,
+        help="act or look as of this instant, YYYY-MM-DDTHH:MM local (default: now)",
+    )
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("occurrence", metavar="OCCURRENCE", help="an id such as 4.5/教育局/2026-09")
+    actor.add_argument("--by", metavar="NAME", help="who did it (default: your login name)")
+
+    done = commands.add_parser(
+        "done", parents=[common, actor], help="mark an occurrence done: its reminders stop"
+    )
+    done.add_argument("--note", metavar="TEXT", help="what was done")
+    done.add_argument("--evidence", metavar="URL", help="a link to proof (minutes, photos)")
+    done.set_defaults(run=cmd_action, action="done")
+
+    undo = commands.add_parser(
+        "undo", parents=[common, actor], help="open a done or waived occurrence again"
+    )
+    undo.add_argument("--note", metavar="TEXT", help="why")
+    undo.set_defaults(run=cmd_action, action="undo", evidence=None)
+
+    waive = commands.add_parser(
+        "waive", parents=[common, actor], help="waive an occurrence (not required this time)"
+    )
+    waive.add_argument("--reason", dest="note", metavar="TEXT", required=True, help="why")
+    waive.set_defaults(run=cmd_action, action="waive", evidence=None)
+
+    overdue = commands.add_parser(
+        "overdue", parents=[common], help="open occurrences past their due date, longest first"
+    )
+    overdue.add_argument(
+        "--unit", action="append", metavar="UNIT", help="only this unit (repeatable)"
+    )
+    overdue.add_argument("--json", action="store_true", help="print JSON")
+    overdue.set_defaults(run=cmd_overdue)
+
+    report = commands.add_parser(
+        "report", parents=[common], help="per unit: done on time, done late, overdue"
+    )
+    report.add_argument(
+        "--from", dest="start", type=parse_date, metavar="DATE", help="default: plan start"
+    )
+    report.add_argument("--to", dest="end", type=parse_date, metavar="DATE", help="default: today")
+    report.add_argument("--worst", type=int, default=10, metavar="N", help="overdue items listed")
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.set_defaults(run=cmd_report)
+
+    history = commands.add_parser(
+        "history", parents=[common], help="who changed which occurrence, when"
+    )
+    history.add_argument("occurrence", metavar="OCCURRENCE", nargs="?", help="only this one")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(run=cmd_history)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
+
+
+def _now(args: argparse.Namespace, config: Config) -> datetime:
+    zone = ZoneInfo(config.settings.timezone)
+    at: datetime | None = args.at
+    if at is None:
+        return datetime.now(zone)
+    return at.replace(tzinfo=zone) if at.tzinfo is None else at
+
+
+def _loop(args: argparse.Namespace) -> tuple[Config, Loop]:
+    config = load(args)
+    ledger = open_ledger(config, find_state_dir(args.state_dir))
+    plan = config.plan
+    return config, Loop(LoopStore.of(ledger), lambda: plan)
+
+
+def _dump(data: object) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _who(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "命令行"
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    config, loop = _loop(args)
+    action: Action = args.action
+    outcome = loop.act(
+        args.occurrence,
+        action,
+        _now(args, config),
+        by=_who(args.by),
+        note=args.note,
+        evidence=args.evidence,
+        via="cli",
+    )
+    label = STATE_LABELS[outcome.closure.state]
+    if outcome.changed:
+        print(f"{args.occurrence}: {label}")
+    else:
+        print(f"{args.occurrence}: already {outcome.closure.state} ({label}); nothing changed")
+    from ..daemon.lock import running_pid
+
+    if outcome.changed and running_pid(find_state_dir(args.state_dir)) is not None:
+        print("the running service picks this up at its next sweep; `reminders reload` now")
+    return EXIT_OK
+
+
+def cmd_overdue(args: argparse.Namespace) -> int:
+    config, loop = _loop(args)
+    now = _now(args, config)
+    units = set(args.unit) if args.unit else None
+    if units:
+        unknown = sorted(units - set(config.plan.unit_names()))
+        if unknown:
+            from ..exceptions import ConfigError, Problem
+
+            raise ConfigError([Problem("unknown unit", field="--unit", value=u) for u in unknown])
+    items = loop.overdue(now, units)
+    if args.json:
+        _dump({"today": loop.today(now).isoformat(), "overdue": [i.as_json() for i in items]})
+        return EXIT_OK
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    table = Table(title=f"{loop.today(now)} 逾期未完成 {len(items)} 项", title_justify="left")
+    for column in ("单位", "事项编号", "任务", "截止", "逾期"):
+        table.add_column(column)
+    for item in items:
+        o = item.occurrence
+        table.add_row(
+            o.unit, o.id, o.title, o.due.isoformat(), f"{item.days} 天（{item.workdays} 工作日）"
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    config, loop = _loop(args)
+    now = _now(args, config)
+    start: date | None = args.start
+    end: date | None = args.end
+    report = loop.report(now, start, end, worst=args.worst)
+    if args.json:
+        _dump(report.as_json())
+        return EXIT_OK
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    table = Table(
+        title=f"{report.start} 至 {report.end}（截至 {report.today}）", title_justify="left"
+    )
+    table.add_column("单位")
+    for name in COLUMNS:
+        table.add_column(COLUMN_LABELS[name], justify="right")
+    for counts in report.units:
+        table.add_row(counts.unit, *(str(getattr(counts, n)) for n in COLUMNS))
+    console.print(table)
+    if report.worst:
+        console.print("逾期最久：")
+        for item in report.worst:
+            o = item.occurrence
+            console.print(f"  {o.id}  {o.title}  截止 {o.due}，逾期 {item.days} 天")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    _, loop = _loop(args)
+    changes = loop.store.history(args.occurrence)
+    if args.json:
+        _dump([c.as_json() for c in changes])
+        return EXIT_OK
+    for c in changes:
+        extra = "；".join(p for p in (c.note, c.evidence) if p)
+        print(
+            f"{c.at.isoformat(timespec='seconds')}  {c.occurrence_id}  {c.action}: "
+            f"{c.before} → {c.after}  by {c.by or '-'} via {c.via}"
+            + (f"  {extra}" if extra else "")
+        )
+    return EXIT_OK

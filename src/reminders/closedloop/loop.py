@@ -1,0 +1,137 @@
+"""The closed loop over one plan and one store: what the CLI, the HTTP app and the daemon use.
+
+Everything that depends on time takes `now`; the plan is read through a
+callable so a daemon's reload is seen by the next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..core.occurrence import Occurrence
+from ..core.plan import Plan
+from ..exceptions import Problem, RemindersError
+from . import lookup
+from .overdue import Overdue, overdue
+from .report import Report, build_report
+from .state import Action, Closure, Outcome
+from .store import LoopStore
+
+OVERDUE_REACH = timedelta(days=400)
+
+
+class UnknownOccurrence(RemindersError):
+    """No occurrence with this id in the plan (and none recorded)."""
+
+    def __init__(self, occurrence_id: str) -> None:
+        super().__init__(
+            [
+                Problem(
+                    "no such occurrence in the plan; ids look like 4.5/教育局/2026-09 "
+                    "(`reminders agenda` and `reminders overdue` print them)",
+                    field="OCCURRENCE",
+                    value=occurrence_id,
+                )
+            ]
+        )
+        self.occurrence_id = occurrence_id
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    occurrence: Occurrence
+    closure: Closure | None
+
+    @property
+    def state(self) -> str:
+        return self.closure.state if self.closure is not None else "open"
+
+    def as_json(self) -> dict[str, object]:
+        out = self.occurrence.as_json()
+        out["state"] = self.state
+        if self.closure is not None and self.closure.closed:
+            out["by"] = self.closure.by
+            out["note"] = self.closure.note
+            out["evidence"] = self.closure.evidence
+            out["changed_at"] = self.closure.changed_at.isoformat()
+        return out
+
+
+class Loop:
+    def __init__(self, store: LoopStore, plan: Callable[[], Plan]) -> None:
+        self.store = store
+        self._plan = plan
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan()
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.plan.settings.timezone)
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.zone()).date()
+
+    def find(self, occurrence_id: str, now: datetime) -> Occurrence | None:
+        return lookup.find(self.plan, occurrence_id, self.today(now))
+
+    def act(
+        self,
+        occurrence_id: str,
+        action: Action,
+        now: datetime,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+        evidence: str | None = None,
+        via: str = "cli",
+    ) -> Outcome:
+        """Apply an action to an occurrence of the plan (or one already recorded)."""
+        occurrence = self.find(occurrence_id, now)
+        if occurrence is not None:
+            unit = occurrence.unit
+        else:
+            known = self.store.get(occurrence_id)
+            if known is None:
+                raise UnknownOccurrence(occurrence_id)
+            unit = known.unit
+        return self.store.apply(
+            occurrence_id, unit, action, now, by=by, note=note, evidence=evidence, via=via
+        )
+
+    def overdue(self, now: datetime, units: set[str] | None = None) -> list[Overdue]:
+        plan = self.plan
+        today = self.today(now)
+        occurrences = lookup.between(plan, today - OVERDUE_REACH, today - timedelta(days=1), units)
+        return overdue(occurrences, self.store.closed(), today, plan.calendar)
+
+    def report(
+        self, now: datetime, start: date | None = None, end: date | None = None, worst: int = 10
+    ) -> Report:
+        """Counts per unit over occurrences due in [start, end] (default: plan start to today)."""
+        plan = self.plan
+        today = self.today(now)
+        start = start or plan.settings.start
+        end = end or today
+        return build_report(
+            lookup.between(plan, start, end),
+            self.store.closed(),
+            start=start,
+            end=end,
+            today=today,
+            calendar=plan.calendar,
+            zone=self.zone(),
+            units=plan.unit_names(),
+            worst=worst,
+        )
+
+    def listing(self, unit: str, start: date, end: date) -> list[Listed]:
+        if unit not in self.plan.unit_names():
+            raise RemindersError([Problem("unknown unit", field="unit", value=unit)])
+        closures = self.store.closures([unit])
+        return [
+            Listed(o, closures.get(o.id)) for o in lookup.between(self.plan, start, end, {unit})
+        ]
