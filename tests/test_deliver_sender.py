@@ -275,6 +275,9 @@ def test_dingtalk_block_is_respected_for_ten_minutes(rig: Rig) -> None:
     retry = rig.ledger.next_retry_at()
     assert retry is not None and retry >= START + timedelta(seconds=600)
     assert rig.deliverer.next_wakeup(rig.plan, (), START) == START + timedelta(seconds=600)
+    assert rig.deliverer.next_wakeup(rig.plan, (), START + timedelta(minutes=11)) == at(
+        "2026-09-25"
+    )  # a retry already due is not a reason to wake up again at once: the next reminder is
     assert rig.run(START + timedelta(minutes=5)).waiting == 3
     assert ding.rejections == [130101]  # no hammering while blocked
     later = rig.run(START + timedelta(minutes=11))

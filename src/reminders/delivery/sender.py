@@ -260,11 +260,15 @@ class Deliverer:
     def next_wakeup(
         self, plan: Plan, completions: Collection[str], now: datetime
     ) -> datetime | None:
-        """When the daemon should call `deliver_due` next: a new reminder or a retry."""
+        """When the daemon should call `deliver_due` next: a new reminder or a retry.
+
+        Call it after a run at `now`: retries already due were just tried, so only
+        later ones count (a row whose reminder left the plan never causes a busy loop).
+        """
         times = [t for t in (next_due_instant(plan, completions, now),) if t is not None]
-        retry = self.ledger.next_retry_at()
+        retry = self.ledger.next_retry_at(after=now)
         if retry is not None:
-            times.append(max(retry, now))
+            times.append(retry)
         if not times:
             return None
         return next_opening(min(times), plan.settings, plan.calendar)

@@ -331,17 +331,21 @@ class Ledger:
                 out.setdefault(channel, {})[status] = count
         return out
 
-    def next_retry_at(self) -> datetime | None:
-        """The earliest time a failed delivery may be tried again, or a lease runs out."""
+    def next_retry_at(self, after: datetime | None = None) -> datetime | None:
+        """The earliest time a failed delivery may be tried again or a lease runs out
+        (only times later than `after`, when given: what is already due was just tried)."""
+        retry_query = select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.status == "failed"
+        )
+        lease_query = select(func.min(deliveries.c.lease_until)).where(
+            deliveries.c.status == "claimed"
+        )
+        if after is not None:
+            retry_query = retry_query.where(deliveries.c.next_attempt_at > after)
+            lease_query = lease_query.where(deliveries.c.lease_until > after)
         with self.engine.connect() as conn:
-            retry = conn.execute(
-                select(func.min(deliveries.c.next_attempt_at)).where(
-                    deliveries.c.status == "failed"
-                )
-            ).scalar()
-            lease = conn.execute(
-                select(func.min(deliveries.c.lease_until)).where(deliveries.c.status == "claimed")
-            ).scalar()
+            retry = conn.execute(retry_query).scalar()
+            lease = conn.execute(lease_query).scalar()
         times: list[datetime] = [t for t in (retry, lease) if t is not None]
         return min(times) if times else None
 
