@@ -85,6 +85,14 @@ def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
     assert {r.status for r in ledger.rows()} == {"skipped"}
 
 
+def test_an_abandoned_claim_can_be_skipped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    crashed, later = Ledger.open(url, owner="crashed"), Ledger.open(url, owner="later")
+    crashed.claim(entries(1), T0, LEASE)
+    assert later.record_skipped(entries(1), T0 + LEASE / 2, "too old") == []  # still leased
+    assert later.record_skipped(entries(1), T0 + LEASE * 2, "too old") == ["k0"]
+
+
 def test_schema_version_and_migrations(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
     assert Ledger.open(url).version == LATEST

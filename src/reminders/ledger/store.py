@@ -259,7 +259,8 @@ class Ledger:
         )
 
     def record_skipped(self, entries: Sequence[Entry], now: datetime, reason: str) -> list[str]:
-        """Record as skipped (too old, superseded), also over a failed row; return keys written."""
+        """Record as skipped (too old, superseded), also over a failed row or an abandoned
+        claim; return the keys written."""
         written: list[str] = []
         with self.engine.begin() as conn:
             for entry in entries:
@@ -268,7 +269,13 @@ class Ledger:
                     continue
                 stale = conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.key == entry.key, deliveries.c.status == "failed")
+                    .where(
+                        deliveries.c.key == entry.key,
+                        or_(
+                            deliveries.c.status == "failed",
+                            and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now),
+                        ),
+                    )
                     .values(status="skipped", last_error=reason, updated_at=now)
                 )
                 if stale.rowcount == 1:
