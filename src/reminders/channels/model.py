@@ -33,6 +33,9 @@ TEMPLATE_NAMES = (
     "review_item",
     "footer",
     "part",
+    "escalated",
+    "escalated_item",
+    "action",
 )
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

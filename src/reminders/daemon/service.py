@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +26,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ..closedloop.app import LoopApp, RootApp
+from ..closedloop.keys import action_key, api_token
+from ..closedloop.links import ActionLinks
+from ..closedloop.loop import Loop
+from ..closedloop.state import feed_marks
+from ..closedloop.store import LoopStore
+from ..closedloop.weekly import send_weekly_report
 from ..config import Config, load_config
 from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
@@ -40,6 +47,7 @@ from .notify import Notifier
 log = logging.getLogger("reminders.daemon")
 
 NEXT_JOB = "next-due"
+REPORT_JOB = "weekly-report"
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,10 @@ class Service:
         self.scheduler: AsyncIOScheduler
         self.next_due: datetime | None = None
         self.sent_total = 0
+        self.loop: Loop
+        self.base_url = ""
+        self._changed = asyncio.Event()
+        self._published_revision = -1
 
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
@@ -95,12 +107,20 @@ class Service:
             link_template=self.config.channels.link_template,
             clock=lambda: time.time() + offset,
         )
+        self.loop = Loop(LoopStore.of(self.ledger), lambda: self.config.plan)
+        key = action_key(state_dir, self.environ)
         self.publisher = FeedPublisher(state_dir)
         await self._publish()
 
         sock = _bind(self.options.host, self.options.port)
         host, port = sock.getsockname()[:2]
-        server = EmbeddedServer(server_config(FeedApp(self.publisher.store), host, port))
+        self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._set_links(key)
+        loop_app = LoopApp(
+            self.loop, key, api_token(state_dir, self.environ), self.clock.now, self.state_changed
+        )
+        app = RootApp(FeedApp(self.publisher.store), loop_app)
+        server = EmbeddedServer(server_config(app, host, port))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
@@ -141,6 +161,8 @@ class Service:
         self.scheduler.add_job(
             self.refresh_feeds, CronTrigger(hour=0, minute=5, timezone=zone), id="feeds"
         )
+        self._schedule_report()
+        self._spawn(self._after_changes())
         for signum, handler in (
             (signal.SIGTERM, self.stopping.set),
             (signal.SIGINT, self.stopping.set),
@@ -190,9 +212,62 @@ class Service:
             self.notifier.watchdog()
             await asyncio.sleep(interval)
 
+    # -- the closed loop ----------------------------------------------------------
+    def _set_links(self, key: bytes | None = None) -> None:
+        """Action links under each reminder, to loop.base_url, feeds.base_url or our address."""
+        settings = self.config.settings
+        base = settings.loop.base_url or settings.feeds.base_url
+        if base is None:
+            base = self.base_url
+            log.warning(
+                "action links point at %s: set loop.base_url (or feeds.base_url) to the "
+                "address phones reach",
+                base,
+            )
+        if key is None:
+            current = self.deliverer.action_link
+            assert isinstance(current, ActionLinks)
+            key = current.key
+        days = timedelta(days=settings.loop.link_days)
+        self.deliverer.action_link = ActionLinks(key, base, days, self.clock.now)
+
+    def _schedule_report(self) -> None:
+        loop = self.config.settings.loop
+        if self.scheduler.get_job(REPORT_JOB) is not None:
+            self.scheduler.remove_job(REPORT_JOB)
+        if loop.report_weekday is None:
+            return
+        trigger = CronTrigger(
+            day_of_week=loop.report_weekday,
+            hour=loop.report_time.hour,
+            minute=loop.report_time.minute,
+            timezone=ZoneInfo(self.config.settings.timezone),
+        )
+        self.scheduler.add_job(self.weekly_report, trigger, id=REPORT_JOB)
+
+    async def weekly_report(self) -> None:
+        try:
+            sent = await send_weekly_report(self.deliverer, self.loop, self.clock.now())
+            log.info("weekly report: %d message(s) sent", sent)
+        except Exception:
+            log.exception("weekly report failed")
+
+    def state_changed(self) -> None:
+        """An occurrence changed state (over HTTP): re-plan and refresh the feeds soon."""
+        self._changed.set()
+
+    async def _after_changes(self) -> None:
+        """One refresh at a time; changes that arrive meanwhile are taken together."""
+        while not self.stopping.is_set():
+            await self._changed.wait()
+            self._changed.clear()
+            await self.refresh_feeds()
+            await self.wake()
+
     # -- work --------------------------------------------------------------------
     def completions(self) -> set[str]:
-        return set()
+        """Done and waived occurrences: their reminders are not sent."""
+        return self.loop.store.closed_ids()
 
     async def wake(self) -> None:
         """Deliver what is due, then schedule the next wake-up."""
@@ -201,7 +276,7 @@ class Service:
         async with self._lock:
             now = self.clock.now()
             plan = self.config.plan
-            done = self.completions()
+            done = await asyncio.to_thread(self.completions)
             try:
                 report = await self.deliverer.deliver_due(plan, now, done)
                 self.sent_total += len(report.sent)
@@ -216,9 +291,20 @@ class Service:
                     replace_existing=True,
                 )
             self.notifier.status(self.status_line())
+        # a change made by `reminders done` in another process shows in the feeds too
+        revision = await asyncio.to_thread(self.loop.store.revision)
+        if revision != self._published_revision:
+            await self.refresh_feeds()
 
     async def _publish(self) -> None:
-        await asyncio.to_thread(self.publisher.publish, self.config.plan, self.clock.now())
+        await asyncio.to_thread(self._publish_now)
+
+    def _publish_now(self) -> None:
+        store = self.loop.store
+        revision = store.revision()
+        marks = feed_marks(store.closed())
+        self.publisher.publish(self.config.plan, self.clock.now(), completed=marks)
+        self._published_revision = revision
 
     async def refresh_feeds(self) -> None:
         try:
@@ -247,6 +333,8 @@ class Service:
             self.deliverer.channels = channels
             self.deliverer.templates = dict(config.channels.templates)
             self.deliverer.link_template = config.channels.link_template
+            self._set_links()
+            self._schedule_report()
         log.info(
             "config reloaded: %d duties, %d units", len(config.plan.duties), len(config.plan.units)
         )

@@ -23,6 +23,7 @@ from ..core.model import Settings, parse_offset
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
+from .escalation import escalation_days, reach_offset, subject_for
 
 Stage = Literal["before", "due", "overdue", "review"]
 
@@ -146,6 +147,7 @@ def _reach(plan: Plan) -> tuple[int, int]:
     settings = plan.settings
     leads: list[str] = [*settings.lead_times, *settings.delivery.review_lead_times]
     overdue: list[str] = list(settings.overdue_steps)
+    overdue.extend(o for o in (reach_offset(plan),) if o)
     for compiled in plan.duties:
         leads.extend(compiled.duty.lead_times or ())
         overdue.extend(compiled.duty.overdue_steps or ())
@@ -181,6 +183,11 @@ def reminders_for(
             day = _shift(plan.calendar, occ.due, offset, +1)
             candidates.append((f"overdue-{offset}", "overdue", day))
         out.extend(_dedupe(plan, occ.id, occ.unit, occ.due, (occ,), candidates))
+        escalations = escalation_days(plan, occ, plan_steps.overdue)
+        if escalations:
+            up: list[tuple[str, Stage, date]] = [(s, "overdue", d) for s, _, d in escalations]
+            supervisor = escalations[0][1]
+            out.extend(_dedupe(plan, subject_for(occ.id), supervisor, occ.due, (occ,), up))
     for (unit, period), members in reviews.items():
         due = min(o.due for o in members)
         candidates = [

@@ -34,6 +34,9 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "review_item": "- [$duty] $title",
     "footer": "日程订阅：$link",
     "part": "（$part/$parts）",
+    "escalated": "**⚠ 下属单位逾期，请督办（$count 项）**",
+    "escalated_item": "- $unit：[$duty] $text\n  截止：$due（周$weekday），$left",
+    "action": "  办结确认：$act",
 }
 
 _PART_PLACEHOLDER = {"part": "99", "parts": "99"}
@@ -80,8 +83,10 @@ class Renderer:
         templates: Mapping[str, str] | None = None,
         link_template: str | None = None,
         texts: Mapping[str, str] | None = None,
+        action_link: Callable[[str], str] | None = None,
     ) -> None:
         self.calendar = calendar
+        self.action_link = action_link  # occurrence id → its signed "done" link (closed loop)
         self.texts = dict(texts or {})
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.link_template = link_template
@@ -108,11 +113,18 @@ class Renderer:
     def blocks(self, items: Sequence[tuple[Reminder, str]], today: date) -> list[Block]:
         """Items are (reminder, ledger key) pairs for one robot at one instant."""
         t = self.templates
-        groups: dict[str, list[tuple[Reminder, str]]] = {"overdue": [], "today": [], "upcoming": []}
+        groups: dict[str, list[tuple[Reminder, str]]] = {
+            "escalated": [],
+            "overdue": [],
+            "today": [],
+            "upcoming": [],
+        }
         reviews: list[tuple[Reminder, str]] = []
         for reminder, key in items:
             if reminder.stage == "review":
                 reviews.append((reminder, key))
+            elif reminder.unit != reminder.occurrences[0].unit:  # escalated to a supervisor
+                groups["escalated"].append((reminder, key))
             elif reminder.due < today:
                 groups["overdue"].append((reminder, key))
             elif reminder.due == today:
@@ -127,7 +139,10 @@ class Renderer:
             heading = _fill(t[name], {"count": len(members)})
             for index, (reminder, key) in enumerate(members):
                 occ = reminder.occurrences[0]
-                text = _fill(t["item"], self.occurrence_values(occ, today))
+                item = "escalated_item" if name == "escalated" else "item"
+                text = _fill(t[item], self.occurrence_values(occ, today))
+                if self.action_link is not None and name != "escalated":
+                    text += "\n" + _fill(t["action"], {"act": self.action_link(occ.id)})
                 if index == 0:
                     text = f"{heading}\n{text}"
                 out.append(Block(text, (key,)))

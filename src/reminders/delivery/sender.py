@@ -202,6 +202,7 @@ class Deliverer:
         self.channels = dict(channels)
         self.templates = dict(templates or {})
         self.link_template = link_template
+        self.action_link: Callable[[str], str] | None = None  # closed loop: set by the daemon
         self.clock = clock
         self.sleep = sleep
         self.rng = rng
@@ -327,7 +328,13 @@ class Deliverer:
         by_channel: dict[str, list[Delivery]] = {}
         for delivery in candidates:
             by_channel.setdefault(delivery.channel, []).append(delivery)
-        renderer = Renderer(plan.calendar, self.templates, self.link_template, duty_texts(plan))
+        renderer = Renderer(
+            plan.calendar,
+            self.templates,
+            self.link_template,
+            duty_texts(plan),
+            action_link=self.action_link,
+        )
         today = now.astimezone(zone(plan.settings)).date()
         tasks = []
         for name, items in by_channel.items():

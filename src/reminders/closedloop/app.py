@@ -1,0 +1,304 @@
+"""HTTP for the closed loop: action links (`/act/<token>`) and a small JSON API (`/api/`).
+
+    GET|HEAD /act/<token>            the confirm page (changes nothing)
+    POST     /act/<token>            do the token's action (form: by, note); idempotent
+    GET      /api/occurrences?unit=U[&from=YYYY-MM-DD&to=YYYY-MM-DD]
+    GET      /api/overdue[?unit=U]
+    GET      /api/report[?from=…&to=…]
+    POST     /api/occurrences/<id>/done|undo|waive   JSON body {"by", "note", "evidence"}
+
+The API wants `Authorization: Bearer <token>`. The link's token is its own
+authority (an HMAC the service made), so the form needs no other CSRF token.
+Database work runs in worker threads; `on_change` is called in the event loop
+after every change so the daemon can re-plan and refresh the feeds.
+`RootApp` puts this next to the feed server under one listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from ..exceptions import RemindersError
+from . import pages
+from .loop import Loop, UnknownOccurrence
+from .signing import TokenError, verify
+from .state import ACTIONS
+
+log = logging.getLogger("reminders.loop")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY = 16 * 1024
+_JSON = [(b"content-type", b"application/json; charset=utf-8"), (b"cache-control", b"no-store")]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool = False
+) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _page(send: Send, page: pages.Page, head: bool = False) -> None:
+    await _respond(send, page.status, pages.HEADERS, page.body, head)
+
+
+async def _json(
+    send: Send, status: int, data: object, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(data, ensure_ascii=False).encode() + b"\n"
+    await _respond(send, status, [*_JSON, *(extra or [])], body)
+
+
+class LoopApp:
+    def __init__(
+        self,
+        loop: Loop,
+        key: bytes,
+        api_token: str,
+        clock: Callable[[], datetime],
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.key = key
+        self.api_token = api_token
+        self.clock = clock
+        self.on_change = on_change
+
+    @staticmethod
+    def handles(scope: Scope) -> bool:
+        path = str(scope.get("path", ""))
+        return scope.get("type") == "http" and path.startswith(("/act/", "/api/"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = str(scope["path"])
+        try:
+            if path.startswith("/act/"):
+                await self._act(scope, receive, send, path[len("/act/") :])
+            else:
+                await self._api(scope, receive, send, path[len("/api/") :])
+        except _TooLarge:
+            await _page(send, pages.error_page("too_large"))
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("re-planning after a state change failed")
+
+    # -- action links --------------------------------------------------------
+    async def _act(self, scope: Scope, receive: Receive, send: Send, token: str) -> None:
+        method = scope["method"]
+        head = method == "HEAD"
+        if method not in ("GET", "HEAD", "POST"):
+            await _page(send, pages.error_page("method"))
+            return
+        now = self.clock()
+        try:
+            claim = verify(self.key, token, now)
+        except TokenError as exc:
+            log.info("action link refused: %s", exc.reason)  # never the token
+            await _page(send, pages.error_page(exc.reason), head)
+            return
+        zone = self.loop.zone()
+        if method == "POST":
+            form = await self._form(scope, receive)
+            if form is None or form.get("token", token) != token:
+                await _page(send, pages.error_page("bad_form"))
+                return
+            try:
+                outcome = await asyncio.to_thread(
+                    self.loop.act,
+                    claim.occurrence_id,
+                    claim.action,
+                    now,
+                    by=form.get("by") or "链接确认",
+                    note=form.get("note"),
+                    via="link",
+                )
+            except UnknownOccurrence:
+                await _page(send, pages.error_page("unknown"))
+                return
+            if outcome.changed:
+                log.info("%s: %s via action link", claim.occurrence_id, outcome.closure.state)
+                self._changed()
+            occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
+            if occurrence is None:
+                await _page(send, pages.error_page("unknown"))
+                return
+            page = pages.done_page(occurrence, outcome.closure, outcome.changed, claim.action, zone)
+            await _page(send, page)
+            return
+        occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
+        if occurrence is None:
+            await _page(send, pages.error_page("unknown"), head)
+            return
+        closure = await asyncio.to_thread(self.loop.store.get, claim.occurrence_id)
+        page = pages.confirm_page(occurrence, closure, claim.action, token, claim.expires, zone)
+        await _page(send, page, head)
+
+    async def _form(self, scope: Scope, receive: Receive) -> dict[str, str] | None:
+        kind = b""
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                kind = value.split(b";")[0].strip().lower()
+        raw = await _body(receive)
+        if kind not in (b"", b"application/x-www-form-urlencoded"):
+            return None
+        try:
+            parsed = parse_qs(raw.decode("utf-8"), max_num_fields=10, strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return {k: v[0][:500] for k, v in parsed.items() if v}
+
+    # -- JSON API ------------------------------------------------------------
+    def _authorised(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, given = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer":
+                    return hmac.compare_digest(given.strip().encode(), self.api_token.encode())
+        return False
+
+    async def _api(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
+        if not self._authorised(scope):
+            await _json(
+                send,
+                401,
+                {"error": "unauthorised: send Authorization: Bearer <token>"},
+                [(b"www-authenticate", b'Bearer realm="reminders"')],
+            )
+            return
+        method = scope["method"]
+        query = {
+            k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()
+        }
+        now = self.clock()
+        try:
+            if method == "GET" and rest == "occurrences":
+                await self._list(send, query, now)
+            elif method == "GET" and rest == "overdue":
+                unit = query.get("unit")
+                items = await asyncio.to_thread(self.loop.overdue, now, {unit} if unit else None)
+                await _json(send, 200, {"overdue": [i.as_json() for i in items]})
+            elif method == "GET" and rest == "report":
+                report = await asyncio.to_thread(
+                    self.loop.report, now, _date(query.get("from")), _date(query.get("to"))
+                )
+                await _json(send, 200, report.as_json())
+            elif method == "POST" and rest.startswith("occurrences/"):
+                await self._change(send, receive, unquote(rest[len("occurrences/") :]), now)
+            elif rest in ("occurrences", "overdue", "report") or rest.startswith("occurrences/"):
+                await _json(send, 405, {"error": "method not allowed"})
+            else:
+                await _json(send, 404, {"error": "not found"})
+        except UnknownOccurrence as exc:
+            await _json(send, 404, {"error": "no such occurrence", "occurrence": exc.occurrence_id})
+        except (RemindersError, ValueError) as exc:
+            await _json(send, 400, {"error": str(exc)})
+
+    async def _list(self, send: Send, query: dict[str, str], now: datetime) -> None:
+        unit = query.get("unit")
+        if not unit:
+            raise ValueError("give ?unit=<unit name>")
+        today = self.loop.today(now)
+        start = _date(query.get("from")) or today - timedelta(days=90)
+        end = _date(query.get("to")) or today + timedelta(days=90)
+        if (end - start).days > 800:
+            raise ValueError("at most 800 days at a time")
+        listed = await asyncio.to_thread(self.loop.listing, unit, start, end)
+        await _json(
+            send,
+            200,
+            {
+                "unit": unit,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "occurrences": [item.as_json() for item in listed],
+            },
+        )
+
+    async def _change(self, send: Send, receive: Receive, rest: str, now: datetime) -> None:
+        occurrence_id, _, action = rest.rpartition("/")
+        if action not in ACTIONS or not occurrence_id:
+            await _json(send, 404, {"error": "POST /api/occurrences/<id>/done|undo|waive"})
+            return
+        raw = await _body(receive)
+        data: Any = json.loads(raw) if raw.strip() else {}
+        if not isinstance(data, dict):
+            raise ValueError('the body is a JSON object: {"by", "note", "evidence"}')
+        fields = {k: data.get(k) for k in ("by", "note", "evidence")}
+        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+            raise ValueError("by, note and evidence are strings")
+        outcome = await asyncio.to_thread(
+            self.loop.act,
+            occurrence_id,
+            action,
+            now,
+            by=fields["by"] or "API",
+            note=fields["note"],
+            evidence=fields["evidence"],
+            via="api",
+        )
+        if outcome.changed:
+            self._changed()
+        await _json(send, 200, {"changed": outcome.changed, **outcome.closure.as_json()})
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+class RootApp:
+    """One listener: `/feeds/` to the feed app, `/act/` and `/api/` to the loop app."""
+
+    def __init__(self, feeds: ASGIApp, loop: LoopApp | None) -> None:
+        self.feeds = feeds
+        self.loop = loop
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.loop is not None and LoopApp.handles(scope):
+            await self.loop(scope, receive, send)
+            return
+        await self.feeds(scope, receive, send)

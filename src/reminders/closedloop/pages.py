@@ -1,0 +1,141 @@
+"""The action link's pages: small, server-rendered, Chinese, phone-sized. Pure.
+
+The confirm page says what will happen and posts a form back to the same
+link; nothing changes on GET. Every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from ..core.occurrence import KIND_LABELS, Occurrence
+from .state import ACTION_LABELS, STATE_LABELS, Action, Closure
+
+HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),  # the URL is a capability: never leak it
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+_STYLE = (
+    "body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-serif;margin:0;"
+    "padding:16px;background:#f5f6f8;color:#222;font-size:17px;line-height:1.5}"
+    "main{max-width:560px;margin:0 auto;background:#fff;border-radius:10px;padding:18px}"
+    "h1{font-size:20px;margin:0 0 12px}dl{margin:0}dt{color:#777;font-size:14px;margin-top:8px}"
+    "dd{margin:0}label{display:block;margin-top:14px;color:#555;font-size:15px}"
+    "input,textarea{width:100%;box-sizing:border-box;font-size:17px;padding:8px;"
+    "border:1px solid #ccc;border-radius:6px}"
+    "button{margin-top:18px;width:100%;padding:14px;font-size:18px;border:0;border-radius:8px;"
+    "background:#1a7f37;color:#fff}.note{color:#555;font-size:15px;margin-top:12px}"
+    ".ok{color:#1a7f37}.bad{color:#b42318}"
+)
+
+WHAT_HAPPENS: dict[str, str] = {
+    "done": "点击下方按钮后，本事项将标记为“已完成”，对应的提醒和催办随即停止，"
+    "日历订阅中显示为已完成。",
+    "undo": "点击下方按钮后，本事项将恢复为“未完成”，提醒和催办将照常进行。",
+    "waive": "点击下方按钮后，本事项将标记为“已免除”，不再提醒，日历订阅中显示为已取消。",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    status: int
+    body: bytes
+
+
+def _page(status: int, title: str, inner: str) -> Page:
+    html = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main><h1>{escape(title)}</h1>{inner}</main></body></html>"
+    )
+    return Page(status, html.encode())
+
+
+def _details(occurrence: Occurrence, closure: Closure | None, zone: ZoneInfo) -> str:
+    state = closure.state if closure is not None else "open"
+    rows = [
+        ("任务", f"[{occurrence.duty}] {occurrence.title}"),
+        ("责任单位", occurrence.unit),
+        ("本次", f"{occurrence.label}（{KIND_LABELS[occurrence.kind]}）"),
+        ("截止日期", occurrence.due.isoformat()),
+        ("当前状态", STATE_LABELS[state]),
+    ]
+    if closure is not None and closure.closed:
+        when = closure.changed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        rows.append(("办理情况", f"{closure.by or '（未署名）'} 于 {when}"))
+        if closure.note:
+            rows.append(("说明", closure.note))
+    rows.append(("事项编号", occurrence.id))
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def confirm_page(
+    occurrence: Occurrence,
+    closure: Closure | None,
+    action: Action,
+    token: str,
+    expires: datetime,
+    zone: ZoneInfo,
+) -> Page:
+    label = ACTION_LABELS[action]
+    inner = _details(occurrence, closure, zone)
+    state = closure.state if closure is not None else "open"
+    already = {"done": "done", "undo": "open", "waive": "waived"}[action] == state
+    if already:
+        inner += f'<p class="note ok">本事项已是“{STATE_LABELS[state]}”，无需再次操作。</p>'
+        return _page(200, f"确认{label}", inner)
+    until = expires.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    inner += (
+        f'<p class="note">{escape(WHAT_HAPPENS[action])}</p>'
+        f'<form method="post" action="/act/{escape(token)}">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        '<label for="by">办理人（选填）</label>'
+        '<input id="by" name="by" maxlength="50" autocomplete="name">'
+        '<label for="note">说明（选填）</label>'
+        '<textarea id="note" name="note" rows="3" maxlength="500"></textarea>'
+        f'<button type="submit">确认{escape(label)}</button></form>'
+        f'<p class="note">此链接有效期至 {escape(until)}。</p>'
+    )
+    return _page(200, f"确认{label}", inner)
+
+
+def done_page(
+    occurrence: Occurrence, closure: Closure, changed: bool, action: Action, zone: ZoneInfo
+) -> Page:
+    label = ACTION_LABELS[action]
+    if changed:
+        head = f'<p class="ok">已{escape(label)}。谢谢！</p>'
+    else:
+        head = f'<p class="ok">本事项此前已是“{STATE_LABELS[closure.state]}”，本次未作更改。</p>'
+    return _page(200, f"{label}成功", head + _details(occurrence, closure, zone))
+
+
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "malformed": (400, "链接无效", "链接不完整或已损坏，请从提醒消息中重新打开。"),
+    "forged": (403, "链接无效", "链接校验失败，无法据此操作。请从提醒消息中重新打开原始链接。"),
+    "expired": (410, "链接已过期", "此链接已过期，请使用最新一条提醒消息中的链接，或联系管理员。"),
+    "unknown": (404, "事项不存在", "计划中找不到此事项，可能已被删除或调整。"),
+    "method": (405, "不支持的操作", "请从提醒消息中打开链接。"),
+    "too_large": (413, "提交内容过长", "说明请控制在 500 字以内。"),
+    "bad_form": (400, "提交无效", "表单内容无效，请返回重试。"),
+    "busy": (503, "暂时无法处理", "服务繁忙，请稍后再试。"),
+}
+
+
+def error_page(kind: str) -> Page:
+    status, title, text = ERRORS[kind]
+    return _page(status, title, f'<p class="bad">{escape(text)}</p>')

@@ -1,0 +1,96 @@
+"""The weekly report to the bureau's robots: one message per week per channel, never twice.
+
+The week's delivery is claimed in the ledger under `report/<ISO week>@weekly>
+<channel>` like any reminder, so a restart or a second instance does not send
+it again; a failure is recorded with the robot's message (`reminders status`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from ..channels.base import Outgoing, measure
+from ..core.plan import Plan
+from ..delivery.plan import channels_of
+from ..delivery.sender import Deliverer
+from ..exceptions import DeliveryError
+from ..ledger import Entry
+from .loop import Loop
+from .report import render_report
+
+log = logging.getLogger("reminders.loop")
+
+
+def report_units(plan: Plan) -> list[str]:
+    """`loop.report_to`, else every unit some other unit names as its supervisor."""
+    chosen = plan.settings.loop.report_to
+    if chosen is not None:
+        return [u for u in chosen if u in plan.unit_names()]
+    supervisors = {u.supervisor for u in plan.units if u.supervisor}
+    return [name for name in plan.unit_names() if name in supervisors]
+
+
+def _fit(text: str, limit: int) -> str:
+    """Whole lines up to the robot's limit, with a note when some were left out."""
+    if measure(text) <= limit:
+        return text
+    tail = "\n…（其余从略，完整报告：reminders report）"
+    kept: list[str] = []
+    size = measure(tail)
+    for line in text.split("\n"):
+        width = measure(line) + 2
+        if size + width > limit:
+            break
+        kept.append(line)
+        size += width
+    return "\n".join(kept) + tail
+
+
+async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) -> int:
+    """Send this week's report to each report unit's channels; return messages sent."""
+    plan = loop.plan
+    settings = plan.settings
+    report = await asyncio.to_thread(loop.report, now, None, None, settings.loop.report_worst)
+    title, text = render_report(report)
+    year, week, _ = report.today.isocalendar()
+    subject = f"report/{year}-W{week:02d}"
+    lease = timedelta(seconds=settings.delivery.lease_seconds)
+    sent = 0
+    async with httpx.AsyncClient(timeout=settings.delivery.timeout_seconds) as client:
+        for unit in report_units(plan):
+            for name in channels_of(plan, unit):
+                channel = deliverer.channels.get(name)
+                if channel is None:
+                    log.warning("weekly report: channel %s of %s is not configured", name, unit)
+                    continue
+                entry = Entry(f"{subject}@weekly>{name}", subject, "weekly", name, unit, now)
+                wall = datetime.now(UTC)
+                won = await asyncio.to_thread(deliverer.ledger.claim, [entry], wall, lease)
+                if not won:
+                    continue
+                limiter = deliverer.limiter(channel, settings.delivery)
+                body = _fit(text, channel.limit_for(title))
+                message = Outgoing(title, body, unit, (entry.key,))
+                stamp = await limiter.acquire()
+                try:
+                    answer = await channel.send(client, message)
+                except DeliveryError as exc:
+                    limiter.settle(stamp)
+                    await asyncio.to_thread(
+                        deliverer.ledger.mark_dead,
+                        [entry.key],
+                        datetime.now(UTC),
+                        error=exc.message,
+                        code=exc.code,
+                    )
+                    log.error("weekly report to %s failed: %s", name, exc.message)
+                    continue
+                limiter.settle(stamp)
+                await asyncio.to_thread(deliverer.ledger.mark_sent, [entry.key], datetime.now(UTC))
+                log.info("weekly report sent to %s (%s): %s", unit, name, answer)
+                sent += 1
+    return sent

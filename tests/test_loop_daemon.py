@@ -1,0 +1,174 @@
+"""End to end against the real `reminders run` and the fake robots: the closed loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import icalendar
+import pytest
+
+from reminders.cli.main import main
+from reminders.closedloop import LoopStore, sign
+from reminders.closedloop.keys import action_key, api_token
+from reminders.closedloop.lookup import between
+from reminders.config import load_config
+from reminders.ledger import Ledger, default_url
+
+from .daemonproc import DaemonProcess
+from .fakerobot import FakeRobots
+from .robotconfig import wire_dingtalk
+from .test_daemon import feed_url
+
+MONDAY = "2026-11-30T09:30"
+THURSDAY = "2026-12-03T09:30"  # three workdays later: the 3wd overdue step
+LINK = re.compile(r"办结确认：(\S+)")
+
+
+def occurrence_of(url: str) -> str:
+    payload = url.rsplit("/", 1)[1].split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return raw.decode().split("\n", 2)[2]
+
+
+def links_in(texts: list[str]) -> dict[str, str]:
+    return {occurrence_of(url): url for text in texts for url in LINK.findall(text)}
+
+
+def feed_summary(url: str, occurrence: str) -> str:
+    cal = icalendar.Calendar.from_ical(httpx.get(url).content)
+    for event in cal.walk("VEVENT"):
+        if str(event["UID"]).startswith(f"{occurrence}@"):
+            return str(event["SUMMARY"])
+    raise AssertionError(f"{occurrence} not in the feed")
+
+
+def store_of(state: Path) -> LoopStore:
+    return LoopStore.of(Ledger.open(default_url(state)))
+
+
+def test_a_link_from_a_robot_message_closes_the_loop(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+        daemon = DaemonProcess(config_dir, state, now=MONDAY, env=env).start()
+        try:
+            daemon.wait_log(r"sent \d+ reminder\(s\) to ding-00")
+            links = links_in(bureau.texts())
+            due_today = sorted(o for o in links if o.endswith("/2026-11-30"))
+            assert len(due_today) >= 2, bureau.texts()
+            target, other = due_today[0], due_today[1]
+            url = links[target]
+            assert url.startswith(f"http://127.0.0.1:{daemon.port}/act/")
+            token = url.rsplit("/", 1)[1]
+            feed = feed_url(daemon)
+            assert not feed_summary(feed, target).startswith("✓")
+            with httpx.Client(timeout=10) as client:
+                page = client.get(url)
+                assert page.status_code == 200 and "确认标记完成" in page.text
+                assert store_of(state).get(target) is None  # GET changed nothing
+                done = client.post(url, data={"token": token, "by": "张三", "note": "已组织检查"})
+                assert done.status_code == 200 and "已标记完成" in done.text
+                replay = client.post(url, data={"token": token, "by": "李四"})
+                assert replay.status_code == 200 and "本次未作更改" in replay.text
+            deadline = time.monotonic() + 15
+            while not feed_summary(feed, target).startswith("✓已完成"):
+                assert time.monotonic() < deadline, "the feed did not change"
+                time.sleep(0.1)
+            assert not feed_summary(feed, other).startswith("✓")
+            # the report counts it, over the API and on the command line
+            api = httpx.get(
+                f"http://127.0.0.1:{daemon.port}/api/report?from=2026-11-30&to=2026-11-30",
+                headers={"authorization": f"Bearer {api_token(state)}"},
+            )
+            bureau_counts = next(u for u in api.json()["units"] if u["unit"] == "教育局")
+            assert bureau_counts["done_on_time"] == 1
+            # a school closes one of its own over the API: no escalation for it later
+            school_done = "1.2/县第一中学/2026-11-30"
+            closed = httpx.post(
+                f"http://127.0.0.1:{daemon.port}/api/occurrences/{school_done}/done",
+                headers={"authorization": f"Bearer {api_token(state)}"},
+                json={"by": "一中 王老师"},
+            )
+            assert closed.status_code == 200 and closed.json()["state"] == "done"
+        finally:
+            assert daemon.stop() == 0
+        history = store_of(state).history(target)
+        assert [(c.action, c.by, c.note, c.via) for c in history] == [
+            ("done", "张三", "已组织检查", "link")
+        ]
+        before = len(bureau.messages)
+
+        later = DaemonProcess(config_dir, state, now=THURSDAY, env=env).start()
+        later.wait_log(r"sent \d+ reminder\(s\) to ding-00")
+        assert later.stop() == 0
+        new = bureau.texts()[before:]
+        reminded = links_in(new)
+        assert other in reminded, new  # still open: its overdue reminder went out
+        assert target not in reminded  # done: no more reminders
+        escalated = "\n".join(t for t in new if "下属单位逾期" in t)
+        assert "- 县第二中学：[1.2]" in escalated  # still open: the supervisor is told
+        assert "- 县第一中学：[1.2]" not in escalated  # done: not escalated
+        assert robots.total_rejections() == 0
+
+    argv = ["--config", str(config_dir), "report", "--state-dir", str(state), "--json"]
+    argv += ["--from", "2026-11-30", "--to", "2026-11-30", "--at", THURSDAY]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    counts = {u["unit"]: u for u in report["units"]}
+    assert counts["教育局"]["done_on_time"] == 1 and counts["县第一中学"]["done_on_time"] == 1
+    assert counts["县第二中学"]["done_on_time"] == 0 and counts["县第二中学"]["overdue"] > 0
+
+
+def test_a_hundred_simultaneous_confirms_all_land(config_dir: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    plan = load_config(config_dir).plan
+    chosen = [o.id for o in between(plan, date(2026, 10, 1), date(2026, 12, 31))][:100]
+    assert len(chosen) == 100
+    daemon = DaemonProcess(config_dir, state, now=MONDAY).start()
+    try:
+        key = action_key(state)
+        expires = datetime(2026, 11, 30, tzinfo=ZoneInfo("Asia/Shanghai")) + timedelta(days=30)
+        base = f"http://127.0.0.1:{daemon.port}/act/"
+        urls = [base + sign(key, occ, "done", expires) for occ in chosen]
+
+        async def confirm_all() -> list[int]:
+            limits = httpx.Limits(max_connections=100)
+            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+                answers = await asyncio.gather(
+                    *(client.post(u, data={"by": f"校长{i}"}) for i, u in enumerate(urls))
+                )
+            return [a.status_code for a in answers]
+
+        started = time.monotonic()
+        statuses = asyncio.run(confirm_all())
+        took = time.monotonic() - started
+        print(f"100 simultaneous confirms: {took:.2f}s")
+        assert statuses == [200] * 100
+        store = store_of(state)
+        assert store.closed_ids() >= set(chosen)
+        history = store.history()
+        assert sorted(c.occurrence_id for c in history) == sorted(chosen)
+        assert {c.by for c in history} == {f"校长{i}" for i in range(100)}
+        assert all(c.via == "link" and c.after == "done" for c in history)
+        # the daemon re-planned and refreshed the feeds once the burst was over
+        mine = [o for o in chosen if o.split("/")[1] == "教育局"]
+        assert mine
+        feed = feed_url(daemon)
+        deadline = time.monotonic() + 20
+        while not all(feed_summary(feed, o).startswith("✓") for o in mine):
+            assert time.monotonic() < deadline, "the feed did not change"
+            time.sleep(0.2)
+    finally:
+        assert daemon.stop() == 0

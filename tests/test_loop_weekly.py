@@ -1,0 +1,61 @@
+"""The weekly report goes to the supervising unit's robot once a week, whatever restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from reminders.closedloop import Loop, LoopStore
+from reminders.closedloop.weekly import _fit, report_units, send_weekly_report
+from reminders.config import load_config
+from reminders.delivery import deliverer_from_config
+from reminders.ledger import Ledger
+
+from .fakerobot import FakeRobots
+from .robotconfig import wire_dingtalk
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+
+
+def test_weekly_report_once_per_week(config_dir: Path, tmp_path: Path) -> None:
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        config = load_config(config_dir)
+        assert report_units(config.plan) == ["教育局"]
+        ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        store = LoopStore.of(ledger)
+        loop = Loop(store, lambda: config.plan)
+        loop.act("1.2/县第一中学/2026-11-30", "done", MONDAY - timedelta(days=1), by="王")
+        deliverer = deliverer_from_config(config, ledger, env)
+
+        async def run(now: datetime) -> int:
+            return await send_weekly_report(deliverer, loop, now)
+
+        assert asyncio.run(run(MONDAY)) == 1
+        assert asyncio.run(run(MONDAY + timedelta(hours=2))) == 0  # same week: not again
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+        (text,) = bureau.texts()
+        assert "县第一中学：按时完成 1" in text and "逾期最久" in text
+        assert all(not r.messages for k, r in robots.robots.items() if k[1] != "tok00madeup")
+        assert asyncio.run(run(MONDAY + timedelta(days=7))) == 1
+        assert ledger.summary()["ding-00"] == {"sent": 2}
+        asyncio.run(deliverer.aclose())
+
+
+def test_report_to_setting(config_dir: Path) -> None:
+    path = config_dir / "settings.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nloop:\n  report_to: [县第一中学]\n", encoding="utf-8"
+    )
+    assert report_units(load_config(config_dir).plan) == ["县第一中学"]
+
+
+def test_long_reports_are_cut_between_lines() -> None:
+    text = "\n".join(f"- 第{i}行" for i in range(1000))
+    cut = _fit(text, 500)
+    assert len(cut.encode()) <= 500 and cut.endswith("reminders report）")
+    assert _fit("短", 500) == "短"
