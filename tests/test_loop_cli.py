@@ -99,3 +99,19 @@ def test_tables_print(config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFi
         capsys, config_dir, tmp_path / "s", "report", "--at", AT, "--from", "2026-09-01"
     )
     assert code == 0 and "按时完成" in out and "2026-09-01" in out
+
+
+def test_due_leaves_out_done_occurrences(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    at = "2026-11-30T09:30"
+    code, out, _ = run(capsys, config_dir, state, "due", "--json", "--at", at)
+    before = {o for row in json.loads(out)["would_send"] for o in row["occurrences"]}
+    occ = "1.2/教育局/2026-11-30"
+    assert occ in before
+    assert run(capsys, config_dir, state, "done", occ, "--at", at)[0] == 0
+    code, out, _ = run(capsys, config_dir, state, "due", "--json", "--at", at)
+    assert code == 0
+    after = {o for row in json.loads(out)["would_send"] for o in row["occurrences"]}
+    assert after == before - {occ}

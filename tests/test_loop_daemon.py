@@ -170,5 +170,32 @@ def test_a_hundred_simultaneous_confirms_all_land(config_dir: Path, tmp_path: Pa
         while not all(feed_summary(feed, o).startswith("✓") for o in mine):
             assert time.monotonic() < deadline, "the feed did not change"
             time.sleep(0.2)
+        rebuilds = len(re.findall(r"feeds: \d+ built", daemon.log())) - 1
+        print(f"feed rebuilds after the burst: {rebuilds}")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_cli_change_reaches_the_running_service_on_reload(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    occ = "4.5/教育局/2026-11"
+    daemon = DaemonProcess(config_dir, state, now=MONDAY).start()
+    try:
+        feed = feed_url(daemon)
+        assert not feed_summary(feed, occ).startswith("✓")
+        base = ["--config", str(config_dir)]
+        assert main([*base, "done", occ, "--state-dir", str(state), "--by", "张三"]) == 0
+        assert "reminders reload" in capsys.readouterr().out
+        assert main([*base, "reload", "--state-dir", str(state)]) == 0
+        deadline = time.monotonic() + 15
+        while not feed_summary(feed, occ).startswith("✓已完成"):
+            assert time.monotonic() < deadline, "the feed did not change"
+            time.sleep(0.1)
+        # secrets never reach the log
+        log = daemon.log()
+        assert api_token(state) not in log and action_key(state).decode() not in log
+        assert "/act/" not in log.replace("/act/<", "")
     finally:
         assert daemon.stop() == 0

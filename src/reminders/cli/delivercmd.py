@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..channels.base import Channel, Outgoing, measure
+from ..closedloop.store import LoopStore
 from ..config import Config
 from ..delivery.plan import Delivery, deliveries, due_at, in_window
 from ..delivery.render import Renderer, duty_texts
@@ -153,8 +154,9 @@ def cmd_due(args: argparse.Namespace) -> int:
     plan = config.plan
     at = _aware(args.at, config)
     settings = plan.settings.delivery
-    wanted = deliveries(plan, due_at(plan, at))
     ledger = _existing_ledger(config, args.state_dir)
+    closed = LoopStore.of(ledger).closed_ids() if ledger else set()  # done/waived: not sent
+    wanted = deliveries(plan, due_at(plan, at, closed))
     existing: dict[str, Row] = ledger.statuses([d.key for d in wanted]) if ledger else {}
     wall = datetime.now(UTC) if args.at is None else at
     chosen = select(wanted, existing, at, wall, settings)

@@ -48,6 +48,7 @@ log = logging.getLogger("reminders.daemon")
 
 NEXT_JOB = "next-due"
 REPORT_JOB = "weekly-report"
+CHANGE_SETTLE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ class Service:
         """One refresh at a time; changes that arrive meanwhile are taken together."""
         while not self.stopping.is_set():
             await self._changed.wait()
+            await asyncio.sleep(CHANGE_SETTLE_SECONDS)  # a burst of confirms: one refresh
             self._changed.clear()
             await self.refresh_feeds()
             await self.wake()

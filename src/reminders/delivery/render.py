@@ -110,8 +110,11 @@ class Renderer:
             else f"{occ.label} · 依据：{occ.source}",
         }
 
-    def blocks(self, items: Sequence[tuple[Reminder, str]], today: date) -> list[Block]:
-        """Items are (reminder, ledger key) pairs for one robot at one instant."""
+    def blocks(
+        self, items: Sequence[tuple[Reminder, str]], today: date, actions: bool = True
+    ) -> list[Block]:
+        """Items are (reminder, ledger key) pairs for one robot at one instant; `actions`:
+        whether items carry their action links (not in the log, which nobody taps)."""
         t = self.templates
         groups: dict[str, list[tuple[Reminder, str]]] = {
             "escalated": [],
@@ -141,7 +144,7 @@ class Renderer:
                 occ = reminder.occurrences[0]
                 item = "escalated_item" if name == "escalated" else "item"
                 text = _fill(t[item], self.occurrence_values(occ, today))
-                if self.action_link is not None and name != "escalated":
+                if actions and self.action_link is not None and name != "escalated":
                     text += "\n" + _fill(t["action"], {"act": self.action_link(occ.id)})
                 if index == 0:
                     text = f"{heading}\n{text}"
@@ -181,10 +184,11 @@ class Renderer:
         limit_for: Callable[[str], int],
         plain: bool = False,
         link: str | None = None,
+        actions: bool = True,
     ) -> list[RenderedPart]:
         t = self.templates
         title = _fill(t["title"], {"unit": unit_label, "date": f"{today:%-m月%-d日}"})
-        blocks = self.blocks(items, today)
+        blocks = self.blocks(items, today, actions)
         footer = _fill(t["footer"], {"link": link}) if link else ""
         if plain:
             title, footer = _plain(title), _plain(footer)

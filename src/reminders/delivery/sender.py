@@ -380,6 +380,7 @@ class Deliverer:
             limit_for=channel.limit_for,
             plain=channel.flavor == "text",
             link=renderer.link(units[0], channel.link) if len(units) == 1 else channel.link,
+            actions=channel.kind != "log",  # action links are capabilities: not in logs
         )
         remaining: dict[str, int] = {}
         for part in parts:
