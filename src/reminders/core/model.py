@@ -136,7 +136,13 @@ class DeliverySettings(_Model):
     retry_base_seconds: float = Field(30.0, gt=0, description="first backoff; doubles each time")
     retry_max_seconds: float = Field(1800.0, gt=0)
     lease_seconds: int = Field(300, ge=10, description="a claim older than this may be taken over")
-    catch_up_hours: int = Field(96, ge=0, description="missed reminders older than this: logged")
+    catch_up_hours: int = Field(168, ge=0, description="missed reminders older than this: logged")
+    max_parallel_sends: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="messages on the wire at once; a crash repeats at most this many",
+    )
     lookback_days: int = Field(14, ge=1, le=366, description="how far back a run looks")
     review_lead_times: list[Offset] = Field(
         default_factory=lambda: ["7d"], description="长期坚持 self-check digest: when it is sent"

@@ -15,7 +15,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -211,6 +211,8 @@ class Deliverer:
         self._own_client = client is None
         self._limiters: dict[str, RateLimiter] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wire: asyncio.Semaphore | None = None
+        self._wire_key: tuple[asyncio.AbstractEventLoop, int] | None = None
 
     async def __aenter__(self) -> Deliverer:
         return self
@@ -245,6 +247,13 @@ class Deliverer:
         """Ledger calls run in a worker thread so one robot's bookkeeping never stalls the
         event loop (other robots' sends, the feed server)."""
         return await asyncio.to_thread(call, *args)
+
+    def _wire_for(self, capacity: int) -> asyncio.Semaphore:
+        """One semaphore per event loop and capacity (a semaphore is bound to its loop)."""
+        key = (asyncio.get_running_loop(), capacity)
+        if self._wire is None or self._wire_key != key:
+            self._wire, self._wire_key = asyncio.Semaphore(capacity), key
+        return self._wire
 
     def _wall(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -403,12 +412,12 @@ class Deliverer:
                 part.part,
                 part.parts,
             )
-            result = await self._send(
-                channel, client, limiter, message, settings, outcome, attempts
-            )
-            if isinstance(result, Answer):
+
+            async def mark_sent(
+                answer: Answer, keys: tuple[str, ...] = part.keys, number: int = part.part
+            ) -> None:
                 done = []
-                for key in part.keys:
+                for key in keys:
                     remaining[key] -= 1
                     if remaining[key] == 0:
                         done.append(key)
@@ -418,10 +427,17 @@ class Deliverer:
                     "sent %d reminder(s) to %s (%d/%d): %s",
                     len(done),
                     channel.name,
-                    part.part,
-                    part.parts,
-                    result,
+                    number,
+                    len(parts),
+                    answer,
                 )
+                for key in done:
+                    logger.info("delivered %s", key)
+
+            result = await self._send(
+                channel, client, limiter, message, settings, outcome, attempts, mark_sent
+            )
+            if isinstance(result, Answer):
                 continue
             error = result
             unsent = [key for key in remaining if remaining[key] > 0]
@@ -477,8 +493,15 @@ class Deliverer:
         settings: DeliverySettings,
         outcome: ChannelOutcome,
         attempts: dict[str, int],
+        on_sent: Callable[[Answer], Awaitable[None]],
     ) -> Answer | DeliveryError:
+        """Send one message (retrying transient errors) and record it as sent.
+
+        The send and the record happen under the wire semaphore, so a crash can
+        repeat at most `max_parallel_sends` messages: those sent, not yet recorded.
+        """
         lease = timedelta(seconds=settings.lease_seconds)
+        wire = self._wire_for(settings.max_parallel_sends)
         error: DeliveryError | None = None
         for attempt in range(1, settings.attempts_per_run + 1):
             blocked = limiter.blocked_for()
@@ -495,7 +518,9 @@ class Deliverer:
                     attempts[key] = attempts.get(key, 0) + 1
             outcome.attempts += 1
             try:
-                answer = await channel.send(client, message)
+                async with wire:
+                    answer = await channel.send(client, message)
+                    await on_sent(answer)
             except DeliveryError as exc:
                 limiter.settle(stamp)
                 error = exc
