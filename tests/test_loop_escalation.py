@@ -130,3 +130,20 @@ def test_loop_settings_are_validated(bad: object) -> None:
 
     with pytest.raises(ValidationError):
         make_plan([MONTHLY], loop={"escalate_after_workdays": bad})
+
+
+def test_self_check_digests_carry_one_link_per_standing_duty() -> None:
+    plan = make_plan([duty("2.1", "长期坚持"), duty("2.2", "长期坚持")])
+    reviews = [o for o in occurrences(plan, unit="教育局") if o.kind == "standing-review"]
+    first = [o for o in reviews if o.period == reviews[0].period]
+    assert len(first) == 2
+    (digest,) = [r for r in reminders_for(plan, first) if r.stage == "review"][:1]
+    renderer = Renderer(plan.calendar, action_link=lambda occ: f"https://r/act/{occ}")
+    text = "\n".join(b.text for b in renderer.blocks([(digest, "k")], date(2026, 3, 25)))
+    for occ in first:
+        assert f"办结确认：https://r/act/{occ.id}" in text
+    quiet = "\n".join(b.text for b in renderer.blocks([(digest, "k")], date(2026, 3, 25), False))
+    assert "办结确认" not in quiet
+    # one of the two done: the digest lists only the other
+    (left,) = [r for r in reminders_for(plan, first, {first[0].id}) if r.stage == "review"][:1]
+    assert [o.id for o in left.occurrences] == [first[1].id]

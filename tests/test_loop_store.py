@@ -104,3 +104,10 @@ def test_threads_closing_many_occurrences_all_land(store: LoopStore) -> None:
 def test_long_texts_are_clipped(store: LoopStore) -> None:
     outcome = store.apply(OCC, "教育局", "done", T0, by="名" * 500, note="字" * 5000)
     assert len(outcome.closure.by or "") == 200 and len(outcome.closure.note or "") == 2000
+
+
+def test_public_names_are_sorted_and_exist() -> None:
+    import reminders.closedloop as package
+
+    assert package.__all__ == sorted(package.__all__)
+    assert all(hasattr(package, name) for name in package.__all__)

@@ -59,3 +59,40 @@ def test_long_reports_are_cut_between_lines() -> None:
     cut = _fit(text, 500)
     assert len(cut.encode()) <= 500 and cut.endswith("reminders report）")
     assert _fit("短", 500) == "短"
+
+
+def test_done_stops_retries_of_a_failed_escalation(config_dir: Path, tmp_path: Path) -> None:
+    from reminders.delivery import channels_from_config
+    from reminders.delivery.sender import Deliverer
+
+    thursday = datetime(2026, 12, 3, 9, 30, tzinfo=TZ)  # 3 workdays after 11-30
+    occ = "1.2/县第一中学/2026-11-30"
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        config = load_config(config_dir)
+        ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        loop = Loop(LoopStore.of(ledger), lambda: config.plan)
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+        bureau.fail("502")
+
+        async def no_wait(seconds: float) -> None:
+            return None
+
+        deliverer = Deliverer(
+            ledger, channels_from_config(config, env), sleep=no_wait, max_wait_in_run=0.0
+        )
+        plan = config.plan
+
+        def escalations() -> list[str]:
+            return [r.status for r in ledger.rows() if r.key.startswith(f"escalate/{occ}@")]
+
+        async def scenario() -> None:
+            await deliverer.deliver_due(plan, thursday, loop.store.closed_ids())
+            assert escalations() == ["failed"]
+            loop.act(occ, "done", thursday, by="王")
+            await deliverer.deliver_due(plan, thursday, loop.store.closed_ids())
+            assert escalations() == ["skipped"]
+            await deliverer.aclose()
+
+        asyncio.run(scenario())

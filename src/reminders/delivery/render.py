@@ -163,6 +163,8 @@ class Renderer:
             )
             for index, occ in enumerate(occs):
                 text = _fill(t["review_item"], self.occurrence_values(occ, today))
+                if actions and self.action_link is not None:
+                    text += "\n" + _fill(t["action"], {"act": self.action_link(occ.id)})
                 if index == 0:
                     text = f"{heading}\n{text}"
                 out.append(Block(text, (key,)))

@@ -28,6 +28,7 @@ from ..core.model import DeliverySettings
 from ..core.plan import Plan
 from ..exceptions import DeliveryError
 from ..ledger import Entry, Ledger, Row
+from .escalation import subject_for as escalation_subject
 from .plan import (
     Delivery,
     Reminder,
@@ -291,7 +292,8 @@ class Deliverer:
         if not in_window(now, plan.settings, plan.calendar):
             return DeliveryReport(now, outside_window=True)
         if completions:
-            await self._db(self.ledger.skip_done, list(completions), self._wall())
+            subjects = [*completions, *(escalation_subject(c) for c in completions)]
+            await self._db(self.ledger.skip_done, subjects, self._wall())
         return await self.deliver(plan, due_at(plan, now, completions), now)
 
     async def deliver(
