@@ -75,6 +75,11 @@ def test_a_link_from_a_robot_message_closes_the_loop(
             feed = feed_url(daemon)
             assert not feed_summary(feed, target).startswith("✓")
             with httpx.Client(timeout=10) as client:
+                swapped = url.rsplit(".", 1)[0] + "." + links[other].rsplit(".", 1)[1]
+                head, mac = url.rsplit(".", 1)
+                altered = f"{head}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}"
+                for bad, status in ((swapped, 403), (altered, 403), (url + "x", 400)):
+                    assert client.post(bad, data={"by": "冒充"}).status_code == status
                 page = client.get(url)
                 assert page.status_code == 200 and "确认标记完成" in page.text
                 assert store_of(state).get(target) is None  # GET changed nothing

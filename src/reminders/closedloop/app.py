@@ -162,7 +162,14 @@ class LoopApp:
             if occurrence is None:
                 await _page(send, pages.error_page("unknown"))
                 return
-            page = pages.done_page(occurrence, outcome.closure, outcome.changed, claim.action, zone)
+            page = pages.done_page(
+                occurrence,
+                outcome.closure,
+                outcome.changed,
+                claim.action,
+                zone,
+                self.loop.text_of(occurrence),
+            )
             await _page(send, page)
             return
         occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
@@ -170,7 +177,15 @@ class LoopApp:
             await _page(send, pages.error_page("unknown"), head)
             return
         closure = await asyncio.to_thread(self.loop.store.get, claim.occurrence_id)
-        page = pages.confirm_page(occurrence, closure, claim.action, token, claim.expires, zone)
+        page = pages.confirm_page(
+            occurrence,
+            closure,
+            claim.action,
+            token,
+            claim.expires,
+            zone,
+            self.loop.text_of(occurrence),
+        )
         await _page(send, page, head)
 
     async def _form(self, scope: Scope, receive: Receive) -> dict[str, str] | None:

@@ -78,6 +78,13 @@ class Loop:
     def find(self, occurrence_id: str, now: datetime) -> Occurrence | None:
         return lookup.find(self.plan, occurrence_id, self.today(now))
 
+    def text_of(self, occurrence: Occurrence) -> str:
+        """The duty's full task text (an occurrence's title is a shortened form)."""
+        for compiled in self.plan.duties:
+            if compiled.duty.id == occurrence.duty:
+                return compiled.duty.text.strip() or occurrence.title
+        return occurrence.title
+
     def act(
         self,
         occurrence_id: str,

@@ -65,10 +65,12 @@ def _page(status: int, title: str, inner: str) -> Page:
     return Page(status, html.encode())
 
 
-def _details(occurrence: Occurrence, closure: Closure | None, zone: ZoneInfo) -> str:
+def _details(
+    occurrence: Occurrence, closure: Closure | None, zone: ZoneInfo, text: str | None
+) -> str:
     state = closure.state if closure is not None else "open"
     rows = [
-        ("任务", f"[{occurrence.duty}] {occurrence.title}"),
+        ("任务", f"[{occurrence.duty}] {text or occurrence.title}"),
         ("责任单位", occurrence.unit),
         ("本次", f"{occurrence.label}（{KIND_LABELS[occurrence.kind]}）"),
         ("截止日期", occurrence.due.isoformat()),
@@ -90,9 +92,10 @@ def confirm_page(
     token: str,
     expires: datetime,
     zone: ZoneInfo,
+    text: str | None = None,
 ) -> Page:
     label = ACTION_LABELS[action]
-    inner = _details(occurrence, closure, zone)
+    inner = _details(occurrence, closure, zone, text)
     state = closure.state if closure is not None else "open"
     already = {"done": "done", "undo": "open", "waive": "waived"}[action] == state
     if already:
@@ -114,14 +117,19 @@ def confirm_page(
 
 
 def done_page(
-    occurrence: Occurrence, closure: Closure, changed: bool, action: Action, zone: ZoneInfo
+    occurrence: Occurrence,
+    closure: Closure,
+    changed: bool,
+    action: Action,
+    zone: ZoneInfo,
+    text: str | None = None,
 ) -> Page:
     label = ACTION_LABELS[action]
     if changed:
         head = f'<p class="ok">已{escape(label)}。谢谢！</p>'
     else:
         head = f'<p class="ok">本事项此前已是“{STATE_LABELS[closure.state]}”，本次未作更改。</p>'
-    return _page(200, f"{label}成功", head + _details(occurrence, closure, zone))
+    return _page(200, f"{label}成功", head + _details(occurrence, closure, zone, text))
 
 
 ERRORS: dict[str, tuple[int, str, str]] = {
