@@ -25,7 +25,7 @@ from ..delivery.setup import channels_from_config, ledger_url
 from ..exceptions import ConfigError, DeliveryError, Problem
 from ..ledger import Ledger, Row
 from ..statedir import find_state_dir
-from .common import load
+from .common import at_or_now, load, parse_instant
 from .errors import EXIT_INVALID, EXIT_OK
 
 
@@ -51,7 +51,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     due.add_argument(
         "--at",
         metavar="DATETIME",
-        type=_instant,
+        type=parse_instant,
         help="YYYY-MM-DDTHH:MM in the configured time zone (default: now)",
     )
     due.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -66,20 +66,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--limit", type=int, default=50, metavar="N", help="failing/dead rows listed (default 50)"
     )
     status.set_defaults(run=cmd_status)
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
-
-
-def _aware(moment: datetime | None, config: Config) -> datetime:
-    tz = ZoneInfo(config.settings.timezone)
-    if moment is None:
-        return datetime.now(tz)
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
 def _existing_ledger(config: Config, state_dir: str | None) -> Ledger | None:
@@ -152,7 +138,7 @@ async def _send_all(channels: list[Channel], message: Outgoing, config: Config) 
 def cmd_due(args: argparse.Namespace) -> int:
     config = load(args)
     plan = config.plan
-    at = _aware(args.at, config)
+    at = at_or_now(args.at, config)
     settings = plan.settings.delivery
     ledger = _existing_ledger(config, args.state_dir)
     closed = LoopStore.of(ledger).closed_ids() if ledger else set()  # done/waived: not sent

@@ -10,8 +10,7 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +22,7 @@ from ..closedloop.store import LoopStore
 from ..config import Config
 from ..delivery.setup import open_ledger
 from ..statedir import find_state_dir
-from .common import load, parse_date
+from .common import at_or_now, load, parse_date, parse_instant
 from .errors import EXIT_OK
 
 
@@ -38,7 +37,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     common.add_argument(
         "--at",
         metavar="DATETIME",
-        type=_instant,
+        type=parse_instant,
         help="act or look as of this instant, YYYY-MM-DDTHH:MM local (default: now)",
     )
     actor = argparse.ArgumentParser(add_help=False)
@@ -92,21 +91,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     history.set_defaults(run=cmd_history)
 
 
-def _instant(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
-
-
-def _now(args: argparse.Namespace, config: Config) -> datetime:
-    zone = ZoneInfo(config.settings.timezone)
-    at: datetime | None = args.at
-    if at is None:
-        return datetime.now(zone)
-    return at.replace(tzinfo=zone) if at.tzinfo is None else at
-
-
 def _loop(args: argparse.Namespace) -> tuple[Config, Loop]:
     config = load(args)
     ledger = open_ledger(config, find_state_dir(args.state_dir))
@@ -134,7 +118,7 @@ def cmd_action(args: argparse.Namespace) -> int:
     outcome = loop.act(
         args.occurrence,
         action,
-        _now(args, config),
+        at_or_now(args.at, config),
         by=_who(args.by),
         note=args.note,
         evidence=args.evidence,
@@ -154,7 +138,7 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 def cmd_overdue(args: argparse.Namespace) -> int:
     config, loop = _loop(args)
-    now = _now(args, config)
+    now = at_or_now(args.at, config)
     units = set(args.unit) if args.unit else None
     if units:
         unknown = sorted(units - set(config.plan.unit_names()))
@@ -181,7 +165,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     config, loop = _loop(args)
-    now = _now(args, config)
+    now = at_or_now(args.at, config)
     start: date | None = args.start
     end: date | None = args.end
     report = loop.report(now, start, end, worst=args.worst)

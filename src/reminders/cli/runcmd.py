@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-from datetime import datetime
 
 from ..config import find_config_dir
 from ..exceptions import RemindersError
 from ..logs import configure_logging
 from ..statedir import find_state_dir
+from .common import parse_instant
 from .errors import EXIT_OK
 
 
@@ -21,13 +21,6 @@ def _listen(text: str) -> tuple[str, int]:
         return parse_listen(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,7 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     run.add_argument(
         "--now",
-        type=_instant,
+        type=parse_instant,
         metavar="DATETIME",
         help="testing aid: start the service's clock at this instant (it then runs on)",
     )
