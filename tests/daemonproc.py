@@ -21,7 +21,9 @@ class DaemonProcess:
         now: str | None = None,
         env: dict[str, str] | None = None,
         args: tuple[str, ...] = (),
+        listen: str | None = "127.0.0.1:0",
     ) -> None:
+        self.listen = listen
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.now = now
@@ -42,7 +44,9 @@ class DaemonProcess:
         env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path), **self.extra_env}
         env.pop("JOURNAL_STREAM", None)
         argv = [sys.executable, "-m", "reminders", "--config", str(self.config_dir), "run"]
-        argv += ["--state-dir", str(self.state_dir), "--listen", "127.0.0.1:0", *self.args]
+        argv += ["--state-dir", str(self.state_dir), *self.args]
+        if self.listen:
+            argv += ["--listen", self.listen]
         if self.now:
             argv += ["--now", self.now]
         log = self.log_path.open("ab")

@@ -103,3 +103,19 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         daemon.wait_log(r"\[99\.1\] 重载测试任务", after=mark)
     finally:
         assert daemon.stop() == 0
+
+
+def test_listen_address_comes_from_settings_without_listen(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    settings = config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "\nfeeds:\n  listen: 127.0.0.1:0\n",
+        encoding="utf-8",
+    )
+    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY, listen=None).start()
+    try:
+        assert daemon.port != 8080
+        assert httpx.get(feed_url(daemon), timeout=10).status_code == 200
+    finally:
+        assert daemon.stop() == 0

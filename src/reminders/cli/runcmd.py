@@ -37,8 +37,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--listen",
         metavar="HOST:PORT",
         type=_listen,
-        default=("127.0.0.1", 8080),
-        help="feed server address (default 127.0.0.1:8080; port 0 picks a free port)",
+        help="address to serve feeds and action links on (default: settings feeds.listen, "
+        "127.0.0.1:8080; port 0 picks a free port)",
     )
     run.add_argument(
         "--sweep-seconds",
@@ -65,12 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..daemon.service import RunOptions, run_service
 
     configure_logging(args.log_level)
-    host, port = args.listen
     options = RunOptions(
         config_dir=find_config_dir(args.config),
         state_dir=find_state_dir(args.state_dir),
-        host=host,
-        port=port,
+        listen=args.listen,
         plan_year=args.plan_year,
         start=args.now,
         sweep_seconds=args.sweep_seconds,

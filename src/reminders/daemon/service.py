@@ -37,7 +37,7 @@ from ..config import Config, load_config
 from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
 from ..exceptions import RemindersError
-from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, server_config
+from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, parse_listen, server_config
 from ..ledger import Ledger
 from ..statedir import ensure_private_dir
 from .clock import Clock
@@ -55,8 +55,7 @@ CHANGE_SETTLE_SECONDS = 0.25
 class RunOptions:
     config_dir: Path
     state_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 8080
+    listen: tuple[str, int] | None = None  # default: settings feeds.listen
     plan_year: int | None = None
     start: datetime | None = None  # testing aid: the clock starts here
     sweep_seconds: float = 300.0
@@ -113,7 +112,7 @@ class Service:
         self.publisher = FeedPublisher(state_dir)
         await self._publish()
 
-        sock = _bind(self.options.host, self.options.port)
+        sock = _bind(*(self.options.listen or self._configured_listen()))
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._set_links(key)
@@ -202,6 +201,13 @@ class Service:
         self.notifier.close()
         log.info("stopped")
         return 0
+
+    def _configured_listen(self) -> tuple[str, int]:
+        text = self.config.settings.feeds.listen
+        try:
+            return parse_listen(text)
+        except ValueError as exc:
+            raise RemindersError(f"settings feeds.listen: {exc}") from None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
