@@ -14,13 +14,12 @@ from rich.table import Table
 from ..core.expand import Window, expand
 from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.plan import Plan
+from ..core.workcalendar import weekday_cn
 from ..exceptions import ConfigError, Problem
 from .common import load, parse_date, today
 from .errors import EXIT_OK
 
 DEFAULT_DAYS = 60
-
-WEEKDAYS = "一二三四五六日"
 
 
 def select_units(plan: Plan, name: str | None) -> set[str] | None:
@@ -51,7 +50,7 @@ def print_table(occurrences: Sequence[Occurrence], start: date, end: date, today
     table.add_column("周期/说明", ratio=1)
     table.add_column("类型", no_wrap=True)
     for o in occurrences:
-        due = f"{o.due} 周{WEEKDAYS[o.due.weekday()]}"
+        due = f"{o.due} {weekday_cn(o.due)}"
         if o.provisional:
             due += " 暂定"
         style = "bold" if o.due == today else ("dim" if o.due < today else None)

@@ -80,12 +80,3 @@ class YamlFile:
         ):
             line = node.lc.line + 1
         return line
-
-    def value_at(self, path: tuple[str | int, ...]) -> Any:
-        node = self.data
-        for part in path:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                return None
-        return node

@@ -90,17 +90,10 @@ class _Expander:
         self.plan_year = settings.plan_year
         self.semesters: SemesterDates = (settings.semesters.spring, settings.semesters.autumn)
         self._cache: dict[tuple[object, ...], list[_Slot]] = {}
-        self._provisional: dict[int, bool] = {}
 
     # -- helpers ---------------------------------------------------------
     def provisional(self, *days: date) -> bool:
-        for day in days:
-            hit = self._provisional.get(day.year)
-            if hit is None:
-                hit = self._provisional[day.year] = self.cal.is_provisional(day.year)
-            if hit:
-                return True
-        return False
+        return any(self.cal.is_provisional(day.year) for day in days)
 
     def slot(
         self, key: str, label: str, nominal: date, start: date | None, kind: Kind, source: str

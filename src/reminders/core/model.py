@@ -169,7 +169,6 @@ class FeedSettings(_Model):
     listen: str = Field("127.0.0.1:8080", pattern=r"^\S+:\d{1,5}$", description="HOST:PORT")
 
 
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 

@@ -28,10 +28,6 @@ class Notifier:
             int(usec) / 1_000_000 / 2 if usec.isdigit() and int(usec) > 0 and mine else None
         )
 
-    @property
-    def enabled(self) -> bool:
-        return self._socket is not None
-
     def send(self, *lines: str) -> None:
         if self._socket is None:
             return
