@@ -27,8 +27,8 @@ def build(
     """Duty mappings in table order; `known_units` None means no units file to check."""
     out = Built()
     for row in rows:
-        out.duties.append(duty_map(row, vocabulary))
         reading = read_phrases(row.time_limit, row.text, vocabulary)
+        out.duties.append(duty_map(row, reading))
 
         def flag(reason: str, detail: str, row: Row = row) -> None:
             out.attention.append(Attention(row.id, reason, detail, row.line))

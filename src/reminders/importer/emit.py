@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ..core.grammar import Vocabulary, read_phrases
+from ..core.grammar import Reading, Vocabulary
 from ..core.rules import Rule
 from .rows import Row, short_title, split_units
 
@@ -27,7 +27,8 @@ def describe(rule: Rule) -> str:
     return f"“{rule.phrase}” → {text}" if rule.phrase else text
 
 
-def duty_map(row: Row, vocabulary: Vocabulary) -> CommentedMap:
+def duty_map(row: Row, reading: Reading) -> CommentedMap:
+    """The duty for `row`; `reading` is what its phrases were read as (for the comment)."""
     units, partners = split_units(row.units)
     extra_partners = split_units(row.partners)[0] if row.partners else []
     duty = CommentedMap()
@@ -42,7 +43,6 @@ def duty_map(row: Row, vocabulary: Vocabulary) -> CommentedMap:
         duty["partners"] = CommentedSeq(partners + [p for p in extra_partners if p not in partners])
         duty["partners"].fa.set_flow_style()
     duty["time_limit"] = row.time_limit
-    reading = read_phrases(row.time_limit, row.text, vocabulary)
     notes = [describe(rule) for rule in reading.rules]
     notes += [f"未识别: {p}" for p in reading.not_understood]
     notes += [f"冲突: {c}" for c in reading.conflicts]
