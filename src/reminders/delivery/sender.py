@@ -129,7 +129,6 @@ class Selection:
     busy: int = 0
     waiting: int = 0
     prior: dict[str, int] = field(default_factory=dict)
-    rows: dict[str, Row] = field(default_factory=dict)
 
 
 def select(
@@ -153,7 +152,6 @@ def select(
     for delivery in wanted:
         row = existing.get(delivery.key)
         if row is not None:
-            out.rows[delivery.key] = row
             out.prior[delivery.key] = row.attempts
             if row.status in ("sent", "dead", "skipped"):
                 out.already += 1
@@ -313,7 +311,7 @@ class Deliverer:
                 "channels named by units but not configured: %s",
                 ", ".join(sorted(set(report.unconfigured))),
             )
-        existing = self.ledger.statuses([d.key for d in wanted])
+        existing = await self._db(self.ledger.statuses, [d.key for d in wanted])
 
         chosen = select(wanted, existing, now, wall, settings)
         report.already, report.busy, report.waiting = chosen.already, chosen.busy, chosen.waiting
@@ -321,8 +319,11 @@ class Deliverer:
         candidates, superseded, too_old = chosen.send, chosen.superseded, chosen.too_old
 
         if superseded:
-            report.skipped += self.ledger.record_skipped(
-                [_entry(d) for d in superseded], wall, "superseded by a later step"
+            report.skipped += await self._db(
+                self.ledger.record_skipped,
+                [_entry(d) for d in superseded],
+                wall,
+                "superseded by a later step",
             )
         if too_old:
             for delivery in too_old:
@@ -332,8 +333,11 @@ class Deliverer:
                     delivery.key,
                     delivery.reminder.instant.isoformat(),
                 )
-            report.skipped += self.ledger.record_skipped(
-                [_entry(d) for d in too_old], wall, "missed while stopped; older than catch-up"
+            report.skipped += await self._db(
+                self.ledger.record_skipped,
+                [_entry(d) for d in too_old],
+                wall,
+                "missed while stopped; older than catch-up",
             )
 
         by_channel: dict[str, list[Delivery]] = {}
