@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ..core.grammar import Reading, Vocabulary
+from ..core.grammar import Reading
 from ..core.rules import Rule
 from .rows import Row, short_title, split_units
 
@@ -85,7 +85,3 @@ Each duty: id <measure>.<task>, units (各校 = every school), the time-limit
 cell verbatim, and after it the rules it was read as (a comment, rewritten
 on each import). To override the reading, add a structured `schedule:` list
 (see the README); re-import keeps it."""
-
-
-def vocabulary_of(observances: dict[str, str], events: dict[str, str]) -> Vocabulary:
-    return Vocabulary(observances=observances, events=events)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _CN = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 SECTION = re.compile(r"^\s*([一二三四五六七八九十]+)、")
@@ -51,7 +51,6 @@ class Row:
     time_limit: str
     partners: str = ""
     line: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:

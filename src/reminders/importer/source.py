@@ -23,7 +23,6 @@ from .textable import TableFormatError, read_text_table
 MAX_TEXT_BYTES = 4 * 2**20  # a 2,000-task text table is about 0.5 MB
 MAX_PACKAGE_BYTES = 40 * 2**20  # .docx / .xlsx may carry images
 MAX_UNPACKED_BYTES = 200 * 2**20  # zip-bomb guard
-KINDS = ("text", "csv", "docx", "xlsx")
 
 
 @dataclass(slots=True)
