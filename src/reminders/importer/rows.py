@@ -5,26 +5,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CN = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+from ..core.grammar import cn_number
+
 SECTION = re.compile(r"^\s*([一二三四五六七八九十]+)、")
 MEASURE = re.compile(r"（([一二三四五六七八九十]+)）")
 TASK = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*")
 _UNIT_SPLIT = re.compile(r"[、，,；;/\s]+|及")
+_CN_INT = re.compile(r"[一二三四五六七八九]|[一二三四五六七八九]?十[一二三四五六七八九]?")
 
 
 def cn_int(text: str) -> int:
     """一 … 九十九; ValueError for anything else (一一, 十十)."""
-    tens, ten, units = text.partition("十")
-    try:
-        if not ten:
-            return _CN[text] if len(text) == 1 and text != "十" else _CN[""]
-        high = _CN[tens] if tens else 1
-        low = _CN[units] if units else 0
-    except KeyError:
-        raise ValueError(f"not a Chinese numeral: {text}") from None
-    if high > 9 or low > 9:
+    if not _CN_INT.fullmatch(text):
         raise ValueError(f"not a Chinese numeral: {text}")
-    return high * 10 + low
+    return cn_number(text)
 
 
 def squash(text: str) -> str:
