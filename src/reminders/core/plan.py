@@ -34,7 +34,6 @@ def dotted(path: FieldPath) -> str:
 @dataclass(frozen=True, slots=True)
 class CompiledDuty:
     duty: Duty
-    index: int
     units: tuple[str, ...]
     rules: tuple[Rule, ...]
 
@@ -71,14 +70,13 @@ def expand_ranges(ranges: Sequence[tuple[date, date]]) -> frozenset[date]:
     return frozenset(days)
 
 
-def work_calendar(
-    data: CalendarData, base: tuple[frozenset[date], frozenset[date], frozenset[int]] | None = None
-) -> WorkCalendar:
+def work_calendar(data: CalendarData) -> WorkCalendar:
+    """The official calendar corrected by the `years:` blocks of calendar.yaml."""
     overrides = {
         year: YearOverride(expand_ranges(days.holidays), expand_ranges(days.workdays))
         for year, days in data.years.items()
     }
-    return WorkCalendar.build(overrides, base)
+    return WorkCalendar.build(overrides)
 
 
 class _Collector:
@@ -170,7 +168,7 @@ def compile_plan(
         for rule in rules:
             _check_rule(rule, duty, where, settings, events, observances, out)
         live = tuple(r for r in rules if not _expired(r, settings, events))
-        compiled.append(CompiledDuty(duty, i, tuple(fanned), live))
+        compiled.append(CompiledDuty(duty, tuple(fanned), live))
 
     if out.errors:
         raise ConfigError(out.errors + out.warnings)
