@@ -86,8 +86,7 @@ class Service:
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
         self.config = load_config(self.options.config_dir, self.options.plan_year)
-        for warning in self.config.plan.warnings:
-            log.warning("%s", warning)
+        _log_warnings(self.config)
         zone = ZoneInfo(self.config.settings.timezone)
         self.clock = Clock.starting_at(zone, self.options.start)
         if self.clock.offset:
@@ -343,6 +342,7 @@ class Service:
             self.deliverer.link_template = config.channels.link_template
             self._set_links()
             self._schedule_report()
+        _log_warnings(config)
         log.info(
             "config reloaded: %d duties, %d units", len(config.plan.duties), len(config.plan.units)
         )
@@ -354,6 +354,11 @@ class Service:
         nxt = self.next_due.isoformat(timespec="minutes") if self.next_due else "none"
         duties = len(self.config.plan.duties)
         return f"next reminder {nxt}; sent {self.sent_total} since start; {duties} duties"
+
+
+def _log_warnings(config: Config) -> None:
+    for warning in config.plan.warnings:
+        log.warning("%s", warning)
 
 
 def _bind(host: str, port: int) -> socket.socket:
