@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import openpyxl  # type: ignore[import-untyped]
 
-from .grid import find_header
+from .grid import Columns, find_header
 
 
 def _text(value: object) -> str:
@@ -47,17 +47,18 @@ def read_xlsx(raw: bytes) -> tuple[str, list[list[str]], list[int]]:
             for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
                 for c in range(merged.min_col - 1, min(merged.max_col, len(grid[r]))):
                     grid[r][c] = value
-        if chosen is None or find_header(grid) is not None:
-            chosen = (_title(grid, numbers), grid, numbers)
-            if find_header(grid) is not None:
-                break
+        header = find_header(grid)
+        if header is not None:
+            chosen = (_title(grid, header), grid, numbers)
+            break
+        if chosen is None:
+            chosen = ("", grid, numbers)
     book.close()
     return chosen if chosen is not None else ("", [], [])
 
 
-def _title(grid: list[list[str]], numbers: list[int]) -> str:
+def _title(grid: list[list[str]], header: Columns | None) -> str:
     """The text of the rows above the header that have one distinct value."""
-    header = find_header(grid)
     if header is None:
         return ""
     lines: list[str] = []
@@ -83,4 +84,4 @@ def read_csv(text: str) -> tuple[str, list[list[str]], list[int]]:
         grid.append(cells)
         numbers.append(start)
         start = reader.line_num + 1
-    return _title(grid, numbers), grid, numbers
+    return _title(grid, find_header(grid)), grid, numbers
