@@ -126,39 +126,50 @@ class Ledger:
     # -- claims ------------------------------------------------------------
     def claim(self, entries: Sequence[Entry], now: datetime, lease: timedelta) -> list[str]:
         """Claim the keys that are new, retryable now, or whose lease expired; return those won."""
-        won: list[str] = []
         until = now + lease
+        retry_due = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+        return self._insert_or_take(
+            entries,
+            now,
+            "claimed",
+            until,
+            None,
+            takeover=or_(and_(deliveries.c.status == "failed", retry_due), _lease_expired(now)),
+            values={
+                "status": "claimed",
+                "lease_owner": self.owner,
+                "lease_until": until,
+                "attempts": deliveries.c.attempts + 1,
+            },
+        )
+
+    def _insert_or_take(
+        self,
+        entries: Sequence[Entry],
+        now: datetime,
+        status: str,
+        until: datetime | None,
+        error: str | None,
+        *,
+        takeover: ColumnElement[bool],
+        values: dict[str, Any],
+    ) -> list[str]:
+        """Insert each entry's row if absent, else update it where `takeover` holds; the keys
+        written."""
+        written: list[str] = []
         with self.engine.begin() as conn:
             for entry in entries:
-                if self._insert(conn, entry, "claimed", now, until):
-                    won.append(entry.key)
+                if self._insert(conn, entry, status, now, until, error):
+                    written.append(entry.key)
                     continue
                 taken = conn.execute(
                     update(deliveries)
-                    .where(
-                        deliveries.c.key == entry.key,
-                        or_(
-                            and_(
-                                deliveries.c.status == "failed",
-                                or_(
-                                    deliveries.c.next_attempt_at.is_(None),
-                                    deliveries.c.next_attempt_at <= now,
-                                ),
-                            ),
-                            and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now),
-                        ),
-                    )
-                    .values(
-                        status="claimed",
-                        lease_owner=self.owner,
-                        lease_until=until,
-                        attempts=deliveries.c.attempts + 1,
-                        updated_at=now,
-                    )
+                    .where(deliveries.c.key == entry.key, takeover)
+                    .values(updated_at=now, **values)
                 )
                 if taken.rowcount == 1:
-                    won.append(entry.key)
-        return won
+                    written.append(entry.key)
+        return written
 
     def _insert(
         self,
@@ -205,24 +216,15 @@ class Ledger:
             now,
             attempts=deliveries.c.attempts + 1,
             lease_until=now + lease,
-            owned=True,
         )
 
     def extend(self, keys: Iterable[str], now: datetime, lease: timedelta) -> None:
         """Still working on these (a long digest under a rate limit): keep the lease."""
-        self._update(keys, now, lease_until=now + lease, owned=True)
+        self._update(keys, now, lease_until=now + lease)
 
     # -- outcomes ----------------------------------------------------------
     def mark_sent(self, keys: Iterable[str], now: datetime) -> None:
-        self._update(
-            keys,
-            now,
-            status="sent",
-            sent_at=now,
-            lease_until=None,
-            next_attempt_at=None,
-            owned=True,
-        )
+        self._release(keys, now, status="sent", sent_at=now, next_attempt_at=None)
 
     def mark_failed(
         self,
@@ -233,54 +235,29 @@ class Ledger:
         code: int | None,
         retry_at: datetime,
     ) -> None:
-        self._update(
-            keys,
-            now,
-            status="failed",
-            last_error=error,
-            last_code=code,
-            next_attempt_at=retry_at,
-            lease_until=None,
-            owned=True,
+        self._release(
+            keys, now, status="failed", last_error=error, last_code=code, next_attempt_at=retry_at
         )
 
     def mark_dead(
         self, keys: Iterable[str], now: datetime, *, error: str, code: int | None
     ) -> None:
-        self._update(
-            keys,
-            now,
-            status="dead",
-            last_error=error,
-            last_code=code,
-            next_attempt_at=None,
-            lease_until=None,
-            owned=True,
+        self._release(
+            keys, now, status="dead", last_error=error, last_code=code, next_attempt_at=None
         )
 
     def record_skipped(self, entries: Sequence[Entry], now: datetime, reason: str) -> list[str]:
         """Record as skipped (too old, superseded), also over a failed row or an abandoned
         claim; return the keys written."""
-        written: list[str] = []
-        with self.engine.begin() as conn:
-            for entry in entries:
-                if self._insert(conn, entry, "skipped", now, None, reason):
-                    written.append(entry.key)
-                    continue
-                stale = conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.key == entry.key,
-                        or_(
-                            deliveries.c.status == "failed",
-                            and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now),
-                        ),
-                    )
-                    .values(status="skipped", last_error=reason, updated_at=now)
-                )
-                if stale.rowcount == 1:
-                    written.append(entry.key)
-        return written
+        return self._insert_or_take(
+            entries,
+            now,
+            "skipped",
+            None,
+            reason,
+            takeover=or_(deliveries.c.status == "failed", _lease_expired(now)),
+            values={"status": "skipped", "last_error": reason},
+        )
 
     def skip_done(self, subjects: Iterable[str], now: datetime) -> int:
         """Failed deliveries of occurrences now marked done: skipped, not retried."""
@@ -295,14 +272,19 @@ class Ledger:
                 changed += result.rowcount
         return changed
 
-    def _update(self, keys: Iterable[str], now: datetime, *, owned: bool, **values: Any) -> None:
-        key_list = list(keys)
+    def _release(self, keys: Iterable[str], now: datetime, **values: Any) -> None:
+        """An outcome for rows this sender holds: the lease ends."""
+        self._update(keys, now, lease_until=None, **values)
+
+    def _update(self, keys: Iterable[str], now: datetime, **values: Any) -> None:
+        """Update the rows this sender holds (a late write never clobbers a new owner)."""
         with self.engine.begin() as conn:
-            for chunk in _chunks(key_list):
-                condition: ColumnElement[bool] = deliveries.c.key.in_(chunk)
-                if owned:
-                    condition = and_(condition, deliveries.c.lease_owner == self.owner)
-                conn.execute(update(deliveries).where(condition).values(updated_at=now, **values))
+            for chunk in _chunks(list(keys)):
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.key.in_(chunk), deliveries.c.lease_owner == self.owner)
+                    .values(updated_at=now, **values)
+                )
 
     # -- reading -----------------------------------------------------------
     def statuses(self, keys: Sequence[str]) -> dict[str, Row]:
@@ -355,6 +337,11 @@ class Ledger:
             lease = conn.execute(lease_query).scalar()
         times: list[datetime] = [t for t in (retry, lease) if t is not None]
         return min(times) if times else None
+
+
+def _lease_expired(now: datetime) -> ColumnElement[bool]:
+    """A claim whose sender stopped renewing it (crashed or stuck): free to take over."""
+    return and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now)
 
 
 def _sqlite_setup(engine: Engine) -> None:
