@@ -111,22 +111,16 @@ def write_docx(path: Path, title: str, rows: Sequence[Row]) -> None:
     for tc, text in zip(header[2:], HEADINGS[1:], strict=True):
         _Cell(tc, table).text = text
     table.cell(0, 0).merge(table.cell(0, 1))
-    firsts = {
-        key: {first: last for first, last, _ in _spans(rows, key)} for key in ("section", "measure")
-    }
-    open_span = {"section": -1, "measure": -1}
     for index, row in enumerate(rows):
         tcs = trs[index + 1].tc_lst
-        for column, key in ((0, "section"), (1, "measure")):
-            tc = tcs[column]
-            if index in firsts[key]:
-                value = row.section if key == "section" else _measure_cell(row.measure)
-                _Cell(tc, table).text = value
-                open_span[key] = firsts[key][index]
-                if open_span[key] > index:
-                    tc.vMerge = "restart"
-            elif index <= open_span[key]:
-                tc.vMerge = "continue"
         for tc, text in zip(tcs[2:], (_task_cell(row), row.units, row.time_limit), strict=True):
             _Cell(tc, table).text = text
+    for column, key in ((0, "section"), (1, "measure")):
+        for first, last, value in _spans(rows, key):
+            top = trs[first + 1].tc_lst[column]
+            _Cell(top, table).text = _measure_cell(value) if key == "measure" else value
+            if last > first:
+                top.vMerge = "restart"
+                for tr in trs[first + 2 : last + 2]:
+                    tr.tc_lst[column].vMerge = "continue"
     document.save(str(path))
