@@ -103,6 +103,18 @@ class HttpChannel(Channel):
         super().__init__(name, link=link)
         self.clock = clock
 
+    def _set_robot(
+        self, url: str, secret: str | None, *, key: str | None = None, url_is_secret: bool = True
+    ) -> None:
+        """The URL to POST to and the signing secret, both (and the bare key) redacted."""
+        self._url = url
+        self._secret = secret
+        self._secrets = (
+            *((key,) if key else ()),
+            *(url_secrets(url) if url_is_secret else ()),
+            *((secret,) if secret else ()),
+        )
+
     def fail(
         self, message: str, *, transient: bool, code: int | None = None, retry: float | None = None
     ) -> DeliveryError:
@@ -136,6 +148,13 @@ class HttpChannel(Channel):
             return None
         return data if isinstance(data, dict) else None
 
+    def json_answer(self, response: httpx.Response) -> dict[str, Any]:
+        """The robot's JSON answer; DeliveryError on an HTTP error or an answer that is not JSON."""
+        body = self.read_json(response)
+        self.check_http(response, body)
+        assert body is not None
+        return body
+
     def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
         """Fail on an HTTP error that carries no robot code."""
         status = response.status_code
@@ -166,6 +185,11 @@ class HttpChannel(Channel):
             code=code,
             retry=hint,
         )
+
+
+def headed(title: str, text: str) -> str:
+    """The title as the text's first line, for message types with no title field."""
+    return f"{title}\n{text}" if title else text
 
 
 def dumps(payload: dict[str, Any]) -> bytes:

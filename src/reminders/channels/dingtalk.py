@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, measure, robot_url, url_secrets
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
 
 URL = "https://oapi.dingtalk.com/robot/send"
 
@@ -50,9 +50,7 @@ class DingTalkChannel(HttpChannel):
         clock: Clock = time.time,
     ) -> None:
         super().__init__(name, link=link, clock=clock)
-        self._url = robot_url(token, URL, param="access_token")
-        self._secret = secret
-        self._secrets = (token, *url_secrets(self._url), *([secret] if secret else []))
+        self._set_robot(robot_url(token, URL, param="access_token"), secret, key=token)
         self.flavor = "text" if flavor == "text" else "markdown"
         self.mobiles = list(mention_mobiles)
         self.mention_all = mention_all
@@ -77,7 +75,7 @@ class DingTalkChannel(HttpChannel):
             text = f"{text}\n\n{line}"
         at = {"atMobiles": self.mobiles, "isAtAll": self.mention_all}
         if self.flavor == "text":
-            content = f"{message.title}\n{text}" if message.title else text
+            content = headed(message.title, text)
             payload: dict[str, object] = {"msgtype": "text", "text": {"content": content}, "at": at}
         else:
             payload = {
@@ -86,9 +84,7 @@ class DingTalkChannel(HttpChannel):
                 "at": at,
             }
         response = await self.post(client, self.signed_url(), dumps(payload))
-        body = self.read_json(response)
-        self.check_http(response, body)
-        assert body is not None
+        body = self.json_answer(response)
         return self.check_code(
             response,
             int(body.get("errcode", -1)),

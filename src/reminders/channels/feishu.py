@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, measure, robot_url, url_secrets
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
 
 URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
 
@@ -45,9 +45,7 @@ class FeishuChannel(HttpChannel):
         clock: Clock = time.time,
     ) -> None:
         super().__init__(name, link=link, clock=clock)
-        self._url = robot_url(token, URL, param=None)
-        self._secret = secret
-        self._secrets = (token, *url_secrets(self._url), *([secret] if secret else []))
+        self._set_robot(robot_url(token, URL, param=None), secret, key=token)
         self.post_format = flavor == "markdown"
 
     def limit_for(self, title: str) -> int:
@@ -62,8 +60,7 @@ class FeishuChannel(HttpChannel):
                 "content": {"post": {"zh_cn": {"title": message.title, "content": lines}}},
             }
         else:
-            text = f"{message.title}\n{message.text}" if message.title else message.text
-            payload = {"msg_type": "text", "content": {"text": text}}
+            payload = {"msg_type": "text", "content": {"text": headed(message.title, message.text)}}
         if self._secret:
             ts = int(self.clock())
             payload = {"timestamp": str(ts), "sign": sign(self._secret, ts), **payload}

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, url_secrets
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps
 
 SIGNATURE_HEADER = "X-Reminders-Signature"
 TIMESTAMP_HEADER = "X-Reminders-Timestamp"
@@ -45,12 +45,7 @@ class WebhookChannel(HttpChannel):
         clock: Clock = time.time,
     ) -> None:
         super().__init__(name, link=link, clock=clock)
-        self._url = url
-        self._secret = secret
-        self._secrets = (
-            *(url_secrets(url) if url_is_secret else ()),
-            *([secret] if secret else []),
-        )
+        self._set_robot(url, secret, url_is_secret=url_is_secret)
         self.flavor = "text" if flavor == "text" else "markdown"
 
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:

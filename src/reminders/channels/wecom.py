@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, measure, robot_url, url_secrets
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
 
 URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 
@@ -37,15 +37,14 @@ class WeComChannel(HttpChannel):
         clock: Clock = time.time,
     ) -> None:
         super().__init__(name, link=link, clock=clock)
-        self._url = robot_url(key, URL, param="key")
-        self._secrets = (key, *url_secrets(self._url))
+        self._set_robot(robot_url(key, URL, param="key"), None, key=key)
         self.mentions = [*mention_mobiles, *(["@all"] if mention_all else [])]
         text = flavor == "text" or (flavor is None and bool(self.mentions))
         self.flavor = "text" if text else "markdown"
         self.byte_limit = TEXT_LIMIT if text else MARKDOWN_LIMIT
 
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
-        content = f"{message.title}\n{message.text}" if message.title else message.text
+        content = headed(message.title, message.text)
         if self.flavor == "text":
             text: dict[str, object] = {"content": content}
             if self.mentions:
@@ -54,9 +53,7 @@ class WeComChannel(HttpChannel):
         else:
             payload = {"msgtype": "markdown", "markdown": {"content": content}}
         response = await self.post(client, self._url, dumps(payload))
-        body = self.read_json(response)
-        self.check_http(response, body)
-        assert body is not None
+        body = self.json_answer(response)
         return self.check_code(
             response,
             int(body.get("errcode", -1)),
