@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from reminders.closedloop import TokenError, sign, verify
+from reminders.closedloop.keys import action_key, api_token
 from reminders.closedloop.links import ActionLinks
+from reminders.closedloop.signing import MIN_KEY_BYTES
+from reminders.exceptions import ConfigError
 
 KEY = b"k" * 32
 OTHER = b"o" * 32
@@ -96,3 +102,41 @@ def test_links_expire_at_a_midnight_and_are_stable_within_a_day() -> None:
         KEY, "https://r.example.cn", timedelta(days=30), lambda: NOW + timedelta(hours=5)
     )
     assert later(A) == url
+
+
+def test_secrets_come_from_the_environment_or_are_made_once(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    key, token = action_key(state, {}), api_token(state, {})
+    assert len(key) >= MIN_KEY_BYTES and len(token) >= 24 and key.decode() != token
+    assert (action_key(state, {}), api_token(state, {})) == (key, token)  # kept, not remade
+    for name in ("action.key", "api.token"):
+        path = state / "loop" / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        path.chmod(0o644)
+    assert (action_key(state, {}), api_token(state, {})) == (key, token)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in (state / "loop").iterdir())
+    env = {"REMINDERS_ACTION_KEY": "e" * 32, "REMINDERS_API_TOKEN": "t" * 24}
+    assert (action_key(state, env), api_token(state, env)) == (b"e" * 32, "t" * 24)
+
+
+@pytest.mark.parametrize(
+    ("load", "env", "written", "message"),
+    [
+        (action_key, {"REMINDERS_ACTION_KEY": "e" * 31}, None, "REMINDERS_ACTION_KEY"),
+        (api_token, {"REMINDERS_API_TOKEN": "t" * 23}, None, "REMINDERS_API_TOKEN"),
+        (action_key, {}, "action.key", "action key file damaged"),
+        (api_token, {}, "api.token", "API token file damaged"),
+    ],
+)
+def test_short_or_damaged_secrets_are_config_errors(
+    tmp_path: Path,
+    load: Callable[[Path, dict[str, str]], object],
+    env: dict[str, str],
+    written: str | None,
+    message: str,
+) -> None:
+    if written is not None:
+        (tmp_path / "loop").mkdir()
+        (tmp_path / "loop" / written).write_text("short\n")
+    with pytest.raises(ConfigError, match=message):
+        load(tmp_path, env)

@@ -9,6 +9,7 @@ created private (0700) and files in it are written 0600.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,3 +56,10 @@ def write_private(path: Path, data: bytes) -> None:
         write_atomic(path, data, 0o600)
     except OSError as exc:
         raise _unusable(path.parent, exc) from None
+
+
+def read_private(path: Path) -> bytes:
+    """The file's bytes; a file others could read is first made owner-only (0600)."""
+    if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+        os.chmod(path, 0o600)
+    return path.read_bytes()

@@ -10,15 +10,15 @@ one. Neither is ever logged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
-import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..exceptions import ConfigError, Problem
-from ..statedir import ensure_private_dir
+from ..statedir import ensure_private_dir, read_private
 from .signing import MIN_KEY_BYTES
 
 KEY_ENV = "REMINDERS_ACTION_KEY"
@@ -28,8 +28,8 @@ TOKEN_FILE = Path("loop") / "api.token"
 _MIN_TOKEN = 24
 
 
-def _made_once(path: Path, make: str) -> str:
-    """The file's text; when absent, `make` is written first (atomically, exclusively)."""
+def _made_once(path: Path, make: Callable[[], str]) -> str:
+    """The file's text; when absent, `make()` is written first (atomically, exclusively)."""
     with contextlib.suppress(FileNotFoundError):
         return _read(path)
     ensure_private_dir(path.parent)
@@ -37,7 +37,7 @@ def _made_once(path: Path, make: str) -> str:
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(make + "\n")
+            out.write(make() + "\n")
             out.flush()
             os.fsync(out.fileno())
         with contextlib.suppress(FileExistsError):
@@ -48,43 +48,43 @@ def _made_once(path: Path, make: str) -> str:
 
 
 def _read(path: Path) -> str:
-    if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
-        os.chmod(path, 0o600)
-    return path.read_text(encoding="ascii").strip()
+    return read_private(path).decode("ascii").strip()
+
+
+def _secret(
+    state_dir: Path,
+    environ: Mapping[str, str] | None,
+    name: str,
+    file: Path,
+    what: str,
+    minimum: int,
+    make: Callable[[], str],
+) -> str:
+    """The secret from `$name`, else from `file` in the state dir (made when absent).
+
+    Lengths are counted in UTF-8 bytes (made secrets are ASCII).
+    """
+    env = os.environ if environ is None else environ
+    given = env.get(name)
+    if given:
+        if len(given.encode()) < minimum:
+            raise ConfigError(
+                [Problem(f"too short: use at least {minimum} random characters", name)]
+            )
+        return given
+    path = state_dir / file
+    text = _made_once(path, make)
+    if len(text) < minimum:
+        raise ConfigError([Problem(f"{what} file damaged: delete it to make a new one", str(path))])
+    return text
 
 
 def action_key(state_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:
-    env = os.environ if environ is None else environ
-    given = env.get(KEY_ENV)
-    if given:
-        key = given.encode()
-        if len(key) < MIN_KEY_BYTES:
-            raise ConfigError(
-                [Problem(f"too short: use at least {MIN_KEY_BYTES} random characters", KEY_ENV)]
-            )
-        return key
-    path = state_dir / KEY_FILE
-    text = _made_once(path, secrets.token_hex(32))
-    if len(text) < MIN_KEY_BYTES:
-        raise ConfigError(
-            [Problem("action key file damaged: delete it to make a new one", str(path))]
-        )
-    return text.encode()
+    make = functools.partial(secrets.token_hex, 32)
+    key = _secret(state_dir, environ, KEY_ENV, KEY_FILE, "action key", MIN_KEY_BYTES, make)
+    return key.encode()
 
 
 def api_token(state_dir: Path, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    given = env.get(TOKEN_ENV)
-    if given:
-        if len(given) < _MIN_TOKEN:
-            raise ConfigError(
-                [Problem(f"too short: use at least {_MIN_TOKEN} random characters", TOKEN_ENV)]
-            )
-        return given
-    path = state_dir / TOKEN_FILE
-    text = _made_once(path, secrets.token_urlsafe(32))
-    if len(text) < _MIN_TOKEN:
-        raise ConfigError(
-            [Problem("API token file damaged: delete it to make a new one", str(path))]
-        )
-    return text
+    make = functools.partial(secrets.token_urlsafe, 32)
+    return _secret(state_dir, environ, TOKEN_ENV, TOKEN_FILE, "API token", _MIN_TOKEN, make)

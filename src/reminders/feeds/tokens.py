@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import re
 import secrets
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import ConfigError, Problem
-from ..statedir import write_private
+from ..statedir import read_private, write_private
 
 TOKENS_FILE = Path("feeds") / "tokens.json"
 TOKEN_BYTES = 24
@@ -39,12 +37,10 @@ def load_tokens(state_dir: Path, keys: Iterable[str]) -> dict[str, str]:
     path = state_dir / TOKENS_FILE
     tokens: dict[str, str] = {}
     try:
-        raw = path.read_bytes()
+        raw = read_private(path)
     except FileNotFoundError:
         raw = None
     if raw is not None:
-        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
-            os.chmod(path, 0o600)
         try:
             data = json.loads(raw)
             if not isinstance(data, dict):
