@@ -100,3 +100,17 @@ def test_missing_calendar_is_a_warning_in_the_json(
     assert code == 0
     warnings = report["warnings"]
     assert isinstance(warnings, list) and "no calendar file" in warnings[0]
+
+
+def test_a_broken_units_file_is_reported_as_validate_reports_it(
+    capsys: pytest.CaptureFixture[str], config_dir: Path
+) -> None:
+    (config_dir / "units.yaml").write_text(
+        "units:\n  - name: 教育局\n    channels: 5\n", encoding="utf-8"
+    )
+    source = config_dir / "source" / "task-table-2022.txt"
+    assert main(["--config", str(config_dir), "import", str(source), "--dry-run"]) == 1
+    import_err = capsys.readouterr().err
+    assert main(["--config", str(config_dir), "validate"]) == 1
+    assert import_err == capsys.readouterr().err
+    assert "units.yaml:3: units[0].channels: Input should be a valid list (got 5)" in import_err

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ..config.loader import DEFAULT_FILES
+from ..config.loader import DEFAULT_FILES, _validate
 from ..config.yamlfile import YamlFile
 from ..core.grammar import Vocabulary
 from ..core.model import CalendarData, UnitsFile
@@ -30,17 +30,12 @@ class ImportContext:
 
 
 def _load(model: type[M], path: Path) -> M:
-    yaml = YamlFile.load(path)
-    try:
-        return model.model_validate(yaml.data if yaml.data is not None else {})
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            problems.append(
-                Problem(error["msg"], str(path), yaml.line_of(loc), ".".join(map(str, loc)) or None)
-            )
-        raise ConfigError(problems) from None
+    """`path` validated as `model`, its problems located as `reminders validate` does."""
+    problems: list[Problem] = []
+    data = _validate(model, YamlFile.load(path), problems)
+    if data is None:
+        raise ConfigError(problems)
+    return data
 
 
 def load_context(directory: Path) -> ImportContext:
