@@ -126,12 +126,13 @@ def read_grid(
                 section = text
             elif text != measure:
                 measure_no, measure = _measure(text, line)
-        body = squash(_cell(cells, columns.text))
+        cell = _cell(cells, columns.text)
+        body = squash(cell)
         if not body:
             continue
-        heading = [kind for kind, _ in _headings([body])]
-        if heading and not TASK.match(body):
-            for kind, text in _headings([_cell(cells, columns.text)]):
+        headings = list(_headings([cell]))
+        if headings and not TASK.match(body):
+            for kind, text in headings:
                 if kind == "section":
                     section = text
                 else:
