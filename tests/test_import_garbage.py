@@ -112,7 +112,10 @@ GARBAGE: dict[str, tuple[Maker, str]] = {
     "binary-random": (_random("random.txt", 4096), "binary data"),
     "binary-with-nul": (_bytes("nul.csv", b"a,b\x00c\n"), "binary data (NUL byte)"),
     "png-named-docx": (_bytes("image.docx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "binary"),
-    "old-doc": (_bytes("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504), ".docx"),
+    "old-doc": (
+        _bytes("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504),
+        "an old binary .doc/.xls file",
+    ),
     "pdf": (_bytes("table.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), "a PDF"),
     "utf16": (_bytes("utf16.txt", "\ufeff具体工作".encode("utf-16")), "UTF-16"),
     "mixed-utf8-and-gbk": (_mixed_encodings, "mixed encodings"),
