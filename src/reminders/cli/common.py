@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from rich.console import Console
 
 from ..config import Config, find_config_dir, load_config
 from .errors import print_problems
@@ -43,3 +47,26 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def state_dir_option(holding: str) -> argparse.ArgumentParser:
+    """A parent parser with the one `--state-dir DIR` option (see statedir.find_state_dir)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help=f"state directory holding {holding} "
+        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)",
+    )
+    return parser
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or 160 columns when piped."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def print_json(data: object) -> None:
+    """`data` as indented JSON on stdout, Chinese kept readable."""
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

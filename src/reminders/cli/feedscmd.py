@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ..config import find_config_dir, load_config
+from ..config import load_config
 from ..exceptions import ConfigError, Problem
 from ..feeds.builder import Feed
 from ..feeds.files import write_feeds
@@ -21,7 +21,7 @@ from ..feeds.server import EmbeddedServer, FeedApp, parse_listen, server_config
 from ..feeds.specs import feed_specs
 from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
-from .common import load, parse_date
+from .common import load, parse_date, state_dir_option
 from .errors import EXIT_OK
 
 log = logging.getLogger("reminders.feeds")
@@ -30,12 +30,8 @@ log = logging.getLogger("reminders.feeds")
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     feeds = commands.add_parser("feeds", help="calendar feeds: build files, print URLs, serve")
     sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
-    state = argparse.ArgumentParser(add_help=False)
-    state.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="state directory: tokens, feed history "
-        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)",
+    state = argparse.ArgumentParser(
+        add_help=False, parents=[state_dir_option("the feed tokens and history")]
     )
     state.add_argument(
         "--today", metavar="DATE", type=parse_date, help="centre the window on this date"
@@ -125,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = parse_listen(args.listen or config.settings.feeds.listen)
     publisher = FeedPublisher(find_state_dir(args.state_dir))
     publisher.publish(config.plan, datetime.now(UTC), args.today)
-    directory = find_config_dir(args.config)
+    directory = config.directory
 
     async def watch() -> None:
         """Rebuild when a config file changes or the day turns; keep the last good feeds."""

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
-import sys
 from datetime import date
 
-from rich.console import Console
 from rich.table import Table
 
 from ..closedloop.loop import Loop
@@ -20,20 +17,24 @@ from ..closedloop.report import COLUMN_LABELS, COLUMNS
 from ..closedloop.state import STATE_LABELS, Action
 from ..closedloop.store import LoopStore
 from ..config import Config
+from ..daemon.lock import running_pid
 from ..delivery.setup import open_ledger
+from ..exceptions import ConfigError, Problem
 from ..statedir import find_state_dir
-from .common import at_or_now, load, parse_date, parse_instant
+from .common import (
+    at_or_now,
+    load,
+    parse_date,
+    parse_instant,
+    print_json,
+    state_dir_option,
+    table_console,
+)
 from .errors import EXIT_OK
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="state directory holding the ledger (default: $REMINDERS_STATE_DIR, "
-        "$STATE_DIRECTORY, ./var)",
-    )
+    common = argparse.ArgumentParser(add_help=False, parents=[state_dir_option("the ledger")])
     common.add_argument(
         "--at",
         metavar="DATETIME",
@@ -98,11 +99,6 @@ def _loop(args: argparse.Namespace) -> tuple[Config, Loop]:
     return config, Loop(LoopStore.of(ledger), lambda: plan)
 
 
-def _dump(data: object) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-
-
 def _who(given: str | None) -> str:
     if given:
         return given
@@ -129,8 +125,6 @@ def cmd_action(args: argparse.Namespace) -> int:
         print(f"{args.occurrence}: {label}")
     else:
         print(f"{args.occurrence}: already {outcome.closure.state} ({label}); nothing changed")
-    from ..daemon.lock import running_pid
-
     if outcome.changed and running_pid(find_state_dir(args.state_dir)) is not None:
         print("the running service picks this up at its next sweep; `reminders reload` now")
     return EXIT_OK
@@ -143,14 +137,12 @@ def cmd_overdue(args: argparse.Namespace) -> int:
     if units:
         unknown = sorted(units - set(config.plan.unit_names()))
         if unknown:
-            from ..exceptions import ConfigError, Problem
-
             raise ConfigError([Problem("unknown unit", field="--unit", value=u) for u in unknown])
     items = loop.overdue(now, units)
     if args.json:
-        _dump({"today": loop.today(now).isoformat(), "overdue": [i.as_json() for i in items]})
+        print_json({"today": loop.today(now).isoformat(), "overdue": [i.as_json() for i in items]})
         return EXIT_OK
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = table_console()
     table = Table(title=f"{loop.today(now)} 逾期未完成 {len(items)} 项", title_justify="left")
     for column in ("单位", "事项编号", "任务", "截止", "逾期"):
         table.add_column(column)
@@ -170,9 +162,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     end: date | None = args.end
     report = loop.report(now, start, end, worst=args.worst)
     if args.json:
-        _dump(report.as_json())
+        print_json(report.as_json())
         return EXIT_OK
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = table_console()
     table = Table(
         title=f"{report.start} 至 {report.end}（截至 {report.today}）", title_justify="left"
     )
@@ -194,7 +186,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     _, loop = _loop(args)
     changes = loop.store.history(args.occurrence)
     if args.json:
-        _dump([c.as_json() for c in changes])
+        print_json([c.as_json() for c in changes])
         return EXIT_OK
     for c in changes:
         extra = "；".join(p for p in (c.note, c.evidence) if p)
