@@ -142,6 +142,7 @@ class LoopApp:
             if form is None or form.get("token", token) != token:
                 await _page(send, pages.error_page("bad_form"))
                 return
+            occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
             try:
                 outcome = await asyncio.to_thread(
                     self.loop.act,
@@ -151,6 +152,7 @@ class LoopApp:
                     by=form.get("by") or "链接确认",
                     note=form.get("note"),
                     via="link",
+                    found=occurrence,  # looked up once for the action and the page
                 )
             except UnknownOccurrence:
                 await _page(send, pages.error_page("unknown"))
@@ -158,7 +160,6 @@ class LoopApp:
             if outcome.changed:
                 log.info("%s: %s via action link", claim.occurrence_id, outcome.closure.state)
                 self._changed()
-            occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
             if occurrence is None:
                 await _page(send, pages.error_page("unknown"))
                 return

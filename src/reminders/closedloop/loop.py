@@ -95,9 +95,13 @@ class Loop:
         note: str | None = None,
         evidence: str | None = None,
         via: str = "cli",
+        found: Occurrence | None = None,
     ) -> Outcome:
-        """Apply an action to an occurrence of the plan (or one already recorded)."""
-        occurrence = self.find(occurrence_id, now)
+        """Apply an action to an occurrence of the plan (or one already recorded).
+
+        `found`: the occurrence, when the caller has already looked it up.
+        """
+        occurrence = found if found is not None else self.find(occurrence_id, now)
         if occurrence is not None:
             unit = occurrence.unit
         else:
