@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import Problem, RemindersError
-from .decode import DecodeError, decode
-from .grid import read_grid
+from .decode import Decoded, DecodeError, decode
+from .grid import find_header, read_grid
 from .rows import Row
 from .textable import TableFormatError, read_text_table
 
@@ -126,26 +126,24 @@ def _parse(path: Path, kind: str, raw: bytes) -> Table:
         except csv.Error as exc:
             raise _fail(path, f"not a readable CSV table: {exc}") from None
         return Table(path, kind, title, read_grid(grid, numbers), decoded.encoding)
-    sheet = _as_sheet(path, decoded.text)
+    sheet = _as_sheet(path, decoded)
     if sheet is not None:  # a .txt that is really a tab- or comma-separated sheet
-        sheet.encoding = decoded.encoding
         return sheet
     title, rows = read_text_table(decoded.text)
     return Table(path, kind, title, rows, decoded.encoding)
 
 
-def _as_sheet(path: Path, text: str) -> Table | None:
+def _as_sheet(path: Path, decoded: Decoded) -> Table | None:
     """Read text as CSV/TSV if one line holds the whole header (Word text never does)."""
-    from .grid import find_header
     from .sheet import read_csv
 
     try:
-        title, grid, numbers = read_csv(text)
+        title, grid, numbers = read_csv(decoded.text)
     except csv.Error:
         return None
     if find_header(grid) is None:
         return None
-    return Table(path, "csv", title, read_grid(grid, numbers))
+    return Table(path, "csv", title, read_grid(grid, numbers), decoded.encoding)
 
 
 def _check_ids(table: Table) -> None:
