@@ -10,7 +10,7 @@ from ruamel.yaml.comments import CommentedMap
 from ..core.grammar import Vocabulary, read_phrases
 from .emit import duty_map
 from .report import Attention
-from .rows import Row, split_units
+from .rows import Row, row_units
 
 
 @dataclass(slots=True)
@@ -47,12 +47,11 @@ def build(
             flag("conflict", conflict)
         if reading.rules and not reading.not_understood:
             out.understood += 1
-        lead, partners = split_units(row.units)
+        lead, partners = row_units(row)
         if not lead:
             flag("no-unit", f"no responsible unit in “{row.units}”")
-        extra = split_units(row.partners)[0] if row.partners else []
         if known_units is not None:
-            for name in [*lead, *partners, *extra]:
+            for name in [*lead, *partners]:
                 if name not in known_units:
                     flag("unknown-unit", name)
                     if name not in out.unknown_units:

@@ -11,7 +11,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..core.grammar import Reading
 from ..core.rules import Rule
-from .rows import Row, short_title, split_units
+from .rows import Row, row_units, short_title
 
 
 def describe(rule: Rule) -> str:
@@ -29,8 +29,7 @@ def describe(rule: Rule) -> str:
 
 def duty_map(row: Row, reading: Reading) -> CommentedMap:
     """The duty for `row`; `reading` is what its phrases were read as (for the comment)."""
-    units, partners = split_units(row.units)
-    extra_partners = split_units(row.partners)[0] if row.partners else []
+    units, partners = row_units(row)
     duty = CommentedMap()
     duty["id"] = DoubleQuotedScalarString(row.id)
     duty["section"] = row.section
@@ -39,8 +38,8 @@ def duty_map(row: Row, reading: Reading) -> CommentedMap:
     duty["text"] = row.text
     duty["units"] = CommentedSeq(units)
     duty["units"].fa.set_flow_style()
-    if partners or extra_partners:
-        duty["partners"] = CommentedSeq(partners + [p for p in extra_partners if p not in partners])
+    if partners:
+        duty["partners"] = CommentedSeq(partners)
         duty["partners"].fa.set_flow_style()
     duty["time_limit"] = row.time_limit
     notes = [describe(rule) for rule in reading.rules]

@@ -68,6 +68,13 @@ def split_units(cell: str) -> tuple[list[str], list[str]]:
     return lead, partners
 
 
+def row_units(row: Row) -> tuple[list[str], list[str]]:
+    """(responsible units, partners): the units cell split, plus the partners column."""
+    lead, partners = split_units(row.units)
+    extra = split_units(row.partners)[0] if row.partners else []
+    return lead, partners + [p for p in extra if p not in partners]
+
+
 def short_title(text: str, limit: int = 30) -> str:
     """The first sentence of the task text, cut at a clause boundary if long."""
     flat = re.sub(r"\s+", " ", text).strip()
