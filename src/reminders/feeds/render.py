@@ -10,7 +10,6 @@ same history give the same bytes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -205,7 +204,3 @@ def calendar_head(spec: FeedSpec, settings: Settings) -> bytes:
 
 
 CALENDAR_TAIL = b"END:VCALENDAR\r\n"
-
-
-def render_calendar(head: bytes, chunks: Iterable[bytes]) -> bytes:
-    return b"".join((head, *chunks, CALENDAR_TAIL))
