@@ -119,10 +119,12 @@ class FeedBuilder:
             self._context = context
         self.stats = BuildStats()
         done = completed or {}
-        per_unit: dict[str, list[_Event]] = {name: [] for name in plan.unit_names()}
+        unit_order = plan.unit_names()
+        unit_index = {name: i for i, name in enumerate(unit_order)}
+        per_unit: dict[str, list[_Event]] = {name: [] for name in unit_order}
         live: dict[str, _DutyCache] = {}
         for compiled in plan.duties:
-            cache = self._duty_events(plan, compiled, window, done, now)
+            cache = self._duty_events(plan, compiled, unit_index, window, done, now)
             live[compiled.duty.id] = cache
             for event in cache.events:
                 per_unit[event.occurrence.unit].append(event)
@@ -131,7 +133,6 @@ class FeedBuilder:
             events.sort(key=lambda e: e.key)
 
         feeds: dict[str, Feed] = {}
-        unit_order = plan.unit_names()
         for spec in feed_specs(plan):
             members = [per_unit[name] for name in unit_order if name in spec.units]
             feeds[spec.slug] = self._feed(spec, plan.settings, members, window, today, now)
@@ -144,6 +145,7 @@ class FeedBuilder:
         self,
         plan: Plan,
         compiled: CompiledDuty,
+        unit_index: Mapping[str, int],
         window: Window,
         done: Mapping[str, Mark],
         now: datetime,
@@ -155,7 +157,6 @@ class FeedBuilder:
             self.stats.duties_expanded += 1
             occurrences = expand(replace(plan, duties=(compiled,)), window)
             cache = _DutyCache(definition)
-            unit_index = {name: i for i, name in enumerate(plan.unit_names())}
             for o in occurrences:
                 key = (o.due, duty.sort_key, unit_index[o.unit], o.period)
                 cache.events.append(self._render(plan, duty, key, o, done.get(o.id), now))
