@@ -260,18 +260,28 @@ def next_due_instant(
     now: datetime,
     horizon: timedelta = timedelta(days=400),
 ) -> datetime | None:
-    """The first reminder instant strictly after `now`, for the scheduler; None if none."""
-    step = timedelta(days=31)
-    start = now
-    while start < now + horizon:
-        end = min(start + step, now + horizon)
-        found = [
-            r.instant for r in reminders_between(plan, start, end, completions) if r.instant > now
-        ]
-        if found:
-            return min(found)
-        start = end
-    return None
+    """The first reminder instant strictly after `now`, for the scheduler; None if none.
+
+    Due dates are expanded a month at a time, each day once, until no later due date
+    can have a reminder before the earliest one found."""
+    before, after = _reach(plan)
+    tz = zone(plan.settings)
+    end = now + horizon
+    day = now.astimezone(tz).date() - timedelta(days=after)
+    last = end.astimezone(tz).date() + timedelta(days=before + 7)
+    # the first window is the one reminders_between would expand for the next month
+    chunk_end = now.astimezone(tz).date() + timedelta(days=31 + before + 7)
+    best: datetime | None = None
+    while day <= last:
+        if best is not None and day - timedelta(days=before + 7) > best.astimezone(tz).date():
+            break
+        chunk = Window(day, min(chunk_end, last))
+        for reminder in reminders_for(plan, expand(plan, chunk), completions):
+            if now < reminder.instant <= end and (best is None or reminder.instant < best):
+                best = reminder.instant
+        day = chunk.end + timedelta(days=1)
+        chunk_end = day + timedelta(days=30)
+    return best
 
 
 def channels_of(plan: Plan, unit: str) -> list[str]:
