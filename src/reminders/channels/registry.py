@@ -85,6 +85,27 @@ class _Secrets:
         return None
 
 
+class _Placeholders(_Secrets):
+    """A stand-in for every named key and secret."""
+
+    def __init__(self) -> None:
+        super().__init__({}, {}, None)
+
+    def get(self, channel: str, env: str | None, credential: str | None, what: str) -> str | None:
+        return f"placeholder-{what}-{channel}" if env or credential else None
+
+
+def preview_channels(spec: ChannelsFile) -> dict[str, Channel]:
+    """Every configured channel plus `log`, with stand-ins for their secrets: the real byte
+    limits, formats and links for a dry run, which needs no secret and sends nothing."""
+    channels: dict[str, Channel] = {"log": LogChannel("log")}
+    for name, channel_spec in spec.channels.items():
+        built = _build(name, channel_spec, _Placeholders(), channel_spec.link, time.time)
+        if built is not None:
+            channels[name] = built
+    return channels
+
+
 def build_channels(
     spec: ChannelsFile,
     *,

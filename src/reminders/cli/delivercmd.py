@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import sys
 from datetime import UTC, datetime
@@ -15,7 +14,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ..channels.base import Channel, Outgoing, measure
+from ..channels.base import Channel, Outgoing
+from ..channels.log import LogChannel
+from ..channels.registry import preview_channels
 from ..closedloop.store import LoopStore
 from ..config import Config
 from ..delivery.plan import Delivery, deliveries, due_at, in_window
@@ -192,37 +193,23 @@ def cmd_due(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _preview_limit(limit: int, title: str) -> int:
-    return limit - measure(title + "\n")
-
-
-PREVIEW_LIMITS = {"wecom": 4096, "dingtalk": 20000, "feishu": 19968, "webhook": 61440}
-
-
 def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
+    """Each robot's messages as the sender would render them (its real limit and format)."""
     renderer = Renderer(
         config.plan.calendar,
         config.channels.templates,
         config.channels.link_template,
         duty_texts(config.plan),
     )
+    channels = preview_channels(config.channels)
     by_channel: dict[str, list[Delivery]] = {}
     for d in items:
         by_channel.setdefault(d.channel, []).append(d)
+    today = at.astimezone(ZoneInfo(config.settings.timezone)).date()
     for name, group in by_channel.items():
-        spec = config.channels.channels.get(name)
-        kind = spec.type if spec else "log"
-        limit = PREVIEW_LIMITS.get(kind, 65536)
-        units = list(dict.fromkeys(d.reminder.unit for d in group))
-        parts = renderer.render(
-            "、".join(units),
-            [(d.reminder, d.key) for d in group],
-            at.date(),
-            limit_for=functools.partial(_preview_limit, limit),
-            plain=kind in ("log", "feishu") or (spec is not None and spec.format == "text"),
-        )
-        for part in parts:
-            print(f"\n── {name} ({kind}) ──\n{part.title}\n{part.text}")
+        channel = channels.get(name) or LogChannel(name)
+        for part in renderer.digest(channel, group, today):
+            print(f"\n── {name} ({channel.kind}) ──\n{part.title}\n{part.text}")
 
 
 # -- status -----------------------------------------------------------------

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date
 from string import Template
 
-from ..channels.base import measure
+from ..channels.base import Channel, measure
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
-from .plan import Reminder
+from .plan import Delivery, Reminder
 
 WEEKDAYS = "一二三四五六日"
 
@@ -176,6 +176,21 @@ class Renderer:
         if self.link_template:
             return _fill(self.link_template, {"unit": unit})
         return None
+
+    def digest(
+        self, channel: Channel, items: Sequence[Delivery], today: date
+    ) -> list[RenderedPart]:
+        """One robot's digest of `items`, shaped by its byte limit, format and link."""
+        units = list(dict.fromkeys(d.reminder.unit for d in items))
+        return self.render(
+            "、".join(units),
+            [(d.reminder, d.key) for d in items],
+            today,
+            limit_for=channel.limit_for,
+            plain=channel.flavor == "text",
+            link=self.link(units[0], channel.link) if len(units) == 1 else channel.link,
+            actions=channel.kind != "log",  # action links are capabilities: not in logs
+        )
 
     def render(
         self,

@@ -388,15 +388,7 @@ class Deliverer:
         if not items:
             return
         units = list(dict.fromkeys(d.reminder.unit for d in items))
-        parts = renderer.render(
-            "、".join(units),
-            [(d.reminder, d.key) for d in items],
-            today,
-            limit_for=channel.limit_for,
-            plain=channel.flavor == "text",
-            link=renderer.link(units[0], channel.link) if len(units) == 1 else channel.link,
-            actions=channel.kind != "log",  # action links are capabilities: not in logs
-        )
+        parts = renderer.digest(channel, items, today)
         remaining: dict[str, int] = {}
         for part in parts:
             for key in part.keys:
