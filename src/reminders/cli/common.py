@@ -26,6 +26,13 @@ def today(config: Config) -> date:
     return datetime.now(ZoneInfo(config.settings.timezone)).date()
 
 
+def parse_year(text: str) -> int:
+    """An argparse type for plan years."""
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"not a year (2000-2100): {text!r}")
+    return int(text)
+
+
 def parse_instant(text: str) -> datetime:
     """An argparse type for date-times (YYYY-MM-DDTHH:MM, optional offset)."""
     try:

@@ -10,13 +10,8 @@ from ..config import find_config_dir
 from ..exceptions import ConfigError, Problem
 from ..importer.context import load_context
 from ..importer.run import Options, run_import
+from .common import parse_year
 from .errors import EXIT_INVALID, EXIT_OK, print_problems
-
-
-def _year(text: str) -> int:
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
-        raise argparse.ArgumentTypeError(f"not a year (2000-2100): {text!r}")
-    return int(text)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "file", metavar="FILE", help="the table: .txt (flattened Word), .docx, .xlsx or .csv"
     )
     parser.add_argument(
-        "--year", type=_year, metavar="YYYY", help="the plan year the table was issued for"
+        "--year", type=parse_year, metavar="YYYY", help="the plan year the table was issued for"
     )
     parser.add_argument(
         "--config",

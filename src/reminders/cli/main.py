@@ -8,16 +8,11 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
+from .common import parse_year
 from .errors import EXIT_USAGE, handle_cli_error
 
 # One entry per command module; each adds its subcommands and sets `run`.
 COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd]
-
-
-def _year(text: str) -> int:
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
-        raise argparse.ArgumentTypeError(f"not a plan year (2000-2100): {text!r}")
-    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="config directory (default: $REMINDERS_CONFIG, else ./config)",
     )
     parser.add_argument(
-        "--plan-year", metavar="YYYY", type=_year, help="override settings.plan_year for this run"
+        "--plan-year",
+        metavar="YYYY",
+        type=parse_year,
+        help="override settings.plan_year for this run",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:

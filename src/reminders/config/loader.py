@@ -48,9 +48,10 @@ def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = No
     return Path(explicit or env.get("REMINDERS_CONFIG") or "config")
 
 
-def _validate(
+def validate_file(
     model: type[M], yaml: YamlFile, problems: list[Problem], overrides: dict[str, Any] | None = None
 ) -> M | None:
+    """Validate one loaded file against its model; append located problems, return None."""
     data = yaml.data if yaml.data is not None else {}
     if not isinstance(data, dict):
         problems.append(
@@ -124,10 +125,10 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         raise ConfigError(problems)
 
     overrides = {"plan_year": plan_year} if plan_year is not None else None
-    settings = _validate(Settings, files["settings"], problems, overrides)
-    units = _validate(UnitsFile, files["units"], problems)
-    calendar = _validate(CalendarData, files["calendar"], problems)
-    duties = _validate(DutiesFile, files["duties"], problems)
+    settings = validate_file(Settings, files["settings"], problems, overrides)
+    units = validate_file(UnitsFile, files["units"], problems)
+    calendar = validate_file(CalendarData, files["calendar"], problems)
+    duties = validate_file(DutiesFile, files["duties"], problems)
     if problems or settings is None or units is None or calendar is None or duties is None:
         raise ConfigError(problems)
 
@@ -139,7 +140,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     channels_path = directory / OPTIONAL_FILES["channels"]
     if channels_path.exists():
         files["channels"] = YamlFile.load(channels_path)
-        channels = _validate(ChannelsFile, files["channels"], problems)
+        channels = validate_file(ChannelsFile, files["channels"], problems)
     if channels is not None:
         _check_channel_names(units, channels, files["units"], problems)
     if problems or channels is None:

@@ -79,6 +79,14 @@ def work_calendar(data: CalendarData) -> WorkCalendar:
     return WorkCalendar.build(overrides)
 
 
+def vocabulary_of(data: CalendarData) -> Vocabulary:
+    """The names of observances and events (with aliases) the grammar must recognise."""
+    events = {e.name: e.key for e in data.events} | {
+        alias: e.key for e in data.events for alias in e.aliases
+    }
+    return Vocabulary(observances={o.name: o.key for o in data.observances}, events=events)
+
+
 class _Collector:
     def __init__(self, locate: Locate) -> None:
         self.locate = locate
@@ -134,12 +142,8 @@ def compile_plan(
         if obs.key in observances:
             out.add("calendar", ("observances", i, "key"), "duplicate observance key", obs.key)
         observances[obs.key] = obs
-    event_names = {e.name: e.key for e in data.events} | {
-        a: e.key for e in data.events for a in e.aliases
-    }
-    vocabulary = Vocabulary(
-        observances={o.name: o.key for o in data.observances}, events=event_names
-    )
+    vocabulary = vocabulary_of(data)
+    event_names = dict(vocabulary.events)
 
     compiled: list[CompiledDuty] = []
     seen: dict[str, int] = {}

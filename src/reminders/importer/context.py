@@ -12,10 +12,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from ..config.loader import DEFAULT_FILES, _validate
+from ..config.loader import DEFAULT_FILES, validate_file
 from ..config.yamlfile import YamlFile
 from ..core.grammar import Vocabulary
 from ..core.model import CalendarData, UnitsFile
+from ..core.plan import vocabulary_of
 from ..exceptions import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -32,7 +33,7 @@ class ImportContext:
 def _load(model: type[M], path: Path) -> M:
     """`path` validated as `model`, its problems located as `reminders validate` does."""
     problems: list[Problem] = []
-    data = _validate(model, YamlFile.load(path), problems)
+    data = validate_file(model, YamlFile.load(path), problems)
     if data is None:
         raise ConfigError(problems)
     return data
@@ -44,10 +45,7 @@ def load_context(directory: Path) -> ImportContext:
     units_path = directory / DEFAULT_FILES["units"]
     if calendar_path.exists():
         data = _load(CalendarData, calendar_path)
-        events = {e.name: e.key for e in data.events} | {
-            alias: e.key for e in data.events for alias in e.aliases
-        }
-        vocabulary = Vocabulary({o.name: o.key for o in data.observances}, events)
+        vocabulary = vocabulary_of(data)
     else:
         vocabulary = Vocabulary()
         warnings.append(
