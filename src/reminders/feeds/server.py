@@ -54,7 +54,7 @@ MAX_HEAD_BYTES = 16 * 1024  # request line and headers
 class _Entry:
     token: str
     body: bytes
-    etag: str
+    etag: bytes
     modified: int  # Unix seconds
     ok_headers: list[tuple[bytes, bytes]]
     not_modified_headers: list[tuple[bytes, bytes]]
@@ -74,8 +74,9 @@ class FeedStore:
         """Publish these feeds; `tokens` maps each feed's key to its token."""
         entries = {}
         for feed in feeds.values():
+            etag = feed.etag.encode()
             common = [
-                (b"etag", feed.etag.encode()),
+                (b"etag", etag),
                 (b"last-modified", _http_date(feed.changed)),
                 (b"cache-control", CACHE_CONTROL),
             ]
@@ -88,15 +89,12 @@ class FeedStore:
             entries[feed.spec.filename] = _Entry(
                 tokens[feed.spec.key],
                 feed.body,
-                feed.etag,
+                etag,
                 int(feed.changed.timestamp()),
                 ok,
                 common,
             )
         self._entries = entries
-
-    def names(self) -> list[str]:
-        return sorted(self._entries)
 
     def lookup(self, token: str, name: str) -> _Entry | None:
         entry = self._entries.get(name)
@@ -132,12 +130,11 @@ def _not_modified(entry: _Entry, headers: list[tuple[bytes, bytes]]) -> bool:
         elif key == b"if-modified-since":
             since = value
     if match is not None:  # RFC 9110 §13.1.3: If-None-Match wins
-        etag = entry.etag.encode()
         for tag in match.split(b","):
             tag = tag.strip()
             if tag.startswith(b"W/"):
                 tag = tag[2:]
-            if tag == etag or tag == b"*":
+            if tag == entry.etag or tag == b"*":
                 return True
         return False
     if since is not None:
