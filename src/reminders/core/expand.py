@@ -27,8 +27,8 @@ from .rules import (
     Period,
     PeriodicRule,
     RRuleRule,
-    Rule,
     StandingRule,
+    describe_rule,
 )
 
 # A due date moves back at most over one holiday block plus a weekend; periods
@@ -275,7 +275,7 @@ class _Expander:
         deadlines = [self.deadline_date(r) for r in rules if isinstance(r, DeadlineRule)]
         out: list[_Slot] = []
         for rule in rules:
-            source = rule.phrase or _describe(rule)
+            source = rule.phrase or describe_rule(rule)
             if isinstance(rule, DeadlineRule):
                 nominal = self.deadline_date(rule)
                 slot = self.slot(
@@ -381,12 +381,6 @@ def _day_in(span: Span, period: Period, day: int) -> date:
     return min(
         date(span.start.year, span.start.month, 1) + timedelta(days=day - 1),
         month_end(span.start.year, span.start.month),
-    )
-
-
-def _describe(rule: Rule) -> str:
-    return ", ".join(
-        f"{k}: {v}" for k, v in rule.model_dump(exclude_none=True, by_alias=True).items()
     )
 
 

@@ -213,3 +213,15 @@ Rule = Annotated[
         custom_error_message="a rule is a mapping with exactly one of: " + ", ".join(_KINDS),
     ),
 ]
+
+
+def describe_rule(rule: _Rule) -> str:
+    """A rule as one short line, e.g. `every: quarter, count 2` (the phrase left out)."""
+    data = rule.model_dump(exclude_none=True, by_alias=True, exclude={"phrase"})
+    data = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in data.items()}
+    (kind, value), *rest = data.items()
+    if isinstance(value, dict):
+        text = f"{kind}: " + ", ".join(f"{k} {v}" for k, v in value.items())
+    else:
+        text = f"{kind}: {value}"
+    return text + "".join(f", {k} {v}" for k, v in rest)

@@ -10,21 +10,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..core.grammar import Reading
-from ..core.rules import Rule
+from ..core.rules import Rule, describe_rule
 from .rows import Row, row_units, short_title
 
 
 def describe(rule: Rule) -> str:
-    data = rule.model_dump(exclude_none=True, by_alias=True, exclude={"phrase"})
-    data = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in data.items()}
-    (kind, value), *rest = data.items()
-    text = (
-        f"{kind}: {value}"
-        if not isinstance(value, dict)
-        else f"{kind}: " + ", ".join(f"{k} {v}" for k, v in value.items())
-    )
-    text += "".join(f", {k} {v}" for k, v in rest)
-    return f"“{rule.phrase}” → {text}" if rule.phrase else text
+    """`“phrase” → rule`, for the `# 读作:` comment."""
+    return f"“{rule.phrase}” → {describe_rule(rule)}" if rule.phrase else describe_rule(rule)
 
 
 def duty_map(row: Row, reading: Reading) -> CommentedMap:
