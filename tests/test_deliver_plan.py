@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,8 +175,39 @@ def test_due_at_looks_back_and_next_due_instant() -> None:
     assert next_due_instant(plan, {"1.1/教育局/2026-09-30"}, at("2026-09-01")) is None
 
 
+class _NoNow(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _NoNow:
+        raise AssertionError("the plan read the clock")
+
+    @classmethod
+    def utcnow(cls) -> _NoNow:
+        raise AssertionError("the plan read the clock")
+
+    @classmethod
+    def today(cls) -> _NoNow:
+        raise AssertionError("the plan read the clock")
+
+
+class _NoToday(date):
+    @classmethod
+    def today(cls) -> _NoToday:
+        raise AssertionError("the plan read the clock")
+
+
+def _no_time() -> float:
+    raise AssertionError("the plan read the clock")
+
+
 @pytest.mark.parametrize("hours", [0, 5, 30])
-def test_the_plan_never_reads_the_clock(hours: int) -> None:
+def test_the_plan_never_reads_the_clock(hours: int, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = make_plan()
     moment = at("2026-09-23", "09:30") + timedelta(hours=hours)
-    assert due_at(plan, moment) == due_at(plan, moment)
+    expected = due_at(plan, moment), next_due_instant(plan, set(), moment)
+    for module in [m for name, m in sys.modules.items() if name.startswith("reminders.")]:
+        if getattr(module, "datetime", None) is datetime:
+            monkeypatch.setattr(module, "datetime", _NoNow)
+        if getattr(module, "date", None) is date:
+            monkeypatch.setattr(module, "date", _NoToday)
+    monkeypatch.setattr(time, "time", _no_time)
+    assert (due_at(plan, moment), next_due_instant(plan, set(), moment)) == expected
