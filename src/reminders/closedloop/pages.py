@@ -12,7 +12,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from ..core.occurrence import KIND_LABELS, Occurrence
-from .state import ACTION_LABELS, STATE_LABELS, Action, Closure
+from .state import ACTION_LABELS, STATE_LABELS, TARGET, Action, Closure
 
 HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-type", b"text/html; charset=utf-8"),
@@ -97,8 +97,7 @@ def confirm_page(
     label = ACTION_LABELS[action]
     inner = _details(occurrence, closure, zone, text)
     state = closure.state if closure is not None else "open"
-    already = {"done": "done", "undo": "open", "waive": "waived"}[action] == state
-    if already:
+    if TARGET[action] == state:
         inner += f'<p class="note ok">本事项已是“{STATE_LABELS[state]}”，无需再次操作。</p>'
         return _page(200, f"确认{label}", inner)
     until = expires.astimezone(zone).strftime("%Y-%m-%d %H:%M")
