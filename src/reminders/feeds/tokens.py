@@ -3,7 +3,7 @@
 A token is 192 random bits (URL-safe base64). Tokens live only in
 ``<state>/feeds/tokens.json`` (mode 0600) and in the URLs that `reminders feeds
 urls` prints; they are never logged. Deleting a feed's entry revokes its URL
-(a new token is made on the next start).
+(the next feed build, which reads this file each time, makes a new token).
 """
 
 from __future__ import annotations
