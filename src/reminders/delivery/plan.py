@@ -284,14 +284,19 @@ def next_due_instant(
     return best
 
 
+def _routes(plan: Plan) -> dict[str, list[str]]:
+    """Each unit's channel names; the log channel for a unit that names none."""
+    return {unit.name: list(unit.channels) or [LOG_CHANNEL] for unit in plan.units}
+
+
 def channels_of(plan: Plan, unit: str) -> list[str]:
     """The channel names a unit's reminders go to; the log channel when it names none."""
-    for candidate in plan.units:
-        if candidate.name == unit:
-            return list(candidate.channels) or [LOG_CHANNEL]
-    return [LOG_CHANNEL]
+    return _routes(plan).get(unit, [LOG_CHANNEL])
 
 
 def deliveries(plan: Plan, reminders: Iterable[Reminder]) -> list[Delivery]:
-    """Fan reminders out to their units' channels."""
-    return [Delivery(r, channel) for r in reminders for channel in channels_of(plan, r.unit)]
+    """Fan reminders out to their units' channels (the units looked up once, not per reminder)."""
+    routes = _routes(plan)
+    return [
+        Delivery(r, channel) for r in reminders for channel in routes.get(r.unit, [LOG_CHANNEL])
+    ]

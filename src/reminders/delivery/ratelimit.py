@@ -6,7 +6,8 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-Clock = Callable[[], float]
+from ..channels.base import Clock
+
 Sleep = Callable[[float], Awaitable[None]]
 
 WINDOW = 60.0

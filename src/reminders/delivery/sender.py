@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..channels.base import Answer, Channel, Outgoing
+from ..channels.base import Answer, Channel, Clock, Outgoing
 from ..core.model import DeliverySettings
 from ..core.plan import Plan
 from ..exceptions import DeliveryError
@@ -39,7 +39,7 @@ from .plan import (
     next_opening,
     zone,
 )
-from .ratelimit import Clock, RateLimiter, Sleep, backoff
+from .ratelimit import RateLimiter, Sleep, backoff
 from .render import Renderer, duty_texts
 
 logger = logging.getLogger("reminders.delivery")
