@@ -19,13 +19,12 @@ from icalendar import Timezone
 
 from ..core.model import Duty, Settings, parse_offset
 from ..core.occurrence import KIND_LABELS, Occurrence
-from ..core.workcalendar import WorkCalendar
+from ..core.workcalendar import WorkCalendar, weekday_cn
 from . import ical
 from .specs import FeedSpec
 
 PRODID = "-//reminders//calendar feeds//ZH"
 _ONE_DAY = timedelta(days=1)
-WEEKDAYS = "一二三四五六日"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +116,7 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
     )
     if occurrence.start is not None and occurrence.start < due:
         parts.append(f"期间：{occurrence.start} 至 {due}")
-    parts.append(f"到期：{due}（周{WEEKDAYS[due.weekday()]}）")
+    parts.append(f"到期：{due}（{weekday_cn(due)}）")
     if occurrence.provisional:
         parts.append("暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。")
     return "\n".join(parts)
