@@ -100,7 +100,7 @@ def preview_channels(spec: ChannelsFile) -> dict[str, Channel]:
     limits, formats and links for a dry run, which needs no secret and sends nothing."""
     channels: dict[str, Channel] = {"log": LogChannel("log")}
     for name, channel_spec in spec.channels.items():
-        built = _build(name, channel_spec, _Placeholders(), channel_spec.link, time.time)
+        built = _build(name, channel_spec, _Placeholders(), time.time)
         if built is not None:
             channels[name] = built
     return channels
@@ -130,19 +130,23 @@ def build_channels(
     for name, channel_spec in spec.channels.items():
         if only is not None and name not in only:
             continue
-        link = channel_spec.link
-        built = _build(name, channel_spec, secrets, link, clock)
+        built = _build(name, channel_spec, secrets, clock)
         if built is not None:
-            built.rate_limit_per_minute = channel_spec.rate_limit_per_minute
             channels[name] = built
     if secrets.problems:
         raise ConfigError(secrets.problems)
     return channels
 
 
-def _build(
-    name: str, spec: ChannelSpec, secrets: _Secrets, link: str | None, clock: Clock
-) -> Channel | None:
+def _build(name: str, spec: ChannelSpec, secrets: _Secrets, clock: Clock) -> Channel | None:
+    channel = _construct(name, spec, secrets, clock)
+    if channel is not None:
+        channel.rate_limit_per_minute = spec.rate_limit_per_minute
+    return channel
+
+
+def _construct(name: str, spec: ChannelSpec, secrets: _Secrets, clock: Clock) -> Channel | None:
+    link = spec.link
     if spec.type == "log":
         return LogChannel(name, link=link)
     key = secrets.get(name, spec.key_env, spec.key_credential, "key")
