@@ -1,7 +1,8 @@
 """Reminder delivery: the pure reminder plan, rendering, and the sender with its ledger.
 
-The daemon keeps one `Deliverer` and calls `deliver_due(plan, now, completions)`
-at each instant `next_wakeup(plan, completions, now)` returns.
+The daemon keeps one `Deliverer` (so rate limits hold across runs) and calls its
+`deliver_due(plan, now, completions)` at each instant `next_wakeup(plan, completions,
+now)` returns.
 """
 
 from .plan import (
@@ -16,7 +17,7 @@ from .plan import (
     reminders_for,
 )
 from .render import RenderedPart, Renderer
-from .sender import ChannelOutcome, Deliverer, DeliveryReport, deliver_due
+from .sender import ChannelOutcome, Deliverer, DeliveryReport
 from .setup import channels_from_config, deliverer_from_config, ledger_url, open_ledger
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "RenderedPart",
     "Renderer",
     "channels_from_config",
-    "deliver_due",
     "deliverer_from_config",
     "deliveries",
     "due_at",

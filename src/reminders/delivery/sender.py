@@ -556,20 +556,3 @@ def _entry(delivery: Delivery) -> Entry:
         reminder.unit,
         reminder.instant,
     )
-
-
-async def deliver_due(
-    plan: Plan,
-    ledger: Ledger,
-    channels: Mapping[str, Channel],
-    now: datetime,
-    *,
-    completions: Collection[str] = (),
-    templates: Mapping[str, str] | None = None,
-    link_template: str | None = None,
-) -> DeliveryReport:
-    """One-shot: a throwaway `Deliverer` (rate limits do not carry over to the next call)."""
-    async with Deliverer(
-        ledger, channels, templates=templates, link_template=link_template
-    ) as deliverer:
-        return await deliverer.deliver_due(plan, now, completions)
