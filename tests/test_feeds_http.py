@@ -427,3 +427,20 @@ def test_cli_serve_rebuilds_when_the_config_changes(config_dir: Path, tmp_path: 
         _, err = server.communicate(timeout=10)
     assert server.returncode == 0
     assert "still serving the last good feeds" in err.decode()
+
+
+def test_cli_serve_refuses_a_bad_address(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reminders.cli.main import main
+
+    argv = ["--config", str(config_dir), "feeds", "serve", "--state-dir", str(tmp_path)]
+    assert main([*argv, "--listen", "no-port"]) == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err
+    settings = config_dir / "settings.yaml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + "\nfeeds:\n  listen: 127.0.0.1:99999\n", "utf-8"
+    )
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "feeds.listen" in err and "Traceback" not in err

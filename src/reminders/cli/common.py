@@ -77,3 +77,13 @@ def print_json(data: object) -> None:
     """`data` as indented JSON on stdout, Chinese kept readable."""
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """An argparse type for HOST:PORT (IPv6 as [::1]:8080)."""
+    from ..feeds.server import parse_listen  # not at import time: it loads uvicorn
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

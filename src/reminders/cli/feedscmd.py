@@ -13,7 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ..config import load_config
-from ..exceptions import ConfigError, Problem
+from ..exceptions import ConfigError, Problem, RemindersError
 from ..feeds.builder import Feed
 from ..feeds.files import write_feeds
 from ..feeds.publisher import FeedPublisher
@@ -21,7 +21,7 @@ from ..feeds.server import EmbeddedServer, FeedApp, parse_listen, server_config
 from ..feeds.specs import feed_specs
 from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
-from .common import load, parse_date, state_dir_option
+from .common import listen_address, load, parse_date, state_dir_option
 from .errors import EXIT_OK
 
 log = logging.getLogger("reminders.feeds")
@@ -48,7 +48,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     urls.set_defaults(run=cmd_urls)
 
     serve = sub.add_parser("serve", parents=[state], help="serve the feeds over HTTP")
-    serve.add_argument("--listen", metavar="HOST:PORT", help="default: feeds.listen")
+    serve.add_argument(
+        "--listen", metavar="HOST:PORT", type=listen_address, help="default: feeds.listen"
+    )
     serve.add_argument(
         "--check-every",
         metavar="SECONDS",
@@ -115,10 +117,17 @@ def _config_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+def _configured_listen(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise RemindersError(f"settings feeds.listen: {exc}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load(args)
-    host, port = parse_listen(args.listen or config.settings.feeds.listen)
+    host, port = args.listen or _configured_listen(config.settings.feeds.listen)
     publisher = FeedPublisher(find_state_dir(args.state_dir))
     publisher.publish(config.plan, datetime.now(UTC), args.today)
     directory = config.directory
