@@ -16,8 +16,17 @@ from datetime import date, timedelta
 from ..core.model import parse_offset
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
+from ..core.workcalendar import WorkCalendar
 
 PREFIX = "escalate/"
+
+
+def shift(calendar: WorkCalendar, due: date, offset: str, sign: int) -> date:
+    """`offset` ('7d', '3wd') before (sign -1) or after (+1) a due date."""
+    count, workdays = parse_offset(offset)
+    if workdays:
+        return calendar.add_workdays(due, sign * count)
+    return due + timedelta(days=sign * count)
 
 
 def subject_for(occurrence_id: str) -> str:
@@ -52,12 +61,7 @@ def escalation_days(
     threshold = calendar.add_workdays(occurrence.due, after)
     out = [(f"escalate-{after}wd", supervisor, threshold)]
     for offset in overdue_steps:
-        count, workdays = parse_offset(offset)
-        day = (
-            calendar.add_workdays(occurrence.due, count)
-            if workdays
-            else occurrence.due + timedelta(days=count)
-        )
+        day = shift(calendar, occurrence.due, offset, +1)
         if day > threshold:
             out.append((f"escalate-{offset}", supervisor, day))
     return out

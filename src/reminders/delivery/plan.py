@@ -23,7 +23,7 @@ from ..core.model import Settings, parse_offset
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
-from .escalation import escalation_days, reach_offset, subject_for
+from .escalation import escalation_days, reach_offset, shift, subject_for
 
 Stage = Literal["before", "due", "overdue", "review"]
 
@@ -108,13 +108,6 @@ def next_opening(moment: datetime, settings: Settings, calendar: WorkCalendar) -
     return datetime.combine(day, clock, tz)
 
 
-def _shift(calendar: WorkCalendar, due: date, offset: str, sign: int) -> date:
-    count, workdays = parse_offset(offset)
-    if workdays:
-        return calendar.add_workdays(due, sign * count)
-    return due + timedelta(days=sign * count)
-
-
 def _span_days(offsets: Iterable[str]) -> int:
     """Calendar days an offset list can reach, generously (workdays cross holidays)."""
     days = 0
@@ -177,10 +170,10 @@ def reminders_for(
         candidates: list[tuple[str, Stage, date]] = []
         for offset in plan_steps.lead:
             count, _ = parse_offset(offset)
-            day = _shift(plan.calendar, occ.due, offset, -1)
+            day = shift(plan.calendar, occ.due, offset, -1)
             candidates.append(("due" if count == 0 else f"before-{offset}", _stage(count), day))
         for offset in plan_steps.overdue:
-            day = _shift(plan.calendar, occ.due, offset, +1)
+            day = shift(plan.calendar, occ.due, offset, +1)
             candidates.append((f"overdue-{offset}", "overdue", day))
         out.extend(_dedupe(plan, occ.id, occ.unit, occ.due, (occ,), candidates))
         escalations = escalation_days(plan, occ, plan_steps.overdue)
@@ -191,7 +184,7 @@ def reminders_for(
     for (unit, period), members in reviews.items():
         due = min(o.due for o in members)
         candidates = [
-            (f"review-{offset}", "review", _shift(plan.calendar, due, offset, -1))
+            (f"review-{offset}", "review", shift(plan.calendar, due, offset, -1))
             for offset in plan.settings.delivery.review_lead_times
         ]
         subject = f"review/{unit}/{period}"
