@@ -122,6 +122,15 @@ def test_report_done_time_uses_local_date() -> None:
         calendar=plan.calendar, zone=TZ, units=["一中"],
     )  # fmt: skip
     assert report.unit("一中").done_on_time == 1
+    # 00:30 the next day in Shanghai is still the due day in UTC: late all the same
+    after_midnight = late_evening + timedelta(hours=1)
+    assert after_midnight.astimezone(UTC).date() == occ.due
+    done = Closure(occ.id, "一中", "done", None, None, None, after_midnight.astimezone(UTC), 1)
+    report = build_report(
+        [occ], {occ.id: done}, start=occ.due, end=occ.due, today=occ.due + timedelta(days=3),
+        calendar=plan.calendar, zone=TZ, units=["一中"],
+    )  # fmt: skip
+    assert report.unit("一中").done_late == 1
 
 
 @pytest.mark.parametrize("bad", [0, 61, "x"])
