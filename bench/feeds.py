@@ -35,17 +35,11 @@ import icalendar
 from reminders.config import Config, load_config
 from reminders.core.expand import Window, expand
 from reminders.core.model import Unit
-from reminders.core.occurrence import Occurrence
+from reminders.core.occurrence import KIND_LABELS, Occurrence
 from reminders.core.plan import Plan, compile_plan
 from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs, render
 from reminders.feeds.builder import Feed, etag_of
-from reminders.feeds.render import (
-    CALENDAR_TAIL,
-    KIND_LABELS,
-    calendar_head,
-    event_chunk,
-    render_event,
-)
+from reminders.feeds.render import CALENDAR_TAIL, calendar_head, event_chunk, render_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 28)
