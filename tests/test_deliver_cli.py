@@ -186,3 +186,33 @@ def test_status_after_a_delivery(
     _, out, _ = run(capsys, "--config", str(configured), "status", "--state-dir", str(state))
     assert "bureau-ding" in out and "300005" in out
     assert TOKEN not in out
+
+
+def test_due_render_shapes_each_robots_message_as_the_sender_does(
+    configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    channels = configured / "channels.yaml"
+    text = channels.read_text(encoding="utf-8")
+    channels.write_text(
+        text.replace(
+            "    key_env: TEST_WECOM_KEY\n",
+            "    key_env: TEST_WECOM_KEY\n    mention_mobiles: ['13800000000']\n",
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(configured),
+        "due",
+        "--at",
+        "2026-09-23T10:00",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--render",
+    )
+    assert code == 0
+    wecom = out.split("── bureau-wecom (wecom) ──")[1].split("── ")[0]
+    ding = out.split("── bureau-ding (dingtalk) ──")[1].split("── ")[0]
+    assert "即将到期" in wecom and "**" not in wecom  # sent as text, for the mention
+    assert "**即将到期" in ding  # markdown
