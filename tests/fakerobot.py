@@ -376,37 +376,6 @@ def _reject(
     return status, {code_key: code, _msg_key(code_key): message}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakerobot", description=__doc__)
-    parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--auto", action="store_true", help="accept any key (auto-register)")
-    parser.add_argument("--secret", help="signing secret of auto-registered robots")
-    parser.add_argument("--window", type=float, default=60.0, help="rate window, seconds")
-    parser.add_argument("--block", type=float, default=600.0, help="DingTalk block, seconds")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    server = FakeRobots(
-        args.port,
-        window=args.window,
-        block=args.block,
-        auto=args.auto,
-        default_secret=args.secret,
-        verbose=not args.quiet,
-    )
-    print(f"fake robots listening on {server.base}", flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 class VirtualClock:
     """Virtual time for the sender: sleeping advances only the sleeping task's clock.
 
@@ -438,3 +407,34 @@ class VirtualClock:
     def set(self, when: float) -> None:
         self.base = when
         self.peak = max(self.peak, when)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakerobot", description=__doc__)
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--auto", action="store_true", help="accept any key (auto-register)")
+    parser.add_argument("--secret", help="signing secret of auto-registered robots")
+    parser.add_argument("--window", type=float, default=60.0, help="rate window, seconds")
+    parser.add_argument("--block", type=float, default=600.0, help="DingTalk block, seconds")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    server = FakeRobots(
+        args.port,
+        window=args.window,
+        block=args.block,
+        auto=args.auto,
+        default_secret=args.secret,
+        verbose=not args.quiet,
+    )
+    print(f"fake robots listening on {server.base}", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
