@@ -4,6 +4,7 @@ requests, HEAD, tokens, path tricks, methods, hostile clients, concurrency."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -444,3 +445,20 @@ def test_cli_serve_refuses_a_bad_address(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "feeds.listen" in err and "Traceback" not in err
+
+
+def test_deleting_a_token_revokes_it_at_the_next_build(tmp_path: Path) -> None:
+    publisher = FeedPublisher(tmp_path)
+    plan = load_config(SHIPPED_CONFIG).plan
+    publisher.publish(plan, NOW, TODAY)
+    old = publisher.tokens["unit:教育局"]
+    assert publisher.store.lookup(old, "教育局.ics") is not None
+    path = tmp_path / "feeds" / "tokens.json"
+    tokens = json.loads(path.read_text(encoding="utf-8"))
+    del tokens["unit:教育局"]
+    path.write_text(json.dumps(tokens), encoding="utf-8")
+    publisher.publish(plan, NOW, TODAY)
+    new = publisher.tokens["unit:教育局"]
+    assert new != old and publisher.store.lookup(new, "教育局.ics") is not None
+    assert publisher.store.lookup(old, "教育局.ics") is None
+    assert publisher.tokens["all"] == tokens["all"]  # the others are kept
