@@ -29,9 +29,9 @@ log = logging.getLogger("reminders.feeds")
 
 
 class FeedPublisher:
-    def __init__(self, state_dir: Path, store: FeedStore | None = None) -> None:
+    def __init__(self, state_dir: Path) -> None:
         self.state_dir = ensure_private_dir(state_dir)
-        self.store = store if store is not None else FeedStore()
+        self.store = FeedStore()
         self.builder = FeedBuilder(History.load(state_dir))
         self.feeds: dict[str, Feed] = {}
         self.tokens: dict[str, str] = {}

@@ -9,8 +9,7 @@ unknown feed or any other path is a 404 with no hint; other methods get 405.
 The path is matched on the raw bytes, segment by segment, against the known
 feeds, so `..`, encoded slashes and the like can only ever miss.
 
-`FeedApp` is an ASGI callable a daemon can mount next to its own routes
-(`FeedApp.handles(scope)` says whether a request is a feed request).
+`FeedApp` is an ASGI callable a daemon can mount next to its own routes.
 `server_config()` gives a uvicorn config with bounded headers, timeouts and
 concurrency; `GuardedHttpTools` adds what uvicorn lacks: a deadline for the
 request head (slowloris) and for the response (slow readers).
@@ -174,10 +173,6 @@ class FeedApp:
 
     def __init__(self, store: FeedStore) -> None:
         self.store = store
-
-    @staticmethod
-    def handles(scope: Scope) -> bool:
-        return scope.get("type") == "http" and str(scope.get("path", "")).startswith("/feeds/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
