@@ -100,6 +100,15 @@ CASES = [
     ),
     pytest.param(
         replace(
+            "settings.yaml",
+            "timezone: Asia/Shanghai",
+            "timezone: Asia/Shanghai\nfeeds:\n  listen: 127.0.0.1:70000",
+        ),
+        ["feeds.listen", "70000", "0-65535"],
+        id="port-out-of-range",
+    ),
+    pytest.param(
+        replace(
             "settings.yaml", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\ntimezone: UTC"
         ),
         ["duplicate key"],

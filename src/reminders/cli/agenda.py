@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from rich.console import Console
 from rich.table import Table
 
 from ..core.expand import Window, expand
@@ -16,7 +13,7 @@ from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import weekday_cn
 from ..exceptions import ConfigError, Problem
-from .common import load, parse_date, today
+from .common import load, parse_date, print_json, table_console, today
 from .errors import EXIT_OK
 
 DEFAULT_DAYS = 60
@@ -35,13 +32,8 @@ def select_units(plan: Plan, name: str | None) -> set[str] | None:
     raise LookupError(f"unknown unit or group {name!r}; known: {known}")
 
 
-def print_json(occurrences: Sequence[Occurrence]) -> None:
-    json.dump([o.as_json() for o in occurrences], sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-
-
 def print_table(occurrences: Sequence[Occurrence], start: date, end: date, today: date) -> None:
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = table_console()
     table = Table(title=f"日程 {start} 至 {end}（{len(occurrences)} 项）", title_justify="left")
     table.add_column("到期日", no_wrap=True)
     table.add_column("单位", no_wrap=True)
@@ -112,7 +104,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         raise ConfigError([Problem(str(exc.args[0]), field="--unit", value=args.unit)]) from None
     occurrences = expand(config.plan, Window(start, end), units)
     if args.json:
-        print_json(occurrences)
+        print_json([o.as_json() for o in occurrences])
     else:
         print_table(occurrences, start, end, now)
     return EXIT_OK

@@ -10,33 +10,24 @@ from ..config import find_config_dir
 from ..exceptions import RemindersError
 from ..logs import configure_logging
 from ..statedir import find_state_dir
-from .common import parse_instant
+from .common import listen_address, parse_instant, state_dir_option
 from .errors import EXIT_OK
 
 
-def _listen(text: str) -> tuple[str, int]:
-    from ..feeds import parse_listen
-
-    try:
-        return parse_listen(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    state = state_dir_option("the ledger, feed tokens and feed history")
     run = commands.add_parser(
         "run",
+        parents=[state],
         help="the service: push reminders, serve calendar feeds (foreground; for systemd)",
         description="Plan, push and serve in one foreground process. SIGTERM/SIGINT stop it "
         "cleanly, SIGHUP reloads the config (a broken config is logged and the last good "
         "one keeps running).",
     )
-    state = "state directory (default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)"
-    run.add_argument("--state-dir", metavar="DIR", help=state)
     run.add_argument(
         "--listen",
         metavar="HOST:PORT",
-        type=_listen,
+        type=listen_address,
         help="address to serve feeds and action links on (default: settings feeds.listen, "
         "127.0.0.1:8080; port 0 picks a free port)",
     )
@@ -56,8 +47,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(run=cmd_run)
 
-    reload = commands.add_parser("reload", help="tell the running service to re-read its config")
-    reload.add_argument("--state-dir", metavar="DIR", help=state)
+    reload = commands.add_parser(
+        "reload", parents=[state], help="tell the running service to re-read its config"
+    )
     reload.set_defaults(run=cmd_reload)
 
 

@@ -168,6 +168,13 @@ class FeedSettings(_Model):
     refresh_minutes: int = Field(60, ge=5, le=10_080, description="REFRESH-INTERVAL")
     listen: str = Field("127.0.0.1:8080", pattern=r"^\S+:\d{1,5}$", description="HOST:PORT")
 
+    @field_validator("listen")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        if int(value.rpartition(":")[2]) > 65535:
+            raise ValueError("the port must be 0-65535")
+        return value
+
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
