@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from rich.console import Console
 from rich.table import Table
 
 from ..channels.base import Channel, Outgoing
@@ -26,18 +24,12 @@ from ..delivery.setup import channels_from_config, ledger_url
 from ..exceptions import ConfigError, DeliveryError, Problem
 from ..ledger import Ledger, Row
 from ..statedir import find_state_dir
-from .common import at_or_now, load, parse_instant
+from .common import at_or_now, load, parse_instant, print_json, state_dir_option, table_console
 from .errors import EXIT_INVALID, EXIT_OK
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    state = argparse.ArgumentParser(add_help=False)
-    state.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help="state directory holding ledger.sqlite3 "
-        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, ./var)",
-    )
+    state = state_dir_option("ledger.sqlite3")
 
     test = commands.add_parser(
         "send-test", help="send one test message through a unit's channels; print the answers"
@@ -167,10 +159,9 @@ def cmd_due(args: argparse.Namespace) -> int:
             "already_done": chosen.already,
             "waiting_for_retry": chosen.waiting,
         }
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print_json(out)
         return EXIT_OK
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = table_console()
     title = f"{at:%Y-%m-%d %H:%M} 将发送 {len(chosen.send)} 条提醒"
     if not open_now:
         title += "（不在推送时段内：将在下一个推送时段发送）"
@@ -235,10 +226,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "next_retry_at": (t.isoformat() if (t := ledger.next_retry_at()) else None),
             "problems": [row.as_json() for row in problems],
         }
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        print_json(out)
         return EXIT_OK
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    console = table_console()
     table = Table(title="推送状态 (per robot)", title_justify="left")
     statuses = ("sent", "claimed", "failed", "dead", "skipped")
     table.add_column("渠道 channel")
