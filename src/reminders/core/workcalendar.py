@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 _ONE_DAY = timedelta(days=1)
-_WEEKDAYS_CN = "一二三四五六日"
+WEEKDAYS_CN = "一二三四五六日"  # by date.weekday()
 
 
 def weekday_cn(day: date) -> str:
     """周一 … 周日."""
-    return f"周{_WEEKDAYS_CN[day.weekday()]}"
+    return f"周{WEEKDAYS_CN[day.weekday()]}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,7 +289,9 @@ class Service:
                 self.sent_total += len(report.sent)
             except Exception:
                 log.exception("delivery run failed; the sweep will try again")
-            self.next_due = self.deliverer.next_wakeup(plan, done, self.clock.now())
+            self.next_due = await asyncio.to_thread(
+                self.deliverer.next_wakeup, plan, done, self.clock.now()
+            )
             if self.next_due is not None and not self.stopping.is_set():
                 self.scheduler.add_job(
                     self.wake,

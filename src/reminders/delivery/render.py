@@ -19,10 +19,8 @@ from string import Template
 from ..channels.base import Channel, measure
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
-from ..core.workcalendar import WorkCalendar
+from ..core.workcalendar import WEEKDAYS_CN, WorkCalendar
 from .plan import Delivery, Reminder
-
-WEEKDAYS = "一二三四五六日"
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     "title": "【安全生产提醒】$unit · $date",
@@ -100,7 +98,7 @@ class Renderer:
             "text": self.texts.get(occ.duty) or occ.title,
             "label": occ.label,
             "due": occ.due.isoformat(),
-            "weekday": WEEKDAYS[occ.due.weekday()],
+            "weekday": WEEKDAYS_CN[occ.due.weekday()],
             "left": days_left(self.calendar, today, occ.due),
             "source": occ.source,
             "period": occ.period,
