@@ -14,12 +14,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..config.channels import ChannelsFile, ChannelSpec
 from ..exceptions import ConfigError, Problem
 from .base import Channel, Clock
 from .dingtalk import DingTalkChannel
 from .feishu import FeishuChannel
 from .log import LogChannel
-from .model import ChannelsFile, ChannelSpec
 from .webhook import WebhookChannel
 from .wecom import WeComChannel
 

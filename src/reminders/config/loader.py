@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..channels.model import ChannelsFile
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
 from ..exceptions import ConfigError, Problem
+from .channels import ChannelsFile
 from .yamlfile import YamlFile
 
 DEFAULT_FILES = {

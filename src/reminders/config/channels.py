@@ -1,4 +1,4 @@
-"""`channels.yaml`: the chat robots units name, and where their secrets live.
+"""`channels.yaml`: the chat robots units name, and where their secrets live (the schema only).
 
 A channel names the environment variable or credential that holds its key or
 secret, never the secret itself::
