@@ -58,3 +58,12 @@ class Occurrence:
             "source": self.source,
             "period": self.period,
         }
+
+
+def review_group(occurrence: Occurrence) -> str | None:
+    """Standing duties are reviewed together, one self-check per unit and period
+    (DESIGN §3): the id that digest and feed event share, or None for other kinds.
+    Duty ids are digits and a dot, so `review/…` never names an occurrence."""
+    if occurrence.kind != "standing-review":
+        return None
+    return f"review/{occurrence.unit}/{occurrence.period}"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.expand import Window, expand
 from ..core.model import Settings, parse_offset
-from ..core.occurrence import Occurrence
+from ..core.occurrence import Occurrence, review_group
 from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
 from .escalation import escalation_days, reach_offset, shift, subject_for
@@ -159,12 +159,13 @@ def reminders_for(
     """Every reminder of the given occurrences, completed ones left out, sorted by instant."""
     steps = _steps_by_duty(plan)
     out: list[Reminder] = []
-    reviews: dict[tuple[str, str], list[Occurrence]] = {}
+    reviews: dict[str, list[Occurrence]] = {}
     for occ in occurrences:
         if occ.id in completions:
             continue
-        if occ.kind == "standing-review":
-            reviews.setdefault((occ.unit, occ.period), []).append(occ)
+        group = review_group(occ)
+        if group is not None:
+            reviews.setdefault(group, []).append(occ)
             continue
         plan_steps = steps.get(occ.duty, _Steps(tuple(plan.settings.lead_times), ()))
         candidates: list[tuple[str, Stage, date]] = []
@@ -181,14 +182,13 @@ def reminders_for(
             up: list[tuple[str, Stage, date]] = [(s, "overdue", d) for s, _, d in escalations]
             supervisor = escalations[0][1]
             out.extend(_dedupe(plan, subject_for(occ.id), supervisor, occ.due, (occ,), up))
-    for (unit, period), members in reviews.items():
+    for subject, members in reviews.items():
         due = min(o.due for o in members)
         candidates = [
             (f"review-{offset}", "review", shift(plan.calendar, due, offset, -1))
             for offset in plan.settings.delivery.review_lead_times
         ]
-        subject = f"review/{unit}/{period}"
-        out.extend(_dedupe(plan, subject, unit, due, tuple(members), candidates))
+        out.extend(_dedupe(plan, subject, members[0].unit, due, tuple(members), candidates))
     out.sort(key=lambda r: (r.instant, r.unit, r.due, r.subject, r.step))
     return out
 

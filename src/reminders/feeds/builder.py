@@ -26,11 +26,18 @@ from datetime import date, datetime, timedelta
 
 from ..core.expand import Window, expand
 from ..core.model import Duty, Settings
-from ..core.occurrence import Occurrence
+from ..core.occurrence import Occurrence, review_group
 from ..core.plan import CompiledDuty, Plan
 from ..core.rules import Rule
-from .history import History, Stamp
-from .render import CALENDAR_TAIL, Mark, calendar_head, event_chunk, render_event
+from .history import History
+from .render import (
+    CALENDAR_TAIL,
+    Mark,
+    calendar_head,
+    event_chunk,
+    render_event,
+    render_review,
+)
 from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
@@ -53,14 +60,18 @@ class Feed:
     dropped: int = 0  # events of the window left out
 
 
+# What an event is rendered from: (duty, occurrence, mark), one for most events, the
+# standing duties of one unit and period (in plan order) for a self-check event.
+_Members = tuple[tuple[Duty, Occurrence, Mark | None], ...]
+
+
 @dataclass(slots=True)
 class _Event:
     """A rendered event; only its final bytes are kept (held for every event of every feed)."""
 
     key: SortKey
-    occurrence: Occurrence
-    completed: Mark | None
-    stamp: Stamp
+    unit: str
+    source: _Members  # compared with the next build's to tell when to render again
     chunk: bytes
 
 
@@ -82,6 +93,7 @@ class _FeedCache:
 class _DutyCache:
     definition: tuple[Duty, tuple[str, ...], tuple[Rule, ...]]
     events: list[_Event] = field(default_factory=list)
+    reviews: list[Occurrence] = field(default_factory=list)  # rendered per group, not here
 
 
 def feed_window(settings: Settings, today: date) -> Window:
@@ -101,6 +113,7 @@ class FeedBuilder:
         self.stats = BuildStats()
         self._context: tuple[object, ...] | None = None
         self._duties: dict[str, _DutyCache] = {}
+        self._reviews: dict[str, _Event] = {}
         self._feeds: dict[str, _FeedCache] = {}
 
     def build(
@@ -116,6 +129,7 @@ class FeedBuilder:
         context = (plan.settings, plan.data, plan.units, window)
         if context != self._context:
             self._duties.clear()
+            self._reviews.clear()
             self._context = context
         self.stats = BuildStats()
         done = completed or {}
@@ -123,12 +137,23 @@ class FeedBuilder:
         unit_index = {name: i for i, name in enumerate(unit_order)}
         per_unit: dict[str, list[_Event]] = {name: [] for name in unit_order}
         live: dict[str, _DutyCache] = {}
+        groups: dict[str, list[tuple[Duty, Occurrence, Mark | None]]] = {}
         for compiled in plan.duties:
             cache = self._duty_events(plan, compiled, unit_index, window, done, now)
             live[compiled.duty.id] = cache
             for event in cache.events:
-                per_unit[event.occurrence.unit].append(event)
+                per_unit[event.unit].append(event)
+            for o in cache.reviews:
+                group = review_group(o)
+                assert group is not None
+                groups.setdefault(group, []).append((compiled.duty, o, done.get(o.id)))
         self._duties = live
+        reviews: dict[str, _Event] = {}
+        for group, items in groups.items():
+            event = self._review_event(plan, group, tuple(items), unit_index, now)
+            reviews[group] = event
+            per_unit[event.unit].append(event)
+        self._reviews = reviews
         for events in per_unit.values():
             events.sort(key=lambda e: e.key)
 
@@ -158,15 +183,37 @@ class FeedBuilder:
             occurrences = expand(replace(plan, duties=(compiled,)), window)
             cache = _DutyCache(definition)
             for o in occurrences:
+                if review_group(o) is not None:
+                    cache.reviews.append(o)
+                    continue
                 key = (o.due, duty.sort_key, unit_index[o.unit], o.period)
                 cache.events.append(self._render(plan, duty, key, o, done.get(o.id), now))
         else:
             for i, event in enumerate(cache.events):
-                note = done.get(event.occurrence.id)
-                if note != event.completed:
-                    o = event.occurrence
+                _, o, mark = event.source[0]
+                note = done.get(o.id)
+                if note != mark:
                     cache.events[i] = self._render(plan, duty, event.key, o, note, now)
         return cache
+
+    def _review_event(
+        self,
+        plan: Plan,
+        group: str,
+        members: _Members,
+        unit_index: Mapping[str, int],
+        now: datetime,
+    ) -> _Event:
+        old = self._reviews.get(group)
+        if old is not None and old.source == members:
+            return old
+        self.stats.events_rendered += 1
+        first = members[0][1]
+        body = render_review(group, members, plan.settings, plan.calendar)
+        due = min(o.due for _, o, _ in members)
+        stamp = self.history.stamp(body.uid, body.digest, due, now)
+        key = (due, (0, 0), unit_index[first.unit], first.period)
+        return _Event(key, first.unit, members, event_chunk(body, stamp.sequence, stamp.changed))
 
     def _render(
         self,
@@ -181,7 +228,7 @@ class FeedBuilder:
         body = render_event(occurrence, duty, plan.settings, plan.calendar, completed)
         stamp = self.history.stamp(body.uid, body.digest, occurrence.due, now)
         chunk = event_chunk(body, stamp.sequence, stamp.changed)
-        return _Event(key, occurrence, completed, stamp, chunk)
+        return _Event(key, occurrence.unit, ((duty, occurrence, completed),), chunk)
 
     # -- feeds -------------------------------------------------------------
     def _feed(

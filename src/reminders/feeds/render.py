@@ -10,6 +10,7 @@ same history give the same bytes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -92,6 +93,7 @@ def mark_of(completed: Mark | None) -> tuple[str, str] | None:
 
 
 _MARK_LABELS = {"done": "已完成", "waived": "已免除"}
+_PROVISIONAL = "暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。"
 
 
 def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | None) -> str:
@@ -118,7 +120,7 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
         parts.append(f"期间：{occurrence.start} 至 {due}")
     parts.append(f"到期：{due}（{weekday_cn(due)}）")
     if occurrence.provisional:
-        parts.append("暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。")
+        parts.append(_PROVISIONAL)
     return "\n".join(parts)
 
 
@@ -131,33 +133,115 @@ def render_event(
 ) -> EventBody:
     """The body of one VEVENT (without BEGIN/END, SEQUENCE and DTSTAMP)."""
     mark = mark_of(completed)
-    feeds = settings.feeds
-    uid = uid_for(occurrence.id, feeds.uid_domain)
     due = occurrence.due
-    start = min(occurrence.start or due, due)
     kind = KIND_LABELS[occurrence.kind]
     summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
-    if mark is not None:
-        summary = f"✓已完成 {summary}" if mark[0] == "done" else f"（已免除）{summary}"
-    status = "TENTATIVE" if occurrence.provisional else "CONFIRMED"
+    offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+    return _body(
+        occurrence.id,
+        min(occurrence.start or due, due),
+        due,
+        _marked(summary, mark),
+        _description(occurrence, duty, mark),
+        [c for c in (duty.section, kind) if c],
+        _status(occurrence.provisional, mark),
+        None if mark is not None else offsets,
+        settings,
+        calendar,
+    )
+
+
+def render_review(
+    group: str,
+    members: Sequence[tuple[Duty, Occurrence, Mark | None]],
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """One self-check event for a unit's standing duties of one period (DESIGN §3),
+    listing each duty and whether it is done; closed when every one is."""
+    first = members[0][1]
+    marks = [mark_of(m) for _, _, m in members]
+    closed = [m for m in marks if m is not None]
+    done = sum(1 for m in closed if m[0] == "done")
+    mark: tuple[str, str] | None = None
+    if len(closed) == len(members):
+        mark = ("done", "") if done else ("waived", "")
+    due = min(o.due for _, o, _ in members)
+    kind = KIND_LABELS[first.kind]
+    summary = f"【{kind}】{first.unit}：{len(members)}项长期坚持事项（{first.label}）"
+    if closed and mark is None:
+        waived = len(closed) - done
+        summary += f"（已完成{done}项{f'，免除{waived}项' if waived else ''}）"
+    lines = [f"{first.unit}逐项自查以下长期坚持事项的落实情况：", ""]
+    for (duty, _, _), item in zip(members, marks, strict=True):
+        if item is None:
+            lines.append(f"☐ {duty.id} {duty.title}")
+        else:
+            state, note = item
+            label = _MARK_LABELS[state]
+            lines.append(
+                f"{'✓' if state == 'done' else '—'} {duty.id} {duty.title}"
+                f"（{label}{'：' + note if note else ''}）"
+            )
+    lines += ["", f"本次：{first.label}"]
+    lines.append(f"到期：{due}（{weekday_cn(due)}）")
+    provisional = any(o.provisional for _, o, _ in members)
+    if provisional:
+        lines.append(_PROVISIONAL)
+    return _body(
+        group,
+        due,
+        due,
+        _marked(summary, mark),
+        "\n".join(lines),
+        [kind],
+        _status(provisional, mark),
+        None if mark is not None else tuple(settings.delivery.review_lead_times),
+        settings,
+        calendar,
+    )
+
+
+def _marked(summary: str, mark: tuple[str, str] | None) -> str:
+    if mark is None:
+        return summary
+    return f"✓已完成 {summary}" if mark[0] == "done" else f"（已免除）{summary}"
+
+
+def _status(provisional: bool, mark: tuple[str, str] | None) -> str:
     if mark is not None and mark[0] == "waived":
-        status = "CANCELLED"
-    categories = [c for c in (duty.section, kind) if c]
+        return "CANCELLED"
+    return "TENTATIVE" if provisional else "CONFIRMED"
+
+
+def _body(
+    event_id: str,
+    start: date,
+    due: date,
+    summary: str,
+    description: str,
+    categories: list[str],
+    status: str,
+    alarm_offsets: tuple[str, ...] | None,
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    feeds = settings.feeds
+    uid = uid_for(event_id, feeds.uid_domain)
     out = [
         ical.text("UID", uid),
         ical.line("DTSTART;VALUE=DATE", ical.ical_date(start)),
         ical.line("DTEND;VALUE=DATE", ical.ical_date(due + _ONE_DAY)),
         ical.text("SUMMARY", summary),
-        ical.text("DESCRIPTION", _description(occurrence, duty, mark)),
+        ical.text("DESCRIPTION", description),
         ical.line("CATEGORIES", ",".join(ical.escape_text(c) for c in categories)),
         ical.line("STATUS", status),
         ical.line("TRANSP", "TRANSPARENT"),
     ]
     if feeds.dashboard_url:
-        out.append(ical.line("URL", feeds.dashboard_url.replace("{id}", quote(occurrence.id))))
-    if mark is None:
-        offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
-        out.append(_alarms(calendar, due, offsets, settings.send_window.start))
+        out.append(ical.line("URL", feeds.dashboard_url.replace("{id}", quote(event_id))))
+    if alarm_offsets is not None:
+        out.append(_alarms(calendar, due, alarm_offsets, settings.send_window.start))
     body = b"".join(out)
     return EventBody(uid, body, hashlib.sha256(body).hexdigest()[:20])
 
