@@ -3,6 +3,7 @@ compared with `reminders agenda --json`, byte-stable, and incremental."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -136,7 +137,7 @@ def test_feeds_parse_with_ical_js_and_match_the_agenda(
     for feed, calendar in zip(feeds.values(), parsed, strict=True):
         assert calendar["name"] == feed.spec.title
         assert calendar["refresh"] == "PT1H"
-        assert calendar["timezones"] == ["Asia/Shanghai"]
+        assert calendar["timezones"] == []  # no TZID is used: see test_no_timezone_is_missing
         found = set()
         for event in calendar["events"]:
             assert event["isDate"] and event["valueType"] == "date"
@@ -173,6 +174,16 @@ def test_event_content(feeds: dict[str, Feed], config: Config) -> None:
         timedelta(days=-4, hours=9),
         timedelta(days=-1, hours=9),
     ]
+
+
+def test_no_timezone_is_missing(feeds: dict[str, Feed]) -> None:
+    """All dates are all-day and alarms relative: no TZID, so no VTIMEZONE is owed."""
+    for feed in feeds.values():
+        calendar = icalendar.Calendar.from_ical(feed.body)
+        assert calendar["X-WR-TIMEZONE"] == "Asia/Shanghai"
+        assert b"TZID" not in feed.body and not calendar.walk("VTIMEZONE")
+        calendar.add_missing_timezones()
+        assert not calendar.walk("VTIMEZONE"), feed.spec.slug
 
 
 def test_spans_run_from_start_to_due(feeds: dict[str, Feed]) -> None:
@@ -278,6 +289,50 @@ def test_incremental_equals_cold_build(config: Config) -> None:
     snapshot = History.loads(history.dumps())
     cold = FeedBuilder(snapshot).build(changed, TODAY, LATER + timedelta(hours=1))
     assert {s: f.body for s, f in incremental.items()} == {s: f.body for s, f in cold.items()}
+
+
+def test_incremental_builds_equal_cold_builds_through_cuts_and_marks(config: Config) -> None:
+    """Unchanged events are read back out of the previous feeds: whatever the sequence
+    of changes (marks, titles, a duty that grows a feed past its limit and shrinks it
+    again), every build equals a cold build with the same history."""
+    limits = config.settings.feeds.model_copy(update={"max_events": 60})
+    settings = config.settings.model_copy(update={"feeds": limits})
+
+    def plan_with(**changes: dict[str, str]) -> Plan:
+        duties = [
+            d.model_copy(update=changes[d.id]) if d.id in changes else d
+            for d in config.duties.duties
+        ]
+        return compile_plan(settings, config.units.units, config.calendar, duties)
+
+    base = plan_with()
+    grown = plan_with(**{"12.1": {"time_limit": "每周至少1次"}})
+    marks = {"4.5/教育局/2026-12": "张三", "1.1/县第一中学/2026-09-30": ("waived", "")}
+    steps: list[tuple[Plan, dict]] = [
+        (base, {}),
+        (base, marks),
+        (plan_with(**{"1.1": {"title": "改过的标题"}}), marks),
+        (grown, marks),
+        (grown, {}),
+        (base, {}),
+    ]
+    history = History()
+    warm = FeedBuilder(history)
+    cuts = []
+    for i, (plan, done) in enumerate(steps):
+        now = NOW + timedelta(hours=i)
+        built = warm.build(plan, TODAY, now, done)
+        cold = FeedBuilder(History.loads(history.dumps())).build(plan, TODAY, now, done)
+        assert {s: f.body for s, f in built.items()} == {s: f.body for s, f in cold.items()}, i
+        assert {s: f.etag for s, f in built.items()} == {s: f.etag for s, f in cold.items()}
+        cuts.append(built["教育局"].end)
+    assert cuts[3] < cuts[0] == cuts[5], "the grown duty cut the bureau's feed, and it came back"
+
+
+def test_feeds_are_stored_and_served_gzipped(feeds: dict[str, Feed]) -> None:
+    for feed in feeds.values():
+        assert gzip.decompress(feed.gzipped) == feed.body and len(feed.body) == feed.size
+        assert len(feed.gzipped) < feed.size / 5
 
 
 def test_completed_occurrence_shows_as_done(config: Config) -> None:

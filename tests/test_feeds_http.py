@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -25,7 +26,7 @@ import uvicorn
 
 from reminders.config import load_config
 from reminders.feeds import Feed, FeedApp, FeedPublisher, server_config
-from reminders.feeds.server import GuardedHttpTools
+from reminders.feeds.server import FeedStore, GuardedHttpTools
 
 from .conftest import SHIPPED_CONFIG
 from .test_feeds_build import NOW, TODAY, expected_for, from_icalendar
@@ -98,17 +99,88 @@ def get_raw(port: int, target: bytes, method: bytes = b"GET") -> bytes:
 # -- the happy path -----------------------------------------------------------------
 
 
-def test_get_serves_the_feed_with_headers(served: Served) -> None:
-    response = httpx.get(served.url("教育局"))
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_get_serves_the_feed_with_headers(served: Served, encoding: str) -> None:
+    response = httpx.get(served.url("教育局"), headers={"Accept-Encoding": encoding})
     feed = served.feeds["教育局"]
     assert response.status_code == 200
-    assert response.content == feed.body
+    assert response.content == feed.body  # httpx decodes gzip
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
-    assert response.headers["content-length"] == str(len(feed.body))
-    assert response.headers["etag"] == feed.etag and feed.etag.startswith('"')
+    assert response.headers["vary"] == "accept-encoding"
+    if encoding == "gzip":
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["content-length"] == str(len(feed.gzipped)) != str(feed.size)
+        assert response.headers["etag"] == "W/" + feed.etag  # same content, other bytes
+    else:
+        assert "content-encoding" not in response.headers
+        assert response.headers["content-length"] == str(len(feed.body))
+        assert response.headers["etag"] == feed.etag and feed.etag.startswith('"')
     assert response.headers["last-modified"] == format_datetime(feed.changed, usegmt=True)
     assert response.headers["cache-control"] == "private, no-cache"
     assert "server" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        (None, False),
+        ("gzip", True),
+        ("GZIP", True),
+        ("x-gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.5", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("*;q=0", False),
+        ("*, gzip;q=0", False),
+        ("identity", False),
+        ("deflate, br", False),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding_decides_the_encoding(
+    served: Served, accept: str | None, gzipped: bool
+) -> None:
+    head = b"Accept-Encoding: " + accept.encode() + b"\r\n" if accept is not None else b""
+    request = b"GET " + served.path("县第二中学").encode() + b" HTTP/1.1\r\nHost: x\r\n"
+    wire = raw(served.port, request + head + b"Connection: close\r\n\r\n")
+    head_bytes, _, body = wire.partition(b"\r\n\r\n")
+    assert status_of(head_bytes) == 200
+    feed = served.feeds["县第二中学"]
+    assert (b"content-encoding: gzip" in head_bytes.lower()) is gzipped
+    assert body == (feed.gzipped if gzipped else feed.body)
+
+
+def test_clients_without_gzip_get_every_feed_right_past_the_cache(served: Served) -> None:
+    """Decompressed feeds are cached up to a budget; evictions never mix feeds up."""
+    app = FeedApp(_store_of(served), identity_cache=3 * served.feeds["县第一中学"].size)
+    slugs = ["县第一中学", "all", "县第二中学", "教育局", "县第一中学", "all"] * 2
+    for slug in slugs:
+        status, headers, body = asyncio.run(_call(app, served.path(slug)))
+        assert status == 200 and body == served.feeds[slug].body, slug
+        assert dict(headers)[b"etag"] == served.feeds[slug].etag.encode()
+
+
+def _store_of(served: Served) -> FeedStore:
+    store = FeedStore()
+    store.update(served.feeds, served.tokens)
+    return store
+
+
+async def _call(app: FeedApp, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    raw_path = path.encode()
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": raw_path, "headers": []}
+    await app(scope, receive, send)
+    return sent[0]["status"], sent[0]["headers"], sent[1]["body"]
 
 
 def test_every_served_feed_matches_the_agenda(
@@ -123,7 +195,7 @@ def test_every_served_feed_matches_the_agenda(
 def test_head_has_the_headers_and_no_body(served: Served) -> None:
     response = httpx.head(served.url("all"))
     assert response.status_code == 200 and response.content == b""
-    assert response.headers["content-length"] == str(len(served.feeds["all"].body))
+    assert response.headers["content-length"] == str(len(served.feeds["all"].gzipped))
     # on the wire: the response ends right after the head
     wire = get_raw(served.port, served.path("all").encode(), b"HEAD")
     head, _, rest = wire.partition(b"\r\n\r\n")
@@ -157,7 +229,7 @@ def test_conditional_requests(served: Served, headers: dict[str, str], status: i
     assert response.status_code == status
     if status == 304:
         assert response.content == b""
-        assert response.headers["etag"] == feed.etag
+        assert response.headers["etag"] == "W/" + feed.etag  # httpx accepts gzip
         assert response.headers["last-modified"] == modified
     else:
         assert response.content == feed.body

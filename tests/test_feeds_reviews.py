@@ -127,3 +127,14 @@ def test_changing_a_standing_duty_renders_only_its_units_self_checks(config: Con
     for slug in before:
         if slug not in ("教育局", "all"):
             assert after[slug].body == before[slug].body
+
+
+def test_a_schools_mark_shows_in_its_own_self_check_only(config: Config) -> None:
+    school_group = "review/县第二中学/review-2026-Q4"
+    occurrence = "1.1/县第二中学/review-2026-Q4"
+    feeds = FeedBuilder().build(config.plan, TODAY, NOW, {occurrence: ("done", "李四")})
+    mine = events(feeds["县第二中学"])[school_group]
+    assert "✓ 1.1 局党组、各校党支部必须高度重视（已完成：李四）" in listed(mine)
+    for unit in ("教育局", "县第一中学", "县实验小学"):
+        other = events(feeds[unit])[f"review/{unit}/review-2026-Q4"]
+        assert all(line.startswith("☐ ") for line in listed(other)), unit

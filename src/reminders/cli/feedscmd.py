@@ -63,7 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _summary(feed: Feed) -> str:
     cut = f", {feed.dropped} cut after {feed.end}" if feed.dropped else ""
-    return f"{feed.spec.filename}: {feed.events} events, {len(feed.body)} bytes{cut}"
+    return f"{feed.spec.filename}: {feed.events} events, {feed.size} bytes{cut}"
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.rrule import rrulestr
 
-from .occurrence import Kind, Occurrence
+from .occurrence import Kind, Occurrence, occurrence_id
 from .periods import SemesterDates, Span, merge, month_end, spans, split
 from .plan import CompiledDuty, Plan
 from .rules import (
@@ -357,7 +357,7 @@ class _Expander:
                 seen.add(slot.key)
                 for unit in units:
                     occurrence = Occurrence(
-                        f"{duty.id}/{unit}/{slot.key}",
+                        occurrence_id(duty.id, unit, slot.key),
                         duty.id,
                         unit,
                         duty.title,

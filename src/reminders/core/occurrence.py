@@ -60,10 +60,18 @@ class Occurrence:
         }
 
 
+def occurrence_id(duty: str, unit: str, period: str) -> str:
+    return f"{duty}/{unit}/{period}"
+
+
 def review_group(occurrence: Occurrence) -> str | None:
     """Standing duties are reviewed together, one self-check per unit and period
-    (DESIGN §3): the id that digest and feed event share, or None for other kinds.
-    Duty ids are digits and a dot, so `review/…` never names an occurrence."""
+    (DESIGN §3): the id that digest and feed event share, or None for other kinds."""
     if occurrence.kind != "standing-review":
         return None
-    return f"review/{occurrence.unit}/{occurrence.period}"
+    return review_group_id(occurrence.unit, occurrence.period)
+
+
+def review_group_id(unit: str, period: str) -> str:
+    # Duty ids are digits and a dot, so `review/…` never names an occurrence.
+    return f"review/{unit}/{period}"

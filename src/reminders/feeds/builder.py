@@ -8,6 +8,11 @@ not change is not rendered again, and a feed whose events did not change keeps
 its bytes. So a rebuild after one duty changes costs only that duty's events
 and the feeds that hold them.
 
+Memory is what a small server runs short of, so rendered bytes are kept once,
+compressed: each feed as gzip (which the server sends as is to clients that
+accept it), and each event only as a place in its unit's feed. Building a feed
+reads unchanged events back out of the old unit feeds.
+
 A feed over the size limits (Google drops feeds over about 1 MB or 1,100
 events) is cut at the window's far end, on a day boundary, and the log says so.
 When even the days up to today do not fit (a group feed of a hundred schools),
@@ -16,6 +21,7 @@ the past is dropped instead, so the feed still shows what is coming.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import heapq
 import itertools
@@ -26,7 +32,7 @@ from datetime import date, datetime, timedelta
 
 from ..core.expand import Window, expand
 from ..core.model import Duty, Settings
-from ..core.occurrence import Occurrence, review_group
+from ..core.occurrence import Occurrence, occurrence_id, review_group, review_group_id
 from ..core.plan import CompiledDuty, Plan
 from ..core.rules import Rule
 from .history import History
@@ -44,6 +50,7 @@ log = logging.getLogger("reminders.feeds")
 
 SortKey = tuple[date, tuple[int, int], int, str]
 _PRUNE_AFTER = timedelta(days=366)
+_GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +58,39 @@ class Feed:
     """One encoded feed and what the server needs to serve it."""
 
     spec: FeedSpec
-    body: bytes
-    etag: str  # strong, quoted: '"<hex>"'
+    gzipped: bytes  # the feed's bytes, gzip-compressed (reproducibly: no name, no time)
+    size: int  # length of the uncompressed bytes
+    etag: str  # strong, quoted: '"<hex>"', of the uncompressed bytes
     changed: datetime  # when these bytes were first built (UTC): Last-Modified
     events: int
     start: date  # the days the feed covers: the window, with `end` earlier when
     end: date  # cut, and `start` = today when even the past alone did not fit
     dropped: int = 0  # events of the window left out
 
+    @property
+    def body(self) -> bytes:
+        """The iCalendar bytes (decompressed on each call)."""
+        return gzip.decompress(self.gzipped)
+
 
 # What an event is rendered from: (duty, occurrence, mark), one for most events, the
-# standing duties of one unit and period (in plan order) for a self-check event.
+# standing duties of one unit and period (in plan order) for a self-check event; there
+# the occurrence stands for every unit's of that duty and period (they differ only in
+# unit and id), so a hundred schools do not keep a hundred copies.
 _Members = tuple[tuple[Duty, Occurrence, Mark | None], ...]
 
 
 @dataclass(slots=True)
 class _Event:
-    """A rendered event; only its final bytes are kept (held for every event of every feed)."""
+    """A rendered event. Its bytes are `chunk` until its unit's feed holds them;
+    from then on they are `size` bytes at `offset` in that feed."""
 
     key: SortKey
     unit: str
     source: _Members  # compared with the next build's to tell when to render again
-    chunk: bytes
+    size: int
+    chunk: bytes | None
+    offset: int = -1
 
 
 @dataclass(slots=True)
@@ -85,15 +103,40 @@ class BuildStats:
 @dataclass(slots=True)
 class _FeedCache:
     head: bytes
-    chunks: list[bytes]
+    events: list[_Event]
     feed: Feed
+
+
+class _Bodies:
+    """The uncompressed unit feeds one build reads events from, by unit."""
+
+    def __init__(self, feeds: Mapping[str, _FeedCache]) -> None:
+        self._feeds = feeds  # unit → its feed as last built
+        self._raw: dict[str, bytes] = {}
+
+    def raw(self, unit: str) -> bytes:
+        raw = self._raw.get(unit)
+        if raw is None:
+            raw = self._raw[unit] = self._feeds[unit].feed.body
+        return raw
+
+    def replace(self, unit: str, raw: bytes) -> None:
+        self._raw[unit] = raw
+
+    def chunk(self, event: _Event) -> bytes:
+        if event.chunk is not None:
+            return event.chunk
+        return self.raw(event.unit)[event.offset : event.offset + event.size]
 
 
 @dataclass(slots=True)
 class _DutyCache:
     definition: tuple[Duty, tuple[str, ...], tuple[Rule, ...]]
     events: list[_Event] = field(default_factory=list)
-    reviews: list[Occurrence] = field(default_factory=list)  # rendered per group, not here
+    # standing reviews, rendered per unit and period, not here: one occurrence per
+    # period, for these units
+    reviews: list[Occurrence] = field(default_factory=list)
+    review_units: tuple[str, ...] = ()
 
 
 def feed_window(settings: Settings, today: date) -> Window:
@@ -105,6 +148,10 @@ def etag_of(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+def compress(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0)
+
+
 class FeedBuilder:
     """Keeps the last build in memory; give it the same History across builds."""
 
@@ -114,7 +161,8 @@ class FeedBuilder:
         self._context: tuple[object, ...] | None = None
         self._duties: dict[str, _DutyCache] = {}
         self._reviews: dict[str, _Event] = {}
-        self._feeds: dict[str, _FeedCache] = {}
+        self._feeds: dict[str, _FeedCache] = {}  # by slug
+        self._units: dict[str, _FeedCache] = {}  # the unit feeds, by unit
 
     def build(
         self,
@@ -125,43 +173,61 @@ class FeedBuilder:
     ) -> dict[str, Feed]:
         """Every feed, by slug. `completed` maps occurrence id → note (done) or
         (state, note) with state "done" or "waived" (closed loop)."""
+        try:
+            return self._build(plan, today, now, completed or {})
+        except BaseException:
+            self._context = None  # half-moved event bytes: the next build starts afresh
+            raise
+
+    def _build(
+        self, plan: Plan, today: date, now: datetime, done: Mapping[str, Mark]
+    ) -> dict[str, Feed]:
         window = feed_window(plan.settings, today)
         context = (plan.settings, plan.data, plan.units, window)
         if context != self._context:
             self._duties.clear()
             self._reviews.clear()
+            self._feeds.clear()
+            self._units.clear()
             self._context = context
         self.stats = BuildStats()
-        done = completed or {}
         unit_order = plan.unit_names()
         unit_index = {name: i for i, name in enumerate(unit_order)}
         per_unit: dict[str, list[_Event]] = {name: [] for name in unit_order}
         live: dict[str, _DutyCache] = {}
-        groups: dict[str, list[tuple[Duty, Occurrence, Mark | None]]] = {}
+        groups: dict[tuple[str, str], list[tuple[Duty, Occurrence, Mark | None]]] = {}
         for compiled in plan.duties:
             cache = self._duty_events(plan, compiled, unit_index, window, done, now)
             live[compiled.duty.id] = cache
             for event in cache.events:
                 per_unit[event.unit].append(event)
+            duty = compiled.duty
             for o in cache.reviews:
-                group = review_group(o)
-                assert group is not None
-                groups.setdefault(group, []).append((compiled.duty, o, done.get(o.id)))
+                for unit in cache.review_units:
+                    mark = done.get(occurrence_id(duty.id, unit, o.period))
+                    groups.setdefault((unit, o.period), []).append((duty, o, mark))
         self._duties = live
         reviews: dict[str, _Event] = {}
-        for group, items in groups.items():
-            event = self._review_event(plan, group, tuple(items), unit_index, now)
+        for (unit, period), items in groups.items():
+            group = review_group_id(unit, period)
+            event = self._review_event(plan, group, unit, tuple(items), unit_index, now)
             reviews[group] = event
-            per_unit[event.unit].append(event)
+            per_unit[unit].append(event)
         self._reviews = reviews
         for events in per_unit.values():
             events.sort(key=lambda e: e.key)
 
         feeds: dict[str, Feed] = {}
-        for spec in feed_specs(plan):
+        bodies = _Bodies(self._units)
+        units: dict[str, _FeedCache] = {}
+        for spec in feed_specs(plan):  # unit feeds first: the others read from them
             members = [per_unit[name] for name in unit_order if name in spec.units]
-            feeds[spec.slug] = self._feed(spec, plan.settings, members, window, today, now)
+            feed = self._feed(spec, plan.settings, members, bodies, window, today, now)
+            feeds[spec.slug] = feed
+            if spec.kind == "unit":
+                units[spec.name] = self._feeds[spec.slug]
         self._feeds = {slug: self._feeds[slug] for slug in feeds}
+        self._units = units
         self.history.prune(window.start - _PRUNE_AFTER)
         return feeds
 
@@ -182,12 +248,17 @@ class FeedBuilder:
             self.stats.duties_expanded += 1
             occurrences = expand(replace(plan, duties=(compiled,)), window)
             cache = _DutyCache(definition)
+            review_units: dict[str, None] = {}
+            reviews: dict[str, Occurrence] = {}
             for o in occurrences:
                 if review_group(o) is not None:
-                    cache.reviews.append(o)
+                    review_units[o.unit] = None
+                    reviews.setdefault(o.period, o)
                     continue
                 key = (o.due, duty.sort_key, unit_index[o.unit], o.period)
                 cache.events.append(self._render(plan, duty, key, o, done.get(o.id), now))
+            cache.reviews = list(reviews.values())
+            cache.review_units = tuple(review_units)
         else:
             for i, event in enumerate(cache.events):
                 _, o, mark = event.source[0]
@@ -200,6 +271,7 @@ class FeedBuilder:
         self,
         plan: Plan,
         group: str,
+        unit: str,
         members: _Members,
         unit_index: Mapping[str, int],
         now: datetime,
@@ -208,12 +280,12 @@ class FeedBuilder:
         if old is not None and old.source == members:
             return old
         self.stats.events_rendered += 1
-        first = members[0][1]
-        body = render_review(group, members, plan.settings, plan.calendar)
+        body = render_review(group, unit, members, plan.settings, plan.calendar)
         due = min(o.due for _, o, _ in members)
         stamp = self.history.stamp(body.uid, body.digest, due, now)
-        key = (due, (0, 0), unit_index[first.unit], first.period)
-        return _Event(key, first.unit, members, event_chunk(body, stamp.sequence, stamp.changed))
+        key = (due, (0, 0), unit_index[unit], members[0][1].period)
+        chunk = event_chunk(body, stamp.sequence, stamp.changed)
+        return _Event(key, unit, members, len(chunk), chunk)
 
     def _render(
         self,
@@ -228,7 +300,7 @@ class FeedBuilder:
         body = render_event(occurrence, duty, plan.settings, plan.calendar, completed)
         stamp = self.history.stamp(body.uid, body.digest, occurrence.due, now)
         chunk = event_chunk(body, stamp.sequence, stamp.changed)
-        return _Event(key, occurrence.unit, ((duty, occurrence, completed),), chunk)
+        return _Event(key, occurrence.unit, ((duty, occurrence, completed),), len(chunk), chunk)
 
     # -- feeds -------------------------------------------------------------
     def _feed(
@@ -236,6 +308,7 @@ class FeedBuilder:
         spec: FeedSpec,
         settings: Settings,
         members: list[list[_Event]],
+        bodies: _Bodies,
         window: Window,
         today: date,
         now: datetime,
@@ -270,23 +343,46 @@ class FeedBuilder:
                 total,
                 "" if taken else "; not even one day fits: subscribe to the unit feeds",
             )
-        chunks = [e.chunk for e in taken]
         old = self._feeds.get(spec.slug)
         if (
             old is not None
             and old.head == head
-            and len(old.chunks) == len(chunks)
-            and all(a is b for a, b in zip(old.chunks, chunks, strict=True))
+            and len(old.events) == len(taken)
+            and all(a is b for a, b in zip(old.events, taken, strict=True))
             and (old.feed.start, old.feed.end) == (start, end)
         ):
             return old.feed
         self.stats.feeds_rendered += 1
-        body = b"".join((head, *chunks, CALENDAR_TAIL))
+        body = b"".join((head, *map(bodies.chunk, taken), CALENDAR_TAIL))
+        if spec.kind == "unit":
+            self._hold(spec.name, members[0], taken, head, body, bodies)
         etag = etag_of(body)
         stamp = self.history.feed(spec.slug, etag, now)
-        feed = Feed(spec, body, etag, stamp.changed, len(chunks), start, end, dropped)
-        self._feeds[spec.slug] = _FeedCache(head, chunks, feed)
+        feed = Feed(
+            spec, compress(body), len(body), etag, stamp.changed, len(taken), start, end, dropped
+        )
+        self._feeds[spec.slug] = _FeedCache(head, taken, feed)
         return feed
+
+    @staticmethod
+    def _hold(
+        unit: str,
+        events: list[_Event],
+        taken: list[_Event],
+        head: bytes,
+        body: bytes,
+        bodies: _Bodies,
+    ) -> None:
+        """Point the unit's events at its new feed, and drop their own bytes."""
+        inside = {id(e) for e in taken}
+        for event in events:
+            if id(event) not in inside and event.chunk is None:
+                event.chunk = bodies.chunk(event)  # cut off: keeps its own bytes again
+        offset = len(head)
+        for event in taken:
+            event.chunk, event.offset = None, offset
+            offset += event.size
+        bodies.replace(unit, body)
 
 
 def _take(
@@ -297,7 +393,7 @@ def _take(
     size = 0
     stream: Iterator[_Event] = iter(events)
     for event in itertools.islice(stream, max_events + 1):
-        size += len(event.chunk)
+        size += event.size
         if len(taken) == max_events or size > max_bytes:
             day = event.key[0]
             while taken and taken[-1].key[0] == day:

@@ -5,6 +5,10 @@ occurrence (UID, dates, summary, text, alarms); its hash is the event's
 content identity. The *stamp* (SEQUENCE and DTSTAMP) comes from the feed
 history, which raises SEQUENCE whenever the body's hash changes. Same body and
 same history give the same bytes.
+
+Every date is a DATE (all-day) and every alarm is relative, so no property
+carries a TZID and no VTIMEZONE is needed (RFC 5545 §3.6.5 asks for one per
+TZID used); X-WR-TIMEZONE names the zone for clients that show one.
 """
 
 from __future__ import annotations
@@ -13,10 +17,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from urllib.parse import quote
-
-from icalendar import Timezone
 
 from ..core.model import Duty, Settings, parse_offset
 from ..core.occurrence import KIND_LABELS, Occurrence
@@ -153,12 +154,14 @@ def render_event(
 
 def render_review(
     group: str,
+    unit: str,
     members: Sequence[tuple[Duty, Occurrence, Mark | None]],
     settings: Settings,
     calendar: WorkCalendar,
 ) -> EventBody:
     """One self-check event for a unit's standing duties of one period (DESIGN §3),
-    listing each duty and whether it is done; closed when every one is."""
+    listing each duty and whether it is done; closed when every one is. The
+    occurrences give the period's dates and label (any unit's will do)."""
     first = members[0][1]
     marks = [mark_of(m) for _, _, m in members]
     closed = [m for m in marks if m is not None]
@@ -168,11 +171,11 @@ def render_review(
         mark = ("done", "") if done else ("waived", "")
     due = min(o.due for _, o, _ in members)
     kind = KIND_LABELS[first.kind]
-    summary = f"【{kind}】{first.unit}：{len(members)}项长期坚持事项（{first.label}）"
+    summary = f"【{kind}】{unit}：{len(members)}项长期坚持事项（{first.label}）"
     if closed and mark is None:
         waived = len(closed) - done
         summary += f"（已完成{done}项{f'，免除{waived}项' if waived else ''}）"
-    lines = [f"{first.unit}逐项自查以下长期坚持事项的落实情况：", ""]
+    lines = [f"{unit}逐项自查以下长期坚持事项的落实情况：", ""]
     for (duty, _, _), item in zip(members, marks, strict=True):
         if item is None:
             lines.append(f"☐ {duty.id} {duty.title}")
@@ -260,11 +263,6 @@ def event_chunk(event: EventBody, sequence: int, stamp: datetime) -> bytes:
     )
 
 
-@lru_cache(maxsize=8)
-def vtimezone(tzid: str) -> bytes:
-    return bytes(Timezone.from_tzid(tzid).to_ical()).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
 def calendar_head(spec: FeedSpec, settings: Settings) -> bytes:
     refresh = ical.duration(settings.feeds.refresh_minutes * 60)
     description = f"{spec.title}：到期任务（由 reminders 生成，请勿手工修改）"
@@ -281,7 +279,6 @@ def calendar_head(spec: FeedSpec, settings: Settings) -> bytes:
             ical.line("X-WR-TIMEZONE", settings.timezone),
             ical.line("REFRESH-INTERVAL;VALUE=DURATION", refresh),
             ical.line("X-PUBLISHED-TTL", refresh),
-            vtimezone(settings.timezone),
         )
     )
 

@@ -2,9 +2,13 @@
 
     GET|HEAD /feeds/<token>/<slug>.ics
 
-The store holds each feed's bytes and prebuilt headers; a request does no
-rendering and no I/O. Responses carry a strong content ETag and a truthful
-Last-Modified and answer conditional requests with 304. A wrong token, an
+The store holds each feed gzip-compressed, with prebuilt headers; a request
+does no rendering and no I/O. A client that accepts gzip (calendar apps do)
+gets those bytes as they are; any other gets them decompressed, the last few
+kept decompressed in a small cache. Responses carry the content's ETag (weak,
+W/, on gzip responses, as nginx does: same content, other bytes), a truthful
+Last-Modified and `Vary: Accept-Encoding`, and answer conditional requests
+with 304. A wrong token, an
 unknown feed or any other path is a 404 with no hint; other methods get 405.
 The path is matched on the raw bytes, segment by segment, against the known
 feeds, so `..`, encoded slashes and the like can only ever miss.
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,14 +55,23 @@ _DUMMY_TOKEN = "x" * 32
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers
 
 
+IDENTITY_CACHE_BYTES = 2 * 1024 * 1024  # decompressed feeds kept for clients without gzip
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    ok_headers: list[tuple[bytes, bytes]]
+    not_modified_headers: list[tuple[bytes, bytes]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     token: str
-    body: bytes
+    gzipped: bytes
     etag: bytes
     modified: int  # Unix seconds
-    ok_headers: list[tuple[bytes, bytes]]
-    not_modified_headers: list[tuple[bytes, bytes]]
+    gzip: _Variant
+    identity: _Variant
 
 
 def _http_date(moment: datetime) -> bytes:
@@ -74,24 +89,14 @@ class FeedStore:
         entries = {}
         for feed in feeds.values():
             etag = feed.etag.encode()
-            common = [
-                (b"etag", etag),
-                (b"last-modified", _http_date(feed.changed)),
-                (b"cache-control", CACHE_CONTROL),
-            ]
-            ok = [
-                (b"content-type", CONTENT_TYPE),
-                (b"content-length", str(len(feed.body)).encode()),
-                (b"x-content-type-options", b"nosniff"),
-                *common,
-            ]
+            modified = _http_date(feed.changed)
             entries[feed.spec.filename] = _Entry(
                 tokens[feed.spec.key],
-                feed.body,
+                feed.gzipped,
                 etag,
                 int(feed.changed.timestamp()),
-                ok,
-                common,
+                _variant(b"W/" + etag, modified, len(feed.gzipped), gzipped=True),
+                _variant(etag, modified, feed.size, gzipped=False),
             )
         self._entries = entries
 
@@ -101,6 +106,71 @@ class FeedStore:
         if same_token(token, expected) and entry is not None:
             return entry
         return None
+
+
+def _variant(etag: bytes, modified: bytes, length: int, *, gzipped: bool) -> _Variant:
+    common = [
+        (b"etag", etag),
+        (b"last-modified", modified),
+        (b"cache-control", CACHE_CONTROL),
+        (b"vary", b"accept-encoding"),
+    ]
+    ok = [
+        (b"content-type", CONTENT_TYPE),
+        (b"content-length", str(length).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *common,
+    ]
+    if gzipped:
+        ok.insert(1, (b"content-encoding", b"gzip"))
+    return _Variant(ok, common)
+
+
+def accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether Accept-Encoding allows gzip (RFC 9110 §12.5.3): listed, or covered by
+    `*`, with a q-value above zero."""
+    listed: dict[bytes, float] = {}
+    for key, value in headers:
+        if key != b"accept-encoding":
+            continue
+        for item in value.split(b","):
+            name, _, params = item.partition(b";")
+            q = 1.0
+            for param in params.split(b";"):
+                k, _, v = param.partition(b"=")
+                if k.strip().lower() == b"q":
+                    try:
+                        q = float(v.strip())
+                    except ValueError:
+                        q = 0.0
+            listed[name.strip().lower()] = q
+    for name in (b"gzip", b"x-gzip", b"*"):
+        if name in listed:
+            return listed[name] > 0
+    return False
+
+
+class _IdentityCache:
+    """The last few feeds decompressed, up to a byte budget, newest last."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._bodies: OrderedDict[bytes, bytes] = OrderedDict()  # by ETag
+        self._size = 0
+
+    def body(self, entry: _Entry) -> bytes:
+        body = self._bodies.get(entry.etag)
+        if body is not None:
+            self._bodies.move_to_end(entry.etag)
+            return body
+        body = gzip.decompress(entry.gzipped)
+        if len(body) <= self.budget:
+            self._bodies[entry.etag] = body
+            self._size += len(body)
+            while self._size > self.budget:
+                _, old = self._bodies.popitem(last=False)
+                self._size -= len(old)
+        return body
 
 
 def _split(raw_path: bytes) -> tuple[str, str] | None:
@@ -171,8 +241,9 @@ _NOT_ALLOWED_HEADERS = [
 class FeedApp:
     """ASGI app serving a FeedStore under /feeds/."""
 
-    def __init__(self, store: FeedStore) -> None:
+    def __init__(self, store: FeedStore, identity_cache: int = IDENTITY_CACHE_BYTES) -> None:
         self.store = store
+        self._identity = _IdentityCache(identity_cache)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -192,10 +263,16 @@ class FeedApp:
             body = b"" if method == "HEAD" else _NOT_FOUND
             await _respond(send, 404, _NOT_FOUND_HEADERS, body)
             return
-        if _not_modified(entry, scope["headers"]):
-            await _respond(send, 304, entry.not_modified_headers)
+        headers = scope["headers"]
+        gzipped = accepts_gzip(headers)
+        variant = entry.gzip if gzipped else entry.identity
+        if _not_modified(entry, headers):
+            await _respond(send, 304, variant.not_modified_headers)
             return
-        await _respond(send, 200, entry.ok_headers, b"" if method == "HEAD" else entry.body)
+        body = b""
+        if method != "HEAD":
+            body = entry.gzipped if gzipped else self._identity.body(entry)
+        await _respond(send, 200, variant.ok_headers, body)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
