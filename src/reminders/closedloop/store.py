@@ -15,12 +15,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from ..ledger import Ledger
 from ..ledger.schema import occurrence_history, occurrence_states
+from ..ledger.upsert import insert_if_absent
 from .state import TARGET, Action, Change, Closure, Outcome, State
 
 _TEXT_LIMIT = 2000
@@ -164,19 +162,7 @@ class LoopStore:
             "changed_at": now,
             "revision": 0,
         }
-        dialect = conn.dialect.name
-        if dialect == "sqlite":
-            conn.execute(sqlite_insert(occurrence_states).values(values).on_conflict_do_nothing())
-        elif dialect == "postgresql":
-            conn.execute(
-                postgresql_insert(occurrence_states).values(values).on_conflict_do_nothing()
-            )
-        else:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(occurrence_states).values(values))
-            except IntegrityError:
-                pass
+        insert_if_absent(conn, occurrence_states, values)
 
     # -- reading -------------------------------------------------------------
     def get(self, occurrence_id: str) -> Closure | None:

@@ -42,6 +42,7 @@ from ..ledger import Ledger
 from ..statedir import ensure_private_dir
 from .clock import Clock
 from .lock import StateLock
+from .memory import release_free_memory
 from .notify import Notifier
 
 log = logging.getLogger("reminders.daemon")
@@ -300,6 +301,7 @@ class Service:
                     replace_existing=True,
                 )
             self.notifier.status(self.status_line())
+            release_free_memory()
         # a change made by `reminders done` in another process shows in the feeds too
         revision = await asyncio.to_thread(self.loop.store.revision)
         if revision != self._published_revision:
@@ -314,6 +316,7 @@ class Service:
         marks = feed_marks(store.closed())
         self.publisher.publish(self.config.plan, self.clock.now(), completed=marks)
         self._published_revision = revision
+        release_free_memory()
 
     async def refresh_feeds(self) -> None:
         try:

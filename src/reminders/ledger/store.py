@@ -29,18 +29,16 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..exceptions import ConfigError, Problem
 from .schema import deliveries, migrate
+from .upsert import insert_if_absent
 
 _CHUNK = 400
 
@@ -195,19 +193,7 @@ class Ledger:
             "created_at": now,
             "updated_at": now,
         }
-        dialect = conn.dialect.name
-        if dialect == "sqlite":
-            lite = sqlite_insert(deliveries).values(values).on_conflict_do_nothing()
-            return conn.execute(lite).rowcount == 1
-        if dialect == "postgresql":
-            pg = postgresql_insert(deliveries).values(values).on_conflict_do_nothing()
-            return conn.execute(pg).rowcount == 1
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(deliveries).values(values))
-        except IntegrityError:
-            return False
-        return True
+        return insert_if_absent(conn, deliveries, values)
 
     def renew(self, keys: Iterable[str], now: datetime, lease: timedelta) -> None:
         """Another attempt inside one run: count it and extend the lease."""
