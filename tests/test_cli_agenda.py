@@ -60,3 +60,19 @@ def test_missing_config_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     code, _, err = run(capsys, "--config", str(tmp_path / "nope"), "validate")
     assert code == 1
     assert "config directory not found" in err
+
+
+def test_agenda_table_lists_every_occurrence(capsys: pytest.CaptureFixture[str]) -> None:
+    window = ("--from", "2026-09-01", "--to", "2026-09-30", "--unit", "教育局")
+    _, out, _ = run(capsys, "--config", str(SHIPPED_CONFIG), "agenda", *window, "--json")
+    rows = json.loads(out)
+    assert rows
+    code, out, _ = run(capsys, "--config", str(SHIPPED_CONFIG), "agenda", *window)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"日程 2026-09-01 至 2026-09-30（{len(rows)} 项）"
+    assert lines[1].split() == ["到期日", "单位", "编号", "任务", "周期/说明", "类型"]
+    body = lines[3:]
+    assert len(body) == len(rows)  # piped: 160 columns, wide enough for one line each
+    for line, row in zip(body, rows, strict=True):
+        assert line.startswith(row["due"]) and row["title"] in line and row["unit"] in line

@@ -6,15 +6,14 @@ import argparse
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from rich.table import Table
-
 from ..core.expand import Window, expand
 from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import weekday_cn
 from ..exceptions import ConfigError, Problem
-from .common import load, parse_date, print_json, table_console, today
+from .common import load, parse_date, print_json, table_width, today
 from .errors import EXIT_OK
+from .table import Table
 
 DEFAULT_DAYS = 60
 
@@ -32,24 +31,22 @@ def select_units(plan: Plan, name: str | None) -> set[str] | None:
     raise LookupError(f"unknown unit or group {name!r}; known: {known}")
 
 
-def print_table(occurrences: Sequence[Occurrence], start: date, end: date, today: date) -> None:
-    console = table_console()
-    table = Table(title=f"日程 {start} 至 {end}（{len(occurrences)} 项）", title_justify="left")
-    table.add_column("到期日", no_wrap=True)
-    table.add_column("单位", no_wrap=True)
-    table.add_column("编号", no_wrap=True)
+def print_table(occurrences: Sequence[Occurrence], start: date, end: date) -> None:
+    table = Table(f"日程 {start} 至 {end}（{len(occurrences)} 项）")
+    table.add_column("到期日")
+    table.add_column("单位")
+    table.add_column("编号")
     table.add_column("任务", ratio=3)
     table.add_column("周期/说明", ratio=1)
-    table.add_column("类型", no_wrap=True)
+    table.add_column("类型")
     for o in occurrences:
         due = f"{o.due} {weekday_cn(o.due)}"
         if o.provisional:
             due += " 暂定"
-        style = "bold" if o.due == today else ("dim" if o.due < today else None)
-        table.add_row(due, o.unit, o.duty, o.title, o.label, KIND_LABELS[o.kind], style=style)
-    console.print(table)
+        table.add_row(due, o.unit, o.duty, o.title, o.label, KIND_LABELS[o.kind])
+    print(table.render(table_width()))
     if any(o.provisional for o in occurrences):
-        console.print(
+        print(
             "暂定 (provisional): no official holiday data for that year; weekends only. "
             "Add the year to calendar.yaml when it is published."
         )
@@ -106,5 +103,5 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     if args.json:
         print_json([o.as_json() for o in occurrences])
     else:
-        print_table(occurrences, start, end, now)
+        print_table(occurrences, start, end)
     return EXIT_OK

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
-
-from rich.console import Console
 
 from ..config import Config, find_config_dir, load_config
 from .errors import print_problems
@@ -68,9 +67,9 @@ def state_dir_option(holding: str) -> argparse.ArgumentParser:
     return parser
 
 
-def table_console() -> Console:
-    """A console for tables: the terminal's width, or 160 columns when piped."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+def table_width() -> int:
+    """Columns a table may use: the terminal's width, or 160 when piped."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 160
 
 
 def print_json(data: object) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from rich.table import Table
 
 from ..channels.base import Channel, Outgoing
 from ..channels.log import LogChannel
@@ -24,8 +23,9 @@ from ..delivery.setup import channels_from_config, ledger_url
 from ..exceptions import ConfigError, DeliveryError, Problem
 from ..ledger import Ledger, Row
 from ..statedir import find_state_dir
-from .common import at_or_now, load, parse_instant, print_json, state_dir_option, table_console
+from .common import at_or_now, load, parse_instant, print_json, state_dir_option, table_width
 from .errors import EXIT_INVALID, EXIT_OK
+from .table import Table
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -161,13 +161,12 @@ def cmd_due(args: argparse.Namespace) -> int:
         }
         print_json(out)
         return EXIT_OK
-    console = table_console()
     title = f"{at:%Y-%m-%d %H:%M} 将发送 {len(chosen.send)} 条提醒"
     if not open_now:
         title += "（不在推送时段内：将在下一个推送时段发送）"
-    table = Table(title=title, title_justify="left")
+    table = Table(title)
     for column in ("提醒时间", "渠道", "单位", "步骤", "事项", "截止"):
-        table.add_column(column)
+        table.add_column(column, ratio=1 if column == "事项" else 0)
     for d in chosen.send:
         r = d.reminder
         what = "；".join(f"[{o.duty}] {o.title}" for o in r.occurrences[:3])
@@ -176,9 +175,9 @@ def cmd_due(args: argparse.Namespace) -> int:
         table.add_row(
             f"{r.instant:%m-%d %H:%M}", d.channel, r.unit, r.step, what, r.due.isoformat()
         )
-    console.print(table)
+    print(table.render(table_width()))
     if chosen.too_old:
-        console.print(f"{len(chosen.too_old)} missed reminder(s) older than the catch-up limit.")
+        print(f"{len(chosen.too_old)} missed reminder(s) older than the catch-up limit.")
     if args.render:
         _print_render(config, chosen.send, at)
     return EXIT_OK
@@ -228,19 +227,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         print_json(out)
         return EXIT_OK
-    console = table_console()
-    table = Table(title="推送状态 (per robot)", title_justify="left")
+    width = table_width()
+    table = Table("推送状态 (per robot)")
     statuses = ("sent", "claimed", "failed", "dead", "skipped")
     table.add_column("渠道 channel")
     for status in statuses:
         table.add_column("pending" if status == "claimed" else status, justify="right")
     for channel, counts in sorted(summary.items()):
         table.add_row(channel, *(str(counts.get(s, 0)) for s in statuses))
-    console.print(table)
+    print(table.render(width))
     if problems:
-        failing = Table(title="失败与放弃 failing and dead", title_justify="left")
+        failing = Table("失败与放弃 failing and dead")
         for column in ("status", "channel", "key", "attempts", "error", "next attempt"):
-            failing.add_column(column)
+            failing.add_column(column, ratio=1 if column == "error" else 0)
         tz = ZoneInfo(config.settings.timezone)
         for row in problems:
             retry = (
@@ -249,5 +248,5 @@ def cmd_status(args: argparse.Namespace) -> int:
             failing.add_row(
                 row.status, row.channel, row.key, str(row.attempts), row.last_error or "", retry
             )
-        console.print(failing)
+        print(failing.render(width))
     return EXIT_OK

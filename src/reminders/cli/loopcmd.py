@@ -10,8 +10,6 @@ import argparse
 import getpass
 from datetime import date
 
-from rich.table import Table
-
 from ..closedloop.loop import Loop
 from ..closedloop.report import COLUMN_LABELS, COLUMNS
 from ..closedloop.state import STATE_LABELS, Action
@@ -28,9 +26,10 @@ from .common import (
     parse_instant,
     print_json,
     state_dir_option,
-    table_console,
+    table_width,
 )
 from .errors import EXIT_OK
+from .table import Table
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -142,16 +141,15 @@ def cmd_overdue(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"today": loop.today(now).isoformat(), "overdue": [i.as_json() for i in items]})
         return EXIT_OK
-    console = table_console()
-    table = Table(title=f"{loop.today(now)} 逾期未完成 {len(items)} 项", title_justify="left")
+    table = Table(f"{loop.today(now)} 逾期未完成 {len(items)} 项")
     for column in ("单位", "事项编号", "任务", "截止", "逾期"):
-        table.add_column(column)
+        table.add_column(column, ratio=1 if column == "任务" else 0)
     for item in items:
         o = item.occurrence
         table.add_row(
             o.unit, o.id, o.title, o.due.isoformat(), f"{item.days} 天（{item.workdays} 工作日）"
         )
-    console.print(table)
+    print(table.render(table_width()))
     return EXIT_OK
 
 
@@ -164,21 +162,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.as_json())
         return EXIT_OK
-    console = table_console()
-    table = Table(
-        title=f"{report.start} 至 {report.end}（截至 {report.today}）", title_justify="left"
-    )
+    table = Table(f"{report.start} 至 {report.end}（截至 {report.today}）")
     table.add_column("单位")
     for name in COLUMNS:
         table.add_column(COLUMN_LABELS[name], justify="right")
     for counts in report.units:
         table.add_row(counts.unit, *(str(getattr(counts, n)) for n in COLUMNS))
-    console.print(table)
+    print(table.render(table_width()))
     if report.worst:
-        console.print("逾期最久：")
+        print("逾期最久：")
         for item in report.worst:
             o = item.occurrence
-            console.print(f"  {o.id}  {o.title}  截止 {o.due}，逾期 {item.days} 天")
+            print(f"  {o.id}  {o.title}  截止 {o.due}，逾期 {item.days} 天")
     return EXIT_OK
 
 
