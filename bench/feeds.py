@@ -5,9 +5,11 @@
 2. Rebuild every feed of the shipped config with 100 schools, cold (target
    < 3 s), against the naive way: expand, then icalendar for every feed.
 3. Rebuild after one duty changes (target < 0.2 s), against the cold rebuild.
-4. Requests/s for a cached ~500 kB feed and for its 304, over loopback,
-   against nginx (one worker) serving the same bytes from a file (target:
-   >= 50% of nginx for full responses). Installs nginx and wrk with apt-get
+4. Requests/s for a cached ~500 kB feed, to clients that accept gzip (as
+   calendar apps do) and to clients that do not, and for its 304, over
+   loopback, against nginx (one worker) serving the same bytes from a file
+   (gzip_static for the gzip clients) (target: >= 50% of nginx for full
+   responses). Installs nginx and wrk with apt-get
    if missing; loopback only, fixed durations.
 
     .venv/bin/python bench/feeds.py [--seconds N] [--connections N] [--no-http]
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,13 +41,14 @@ from reminders.core.model import Unit
 from reminders.core.occurrence import KIND_LABELS, Occurrence
 from reminders.core.plan import Plan, compile_plan
 from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs, render
-from reminders.feeds.builder import Feed, etag_of
+from reminders.feeds.builder import Feed, compress, etag_of
 from reminders.feeds.render import CALENDAR_TAIL, calendar_head, event_chunk, render_event
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
 TOKEN = "benchbenchbenchbenchbenchbench01"
+GZIP = "Accept-Encoding: gzip"
 
 
 def best(runs: int, fn: Callable[[], Any]) -> float:
@@ -264,7 +268,7 @@ http {{
     types {{ text/calendar ics; }}
     server {{
         listen 127.0.0.1:{port};
-        location /feeds/{TOKEN}/ {{ alias {root}/www/; }}
+        location /feeds/{TOKEN}/ {{ alias {root}/www/; gzip_static on; gzip_vary on; }}
     }}
 }}
 """
@@ -329,7 +333,7 @@ def serve_child(port: int, path: str) -> None:
 
     body = Path(path).read_bytes()
     spec = FeedSpec("all", "all", "全部", "all", frozenset())
-    feed = Feed(spec, body, etag_of(body), NOW, 0, TODAY, TODAY)
+    feed = Feed(spec, compress(body), len(body), etag_of(body), NOW, 0, TODAY, TODAY)
     store = FeedStore()
     store.update({"all": feed}, {"all": TOKEN})
     server = EmbeddedServer(server_config(FeedApp(store), "127.0.0.1", port))
@@ -339,15 +343,17 @@ def serve_child(port: int, path: str) -> None:
 def head_etag(url: str) -> str:
     import httpx
 
-    return httpx.head(url).raise_for_status().headers["etag"]
+    # the plain representation's: the 304 runs send no Accept-Encoding
+    headers = {"Accept-Encoding": "identity"}
+    return httpx.head(url, headers=headers).raise_for_status().headers["etag"]
 
 
 def bench_http(config: Config, seconds: int, connections: int) -> None:
     settings = config.settings.model_copy(
         update={"feeds": config.settings.feeds.model_copy(update={"max_bytes": 500_000})}
     )
-    plan = compile_plan(settings, config.units.units, config.calendar, config.duties.duties)
-    feed = FeedBuilder().build(plan, TODAY, NOW)["all"]  # the shipped config's, cut to 500 kB
+    plan = replace(county(config, 10), settings=settings)
+    feed = FeedBuilder().build(plan, TODAY, NOW)["all"]  # 10 schools' feed, cut to 500 kB
     assert len(feed.body) > 400_000, len(feed.body)
     ensure_tools()
     tool = "wrk (1 thread)" if shutil.which("wrk") else "a Python asyncio client"
@@ -361,8 +367,9 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (root / sub).mkdir()
         (root / "www" / "all.ics").write_bytes(feed.body)
+        (root / "www" / "all.ics.gz").write_bytes(feed.gzipped)
         os.chmod(root, 0o755)
-        results: dict[str, tuple[float, float]] = {}
+        results: dict[str, tuple[float, float, float]] = {}
         port = free_port()
         ours = subprocess.Popen(
             [sys.executable, __file__, "--serve-child", str(port), str(root / "www" / "all.ics")]
@@ -374,6 +381,7 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
             load(url, 1, connections, None)  # warm up
             results["reminders (uvicorn+httptools, 1 process)"] = (
                 load(url, seconds, connections, None),
+                load(url, seconds, connections, GZIP),
                 load(url, seconds, connections, f"If-None-Match: {etag}"),
             )
         finally:
@@ -382,8 +390,8 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(nginx).exists():
             print("   nginx not available: no baseline")
-            for name, (full, cond) in results.items():
-                print(f"  {name}: {full:.0f} full/s, {cond:.0f} 304/s")
+            for name, (full, gzipped, cond) in results.items():
+                print(f"  {name}: {full:.0f} full/s, {gzipped:.0f} gzip/s, {cond:.0f} 304/s")
             return
         port = free_port()
         proc = subprocess.Popen(
@@ -396,14 +404,17 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
             load(url, 1, connections, None)
             base = (
                 load(url, seconds, connections, None),
+                load(url, seconds, connections, GZIP),
                 load(url, seconds, connections, f"If-None-Match: {etag}"),
             )
         finally:
             proc.terminate()
             proc.wait(10)
-    for name, (full, cond) in results.items():
+    print(f"   gzip: {len(feed.gzipped)} bytes on the wire instead of {len(feed.body)}")
+    for name, (full, gzipped, cond) in results.items():
         row(f"{name}: full 200", full, base[0], "nginx 1 worker, sendfile", "req/s")
-        row(f"{name}: 304", cond, base[1], "nginx 1 worker", "req/s")
+        row(f"{name}: gzip 200", gzipped, base[1], "nginx 1 worker, gzip_static", "req/s")
+        row(f"{name}: 304", cond, base[2], "nginx 1 worker", "req/s")
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ _DUMMY_TOKEN = "x" * 32
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers
 
 
-IDENTITY_CACHE_BYTES = 2 * 1024 * 1024  # decompressed feeds kept for clients without gzip
+IDENTITY_CACHE_BYTES = 1024 * 1024  # decompressed feeds kept for clients without gzip
 
 
 @dataclass(frozen=True, slots=True)
