@@ -16,6 +16,11 @@ BEFORE = "2026-11-20T16:00"  # Friday afternoon
 AFTER = "2026-11-23T16:00"  # Monday afternoon, 72 hours later
 
 
+def digests(texts: list[str]) -> int:
+    """Reminder messages, not weekly reports."""
+    return sum("闭环周报" not in text for text in texts)
+
+
 def test_downtime_catch_up(config_dir: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
     with FakeRobots() as robots:
@@ -23,15 +28,21 @@ def test_downtime_catch_up(config_dir: Path, tmp_path: Path) -> None:
         set_delivery(config_dir, catch_up_hours=48)
         first = DaemonProcess(config_dir, state, now=BEFORE, env=env).start()
         assert first.stop() == 0
-        before = {key: len(robot.messages) for key, robot in robots.robots.items()}
+        before = {key: digests(robot.texts()) for key, robot in robots.robots.items()}
 
         second = DaemonProcess(config_dir, state, now=AFTER, env=env).start()
+        # Monday 09:00's weekly report also came while stopped: it goes out too, once
+        second.wait_log(r"weekly report: 1 message\(s\) sent \(late\)")
         assert second.stop() == 0
-        after = {key: len(robot.messages) for key, robot in robots.robots.items()}
+        after = {key: digests(robot.texts()) for key, robot in robots.robots.items()}
         assert robots.total_rejections() == 0
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+        weeks = [t.split("闭环周报】")[1][:10] for t in bureau.texts() if "闭环周报" in t]
+        assert weeks == ["2026-11-20", "2026-11-23"]  # each week's once: the first start's too
 
     caught_up = {key: after[key] - before[key] for key in after}
-    print(f"messages per robot on restart after 72 h: {caught_up}")
+    print(f"reminder digests per robot on restart after 72 h: {caught_up}")
     assert set(caught_up.values()) == {1}, caught_up
     assert len(caught_up) == len(UNITS)
 

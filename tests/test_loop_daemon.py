@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -204,3 +205,48 @@ def test_a_cli_change_reaches_the_running_service_on_reload(
         assert "/act/" not in log.replace("/act/<", "")
     finally:
         assert daemon.stop() == 0
+
+
+def _reports(robots: FakeRobots) -> list[str]:
+    """The dates of the weekly reports the bureau's robot received, in order."""
+    bureau = robots.robot("dingtalk", "tok00madeup")
+    assert bureau is not None
+    found = (re.search(r"闭环周报】(\d{4}-\d{2}-\d{2})", text) for text in bureau.texts())
+    return [m[1] for m in found if m]
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_weekly_report_late_after_downtime_then_on_time_on_the_service_clock(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        # stopped over Monday 09:00: this week's report goes out when it starts on Wednesday
+        daemon = DaemonProcess(config_dir, state, now="2026-12-02T10:00", env=env).start()
+        _wait(lambda: _reports(robots) == ["2026-12-02"])
+        assert daemon.stop() == 0
+        again = DaemonProcess(config_dir, state, now="2026-12-03T10:00", env=env).start()
+        again.wait_log(r"weekly report of 2026-11-30: nothing to send")  # not twice
+        assert again.stop() == 0
+        # three seconds before next Monday's time: sent at 09:00 by the service's clock
+        monday = DaemonProcess(config_dir, state, now="2026-12-07T08:59:57", env=env).start()
+        assert _reports(robots) == ["2026-12-02"]
+        _wait(lambda: len(_reports(robots)) == 2)
+        assert monday.stop() == 0
+    assert _reports(robots) == ["2026-12-02", "2026-12-07"]
+    ledger = Ledger.open(default_url(state))
+    try:
+        weekly = [r for r in ledger.rows() if r.step == "weekly"]
+    finally:
+        ledger.close()
+    assert sorted((r.subject, r.status) for r in weekly) == [
+        ("report/2026-W49", "sent"),
+        ("report/2026-W50", "sent"),
+    ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from reminders.closedloop import Loop, LoopStore
-from reminders.closedloop.weekly import _fit, report_units, send_weekly_report
+from reminders.closedloop.weekly import _fit, report_times, report_units, send_weekly_report
 from reminders.config import load_config
 from reminders.delivery import deliverer_from_config
 from reminders.ledger import Ledger
@@ -96,3 +98,34 @@ def test_done_stops_retries_of_a_failed_escalation(config_dir: Path, tmp_path: P
             await deliverer.aclose()
 
         asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("now", "due", "upcoming"),
+    [
+        ("2026-11-30T08:59", None, "2026-11-30T09:00"),  # Monday, before the time
+        ("2026-11-30T09:00", "2026-11-30T09:00", "2026-12-07T09:00"),
+        ("2026-12-02T10:00", "2026-11-30T09:00", "2026-12-07T09:00"),  # came while stopped
+        ("2026-12-06T23:59", "2026-11-30T09:00", "2026-12-07T09:00"),  # Sunday: same ISO week
+        ("2026-12-07T01:00", None, "2026-12-07T09:00"),  # a new week: last week's is gone
+    ],
+)
+def test_report_times(config_dir: Path, now: str, due: str | None, upcoming: str) -> None:
+    settings = load_config(config_dir).settings
+    moment = datetime.fromisoformat(now).replace(tzinfo=TZ).astimezone(UTC)
+    got_due, got_upcoming = report_times(settings, moment)
+    assert (got_due.isoformat()[:16] if got_due else None) == due
+    assert got_upcoming is not None and got_upcoming.isoformat()[:16] == upcoming
+
+
+def test_report_times_other_day_and_off(config_dir: Path) -> None:
+    settings = load_config(config_dir).settings
+    friday = settings.model_copy(
+        update={"loop": settings.loop.model_copy(update={"report_weekday": "fri"})}
+    )
+    monday = datetime(2026, 11, 30, 12, 0, tzinfo=TZ)
+    assert report_times(friday, monday) == (None, datetime(2026, 12, 4, 9, 0, tzinfo=TZ))
+    off = settings.model_copy(
+        update={"loop": settings.loop.model_copy(update={"report_weekday": None})}
+    )
+    assert report_times(off, monday) == (None, None)

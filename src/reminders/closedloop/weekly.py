@@ -3,6 +3,8 @@
 The week's delivery is claimed in the ledger under `report/<ISO week>@weekly>
 <channel>` like any reminder, so a restart or a second instance does not send
 it again; a failure is recorded with the robot's message (`reminders status`).
+A report whose time passed while the service was stopped goes out when it
+starts, within the same ISO week; an older week's is not sent.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from ..channels.base import Outgoing, measure
+from ..core.model import Settings
 from ..core.plan import Plan
 from ..delivery.plan import channels_of
 from ..delivery.sender import Deliverer
@@ -23,6 +27,24 @@ from .loop import Loop
 from .report import render_report
 
 log = logging.getLogger("reminders.loop")
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def report_times(settings: Settings, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """(this ISO week's report time if it has come, the next report time), in the
+    settings' zone; (None, None) when the report is off."""
+    loop = settings.loop
+    if loop.report_weekday is None:
+        return None, None
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    monday = local.date() - timedelta(days=local.weekday())
+    day = monday + timedelta(days=_WEEKDAYS.index(loop.report_weekday))
+    this_week = datetime.combine(day, loop.report_time, local.tzinfo)
+    if this_week <= local:
+        return this_week, this_week + timedelta(days=7)
+    return None, this_week
 
 
 def report_units(plan: Plan) -> list[str]:

@@ -17,12 +17,12 @@ import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -32,7 +32,7 @@ from ..closedloop.links import ActionLinks
 from ..closedloop.loop import Loop
 from ..closedloop.state import feed_marks
 from ..closedloop.store import LoopStore
-from ..closedloop.weekly import send_weekly_report
+from ..closedloop.weekly import report_times, send_weekly_report
 from ..config import Config, load_config
 from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
@@ -40,8 +40,8 @@ from ..exceptions import RemindersError
 from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, parse_listen, server_config
 from ..ledger import Ledger
 from ..statedir import ensure_private_dir
+from ..statelock import StateLock
 from .clock import Clock
-from .lock import StateLock
 from .memory import release_free_memory
 from .notify import Notifier
 
@@ -49,6 +49,8 @@ log = logging.getLogger("reminders.daemon")
 
 NEXT_JOB = "next-due"
 REPORT_JOB = "weekly-report"
+NIGHTLY_JOB = "feeds"
+NIGHTLY = dtime(0, 5)
 CHANGE_SETTLE_SECONDS = 0.25
 
 
@@ -158,9 +160,7 @@ class Service:
             IntervalTrigger(seconds=self.options.sweep_seconds, timezone=zone),
             id="sweep",
         )
-        self.scheduler.add_job(
-            self.refresh_feeds, CronTrigger(hour=0, minute=5, timezone=zone), id="feeds"
-        )
+        self._schedule_nightly()
         self._schedule_report()
         self._spawn(self._after_changes())
         for signum, handler in (
@@ -180,6 +180,7 @@ class Service:
         self.notifier.ready(self.status_line())
         log.info("ready: %s", self.status_line())
         self._spawn(self.wake())
+        self._spawn(self.weekly_report())  # this week's, if it came while we were stopped
 
         await self.stopping.wait()
         log.info("stopping")
@@ -238,26 +239,51 @@ class Service:
         days = timedelta(days=settings.loop.link_days)
         self.deliverer.action_link = ActionLinks(key, base, days, self.clock.now)
 
+    def _schedule_nightly(self) -> None:
+        """The feed window rolls at midnight on the service's clock: rebuild at 00:05."""
+        now = self.clock.now()
+        tonight = datetime.combine(now.date(), NIGHTLY, now.tzinfo)
+        upcoming = tonight if tonight > now else tonight + timedelta(days=1)
+        trigger = DateTrigger(run_date=self.clock.to_real(upcoming))
+        self.scheduler.add_job(self._nightly, trigger, id=NIGHTLY_JOB, replace_existing=True)
+
+    async def _nightly(self) -> None:
+        try:
+            await self.refresh_feeds()
+        finally:
+            if not self.stopping.is_set():
+                self._schedule_nightly()
+
     def _schedule_report(self) -> None:
-        loop = self.config.settings.loop
+        """A job at the next report time, on the service's clock."""
         if self.scheduler.get_job(REPORT_JOB) is not None:
             self.scheduler.remove_job(REPORT_JOB)
-        if loop.report_weekday is None:
-            return
-        trigger = CronTrigger(
-            day_of_week=loop.report_weekday,
-            hour=loop.report_time.hour,
-            minute=loop.report_time.minute,
-            timezone=ZoneInfo(self.config.settings.timezone),
-        )
-        self.scheduler.add_job(self.weekly_report, trigger, id=REPORT_JOB)
+        _, upcoming = report_times(self.config.settings, self.clock.now())
+        if upcoming is not None:
+            trigger = DateTrigger(run_date=self.clock.to_real(upcoming))
+            self.scheduler.add_job(self.weekly_report, trigger, id=REPORT_JOB)
 
     async def weekly_report(self) -> None:
+        """This week's report, if its time has come (once per week: the ledger
+        keeps the claim, so a start after the time sends it late, not twice)."""
+        now = self.clock.now()
+        due, _ = report_times(self.config.settings, now)
         try:
-            sent = await send_weekly_report(self.deliverer, self.loop, self.clock.now())
-            log.info("weekly report: %d message(s) sent", sent)
+            if due is not None:
+                sent = await send_weekly_report(self.deliverer, self.loop, now)
+                late = " (late)" if now - due > timedelta(minutes=5) else ""
+                if sent:
+                    log.info("weekly report: %d message(s) sent%s", sent, late)
+                else:
+                    log.info(
+                        "weekly report of %s: nothing to send (sent before, or no robot)",
+                        due.date(),
+                    )
         except Exception:
             log.exception("weekly report failed")
+        finally:
+            if not self.stopping.is_set():
+                self._schedule_report()
 
     def state_changed(self) -> None:
         """An occurrence changed state (over HTTP): re-plan and refresh the feeds soon."""
