@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -70,7 +71,8 @@ def test_second_daemon_on_the_same_state_dir_is_refused(config_dir: Path, tmp_pa
 def test_reload_keeps_last_good_config_then_applies_a_good_one(
     config_dir: Path, tmp_path: Path
 ) -> None:
-    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
+    off = ("--watch-seconds", "0")  # SIGHUP alone
+    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY, args=off).start()
     try:
         url = feed_url(daemon)
         good = (config_dir / "duties.yaml").read_text(encoding="utf-8")
@@ -101,6 +103,34 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         daemon.signal(signal.SIGHUP)
         daemon.wait_log(r"config reloaded: 52 duties", after=mark)
         daemon.wait_log(r"\[99\.1\] 重载测试任务", after=mark)
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_an_edited_config_file_is_reloaded_without_a_signal(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    watch = ("--watch-seconds", "0.3")
+    daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY, args=watch).start()
+    try:
+        good = (config_dir / "duties.yaml").read_text(encoding="utf-8")
+        mark = len(daemon.log())
+        (config_dir / "duties.yaml").write_text(
+            good.replace("units: [教育局]", "units: [教育厅]", 1), encoding="utf-8"
+        )
+        daemon.wait_log(r"config files changed", after=mark)
+        daemon.wait_log(r"reload rejected: .*教育厅", after=mark)
+        daemon.wait_for("READY=1")
+        # an editor's swap file is not config: three looks later, nothing reloaded
+        mark = len(daemon.log())
+        (config_dir / ".duties.yaml.swp").write_bytes(b"\0" * 10)
+        time.sleep(1.0)
+        assert "config files changed" not in daemon.log()[mark:]
+        extra = good + '\n  - id: "99.1"\n    title: 监视测试任务\n    units: [教育局]\n'
+        extra += "    time_limit: 11月30日前\n"
+        (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
+        daemon.wait_log(r"config reloaded: 52 duties", after=mark)
+        daemon.wait_log(r"\[99\.1\] 监视测试任务", after=mark)
     finally:
         assert daemon.stop() == 0
 

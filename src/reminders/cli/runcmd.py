@@ -21,8 +21,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         parents=[state],
         help="the service: push reminders, serve calendar feeds (foreground; for systemd)",
         description="Plan, push and serve in one foreground process. SIGTERM/SIGINT stop it "
-        "cleanly, SIGHUP reloads the config (a broken config is logged and the last good "
-        "one keeps running).",
+        "cleanly; SIGHUP, `reminders reload` or an edited config file reloads the config (a "
+        "broken config is logged and the last good one keeps running).",
     )
     run.add_argument(
         "--listen",
@@ -37,6 +37,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=300.0,
         metavar="N",
         help="safety sweep interval (default 300)",
+    )
+    run.add_argument(
+        "--watch-seconds",
+        type=float,
+        default=5.0,
+        metavar="N",
+        help="look for changed config files every N seconds and reload (default 5; 0: off, "
+        "reload only on SIGHUP or `reminders reload`)",
     )
     run.add_argument(
         "--now",
@@ -64,12 +72,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan_year=args.plan_year,
         start=args.now,
         sweep_seconds=args.sweep_seconds,
+        watch_seconds=args.watch_seconds,
     )
     return run_service(options)
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from ..daemon.lock import running_pid
+    from ..statelock import running_pid
 
     state_dir = find_state_dir(args.state_dir)
     pid = running_pid(state_dir)

@@ -94,6 +94,22 @@ def _shown_value(value: Any, kind: str) -> Any:
     return value
 
 
+ConfigSignature = tuple[tuple[str, int, int], ...]
+
+
+def config_signature(directory: Path) -> ConfigSignature:
+    """(name, mtime, size) of each config file the loader reads: a change of any
+    means reload. Other files (an editor's swap file) are not looked at."""
+    out = []
+    for name in (*DEFAULT_FILES.values(), *OPTIONAL_FILES.values()):
+        try:
+            st = (directory / name).stat()
+        except OSError:
+            continue
+        out.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 def load_config(directory: Path, plan_year: int | None = None) -> Config:
     """Read, validate and compile; raise ConfigError with every problem found."""
     if not directory.is_dir():

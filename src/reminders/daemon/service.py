@@ -34,6 +34,7 @@ from ..closedloop.state import feed_marks
 from ..closedloop.store import LoopStore
 from ..closedloop.weekly import report_times, send_weekly_report
 from ..config import Config, load_config
+from ..config.loader import ConfigSignature, config_signature
 from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
 from ..exceptions import RemindersError
@@ -62,6 +63,7 @@ class RunOptions:
     plan_year: int | None = None
     start: datetime | None = None  # testing aid: the clock starts here
     sweep_seconds: float = 300.0
+    watch_seconds: float = 5.0  # how often to look for config changes; 0: only on SIGHUP
     stop_timeout: float = 20.0
 
 
@@ -83,11 +85,13 @@ class Service:
         self.sent_total = 0
         self.loop: Loop
         self.base_url = ""
+        self._signature: ConfigSignature = ()
         self._changed = asyncio.Event()
         self._published_revision = -1
 
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
+        self._signature = config_signature(self.options.config_dir)
         self.config = load_config(self.options.config_dir, self.options.plan_year)
         _log_warnings(self.config)
         zone = ZoneInfo(self.config.settings.timezone)
@@ -162,6 +166,9 @@ class Service:
         )
         self._schedule_nightly()
         self._schedule_report()
+        if self.options.watch_seconds > 0:
+            trigger = IntervalTrigger(seconds=self.options.watch_seconds, timezone=zone)
+            self.scheduler.add_job(self._watch_config, trigger, id="watch-config")
         self._spawn(self._after_changes())
         for signum, handler in (
             (signal.SIGTERM, self.stopping.set),
@@ -350,10 +357,18 @@ class Service:
         except Exception:
             log.exception("feed rebuild failed; serving the previous feeds")
 
+    async def _watch_config(self) -> None:
+        signature = await asyncio.to_thread(config_signature, self.options.config_dir)
+        if signature != self._signature:
+            log.info("config files changed")
+            await self.reload()
+
     async def reload(self) -> None:
         """Re-read config; a broken config is logged and the last good one keeps running."""
         self.notifier.reloading(time.monotonic_ns() // 1000)
         log.info("reloading config from %s", self.options.config_dir)
+        # taken before reading: an edit made while we read is seen by the next look
+        self._signature = config_signature(self.options.config_dir)
         try:
             config = await asyncio.to_thread(
                 load_config, self.options.config_dir, self.options.plan_year
