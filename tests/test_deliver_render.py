@@ -18,11 +18,13 @@ from .test_deliver_plan import _CALENDAR, at
 TODAY = date(2026, 9, 23)
 
 
-def reminder(duty: str, title: str, due: date, stage: str = "before") -> Reminder:
+def reminder(
+    duty: str, title: str, due: date, stage: str = "before", unit: str = "教育局"
+) -> Reminder:
     occ = Occurrence(
-        f"{duty}/教育局/{due}",
+        f"{duty}/{unit}/{due}",
         duty,
-        "教育局",
+        unit,
         title,
         "9月底前完成",
         due,
@@ -32,7 +34,7 @@ def reminder(duty: str, title: str, due: date, stage: str = "before") -> Reminde
         "9月底前完成",
         due.isoformat(),
     )
-    return Reminder(occ.id, stage, stage, "教育局", at("2026-09-23"), due, (occ,))  # type: ignore[arg-type]
+    return Reminder(occ.id, stage, stage, unit, at("2026-09-23"), due, (occ,))  # type: ignore[arg-type]
 
 
 def test_digest_groups_overdue_today_upcoming() -> None:
@@ -56,6 +58,22 @@ def test_digest_groups_overdue_today_upcoming() -> None:
     assert "已逾期 2 天（2 个工作日）" in text
     assert text.endswith("日程订阅：https://example.org/feeds/t.ics")
     assert parts[0].title == "【安全生产提醒】教育局 · 9月23日"
+
+
+def test_a_digest_for_several_units_names_each_items_unit() -> None:
+    """One robot (or the log) for two schools: the same duty twice must not read as a repeat."""
+    items = [
+        reminder("12.3", "聘请专家", TODAY, "due", unit="县第一中学"),
+        reminder("12.3", "聘请专家", TODAY, "due", unit="县第二中学"),
+    ]
+    renderer = Renderer(_CALENDAR)
+    (part,) = renderer.render(
+        "县第一中学、县第二中学", [(r, r.id) for r in items], TODAY, limit_for=lambda t: 4000
+    )
+    assert "- 县第一中学：[12.3] 聘请专家" in part.text
+    assert "- 县第二中学：[12.3] 聘请专家" in part.text
+    (single,) = renderer.render("县第一中学", [(items[0], "k")], TODAY, limit_for=lambda t: 4000)
+    assert "- [12.3] 聘请专家" in single.text and "县第一中学：" not in single.text
 
 
 def test_templates_are_overridable() -> None:

@@ -26,10 +26,12 @@ ChannelType = Literal["wecom", "dingtalk", "feishu", "webhook", "log"]
 TEMPLATE_NAMES = (
     "title",
     "item",
+    "unit_item",
     "overdue",
     "today",
     "upcoming",
     "review",
+    "unit_review",
     "review_item",
     "footer",
     "part",

@@ -28,7 +28,10 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "today": "**今日到期（$count 项）**",
     "upcoming": "**即将到期（$count 项）**",
     "item": "- [$duty] $text\n  截止：$due（周$weekday）$provisional，$left\n  $basis",
+    # a robot shared by several units (or the log): each item says whose it is
+    "unit_item": "- $unit：[$duty] $text\n  截止：$due（周$weekday）$provisional，$left\n  $basis",
     "review": "**长期坚持事项自查 · $period（$count 项，$due 前完成）**",
+    "unit_review": "**$unit：长期坚持事项自查 · $period（$count 项，$due 前完成）**",
     "review_item": "- [$duty] $title",
     "footer": "日程订阅：$link",
     "part": "（$part/$parts）",
@@ -121,6 +124,7 @@ class Renderer:
             "upcoming": [],
         }
         reviews: list[tuple[Reminder, str]] = []
+        several = len({reminder.unit for reminder, _ in items}) > 1
         for reminder, key in items:
             if reminder.stage == "review":
                 reviews.append((reminder, key))
@@ -141,6 +145,8 @@ class Renderer:
             for index, (reminder, key) in enumerate(members):
                 occ = reminder.occurrences[0]
                 item = "escalated_item" if name == "escalated" else "item"
+                if several and name != "escalated":
+                    item = "unit_item"
                 text = _fill(t[item], self.occurrence_values(occ, today))
                 if actions and self.action_link is not None and name != "escalated":
                     text += "\n" + _fill(t["action"], {"act": self.action_link(occ.id)})
@@ -151,7 +157,7 @@ class Renderer:
             occs = sorted(reminder.occurrences, key=lambda o: _duty_order(o.duty))
             first = occs[0]
             heading = _fill(
-                t["review"],
+                t["unit_review" if several else "review"],
                 {
                     "count": len(occs),
                     "period": first.label.split("·")[-1],
