@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, text
 
+from reminders.closedloop import LoopStore
 from reminders.exceptions import ConfigError
 from reminders.ledger import LATEST, Entry, Ledger
 from reminders.ledger.schema import schema_version
@@ -134,3 +137,43 @@ def test_two_processes_never_claim_the_same_key(tmp_path: Path) -> None:
         worker.join(timeout=30)
     everything = [key for won in results for key in won]
     assert len(everything) == len(set(everything)) == 300
+
+
+def test_reads_do_not_wait_for_a_writer_and_writes_queue(tmp_path: Path) -> None:
+    """Another process holds the write lock (a long claim): status pages and the
+    planner still read the last commit at once; a second writer waits its turn."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger.open(f"sqlite:///{path}", owner="reader")
+    ledger.claim(entries(2), T0, LEASE)
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE deliveries SET status = 'sent' WHERE key = 'k0'")
+    store = LoopStore.of(ledger)
+    results: dict[str, object] = {}
+
+    def read() -> None:
+        results["rows"] = [r.status for r in ledger.rows()]
+        results["summary"] = ledger.summary()
+        results["closed"] = store.closed_ids()
+        results["revision"] = store.revision()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=5)
+    blocked = reader.is_alive()
+
+    claimed: list[str] = []
+    second = threading.Thread(target=lambda: claimed.extend(ledger.claim(entries(3), T0, LEASE)))
+    second.start()
+    second.join(timeout=0.5)
+    waiting = second.is_alive()
+    writer.execute("COMMIT")
+    writer.close()
+    second.join(timeout=30)
+    reader.join(timeout=30)
+    assert not blocked, "a read waited for the writer"
+    assert results["rows"] == ["claimed", "claimed"]  # the last commit, not the open write
+    assert results["summary"] == {"wecom": {"claimed": 2}}
+    assert waiting, "a claim must wait for the other writer"
+    assert claimed == ["k2"]
+    ledger.close()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ..ledger import Ledger
 from ..ledger.schema import occurrence_history, occurrence_states
+from ..ledger.store import reading
 from ..ledger.upsert import insert_if_absent
 from .state import TARGET, Action, Change, Closure, Outcome, State
 
@@ -166,7 +167,7 @@ class LoopStore:
 
     # -- reading -------------------------------------------------------------
     def get(self, occurrence_id: str) -> Closure | None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             record = conn.execute(
                 select(occurrence_states).where(occurrence_states.c.occurrence_id == occurrence_id)
             ).first()
@@ -177,18 +178,18 @@ class LoopStore:
         query = select(occurrence_states)
         if units is not None:
             query = query.where(occurrence_states.c.unit.in_(list(units)))
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return {c.occurrence_id: c for c in map(_closure, conn.execute(query))}
 
     def closed(self) -> dict[str, Closure]:
         """Done and waived occurrences, by id."""
         query = select(occurrence_states).where(occurrence_states.c.state != "open")
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return {c.occurrence_id: c for c in map(_closure, conn.execute(query))}
 
     def closed_ids(self) -> set[str]:
         query = select(occurrence_states.c.occurrence_id).where(occurrence_states.c.state != "open")
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return set(conn.execute(query).scalars())
 
     def history(self, occurrence_id: str | None = None, limit: int | None = None) -> list[Change]:
@@ -197,10 +198,10 @@ class LoopStore:
             query = query.where(occurrence_history.c.occurrence_id == occurrence_id)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_change(r) for r in conn.execute(query)]
 
     def revision(self) -> int:
         """Grows with every change (in any process): compare to see whether to re-plan."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return int(conn.execute(select(func.max(occurrence_history.c.id))).scalar() or 0)

@@ -2,8 +2,9 @@
 
 A claim is one conditional write: insert the row if absent, or take it over
 when it failed and its retry time has come, or when another sender's lease
-has expired. On SQLite every transaction starts with `BEGIN IMMEDIATE`, so two
-processes on one file serialise their claims and never both win a key; on
+has expired. On SQLite every writing transaction starts with `BEGIN IMMEDIATE`,
+so two processes on one file serialise their claims and never both win a key
+(reads, through `reading()`, take no lock and see the last commit); on
 PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING`, a guarded
 `UPDATE`) are atomic per row.
 
@@ -17,6 +18,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -275,7 +277,7 @@ class Ledger:
     # -- reading -----------------------------------------------------------
     def statuses(self, keys: Sequence[str]) -> dict[str, Row]:
         found: dict[str, Row] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for chunk in _chunks(list(keys)):
                 for record in conn.execute(select(deliveries).where(deliveries.c.key.in_(chunk))):
                     row = Row(**record._mapping)
@@ -292,7 +294,7 @@ class Ledger:
             query = query.where(deliveries.c.channel == channel)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [Row(**record._mapping) for record in conn.execute(query)]
 
     def summary(self) -> dict[str, dict[str, int]]:
@@ -301,7 +303,7 @@ class Ledger:
             deliveries.c.channel, deliveries.c.status
         )
         out: dict[str, dict[str, int]] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for channel, status, count in conn.execute(query):
                 out.setdefault(channel, {})[status] = count
         return out
@@ -318,7 +320,7 @@ class Ledger:
         if after is not None:
             retry_query = retry_query.where(deliveries.c.next_attempt_at > after)
             lease_query = lease_query.where(deliveries.c.lease_until > after)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             retry = conn.execute(retry_query).scalar()
             lease = conn.execute(lease_query).scalar()
         times: list[datetime] = [t for t in (retry, lease) if t is not None]
@@ -347,4 +349,17 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "reminders_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it does not wait for writers (WAL
+    gives it the last committed state), where `engine.begin()` queues behind them."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_READ_ONLY: True})
+        yield conn
