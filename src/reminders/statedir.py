@@ -20,7 +20,7 @@ DEFAULT_STATE_DIR = "var"
 HINT = "use --state-dir DIR or REMINDERS_STATE_DIR to pick a writable state directory"
 
 
-def _unusable(path: Path, exc: OSError) -> ConfigError:
+def unusable_state_dir(path: Path, exc: OSError) -> ConfigError:
     return ConfigError([Problem(f"state directory not usable: {exc.strerror}; {HINT}", str(path))])
 
 
@@ -43,7 +43,7 @@ def ensure_private_dir(path: Path) -> Path:
             if not directory.exists():
                 directory.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
-        raise _unusable(path, exc) from None
+        raise unusable_state_dir(path, exc) from None
     if not path.is_dir():
         raise ConfigError([Problem(f"state directory is not a directory; {HINT}", str(path))])
     return path
@@ -55,7 +55,7 @@ def write_private(path: Path, data: bytes) -> None:
     try:
         write_atomic(path, data, 0o600)
     except OSError as exc:
-        raise _unusable(path.parent, exc) from None
+        raise unusable_state_dir(path.parent, exc) from None
 
 
 def read_private(path: Path) -> bytes:

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,9 +18,9 @@ from ..config import Config
 from ..delivery.plan import Delivery, deliveries, due_at, in_window
 from ..delivery.render import Renderer, duty_texts
 from ..delivery.sender import select
-from ..delivery.setup import channels_from_config, ledger_url
+from ..delivery.setup import channels_from_config, existing_ledger
 from ..exceptions import ConfigError, DeliveryError, Problem
-from ..ledger import Ledger, Row
+from ..ledger import Row
 from ..statedir import find_state_dir
 from .common import at_or_now, load, parse_instant, print_json, state_dir_option, table_width
 from .errors import EXIT_INVALID, EXIT_OK
@@ -59,16 +58,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--limit", type=int, default=50, metavar="N", help="failing/dead rows listed (default 50)"
     )
     status.set_defaults(run=cmd_status)
-
-
-def _existing_ledger(config: Config, state_dir: str | None) -> Ledger | None:
-    """The ledger if it exists; never creates one (a dry run writes nothing)."""
-    url = ledger_url(config, find_state_dir(state_dir))
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            return None
-    return Ledger.open(url)
 
 
 # -- send-test --------------------------------------------------------------
@@ -133,7 +122,7 @@ def cmd_due(args: argparse.Namespace) -> int:
     plan = config.plan
     at = at_or_now(args.at, config)
     settings = plan.settings.delivery
-    ledger = _existing_ledger(config, args.state_dir)
+    ledger = existing_ledger(config, find_state_dir(args.state_dir))
     closed = LoopStore.of(ledger).closed_ids() if ledger else set()  # done/waived: not sent
     wanted = deliveries(plan, due_at(plan, at, closed))
     existing: dict[str, Row] = ledger.statuses([d.key for d in wanted]) if ledger else {}
@@ -207,7 +196,7 @@ def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = load(args)
-    ledger = _existing_ledger(config, args.state_dir)
+    ledger = existing_ledger(config, find_state_dir(args.state_dir))
     if ledger is None:
         if args.json:
             print(json.dumps({"channels": {}, "problems": []}))

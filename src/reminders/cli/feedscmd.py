@@ -7,6 +7,8 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -21,6 +23,7 @@ from ..feeds.server import EmbeddedServer, FeedApp, parse_listen, server_config
 from ..feeds.specs import feed_specs
 from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
+from ..statelock import StateDirBusy, StateLock
 from .common import listen_address, load, parse_date, state_dir_option
 from .errors import EXIT_OK
 
@@ -66,9 +69,36 @@ def _summary(feed: Feed) -> str:
     return f"{feed.spec.filename}: {feed.events} events, {feed.size} bytes{cut}"
 
 
+SERVICE_ADVICE = (
+    "it already serves and rebuilds the feeds: use `reminders feeds urls` for the links"
+)
+
+
+@contextmanager
+def holding_state(state_dir: Path) -> Iterator[None]:
+    """The lock `reminders run` holds: one process at a time saves the feed history."""
+    lock = StateLock(state_dir, service=False)
+    try:
+        lock.acquire()
+    except StateDirBusy as exc:
+        if exc.pid is None:
+            raise
+        raise StateDirBusy(exc.state_dir, exc.pid, SERVICE_ADVICE) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    state_dir = find_state_dir(args.state_dir)
+    with holding_state(state_dir):
+        return _build(args, state_dir)
+
+
+def _build(args: argparse.Namespace, state_dir: Path) -> int:
     config = load(args)
-    publisher = FeedPublisher(find_state_dir(args.state_dir))
+    publisher = FeedPublisher(state_dir)
     feeds = publisher.publish(config.plan, datetime.now(UTC), args.today)
     report = write_feeds(Path(args.output), feeds)
     for feed in feeds.values():
@@ -125,10 +155,16 @@ def _configured_listen(text: str) -> tuple[str, int]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    state_dir = find_state_dir(args.state_dir)
+    with holding_state(state_dir):
+        return _serve(args, state_dir)
+
+
+def _serve(args: argparse.Namespace, state_dir: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load(args)
     host, port = args.listen or _configured_listen(config.settings.feeds.listen)
-    publisher = FeedPublisher(find_state_dir(args.state_dir))
+    publisher = FeedPublisher(state_dir)
     publisher.publish(config.plan, datetime.now(UTC), args.today)
     directory = config.directory
 

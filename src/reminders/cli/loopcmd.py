@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from datetime import date
 
 from ..closedloop.loop import Loop
@@ -15,10 +16,11 @@ from ..closedloop.report import COLUMN_LABELS, COLUMNS
 from ..closedloop.state import STATE_LABELS, Action
 from ..closedloop.store import LoopStore
 from ..config import Config
-from ..daemon.lock import running_pid
-from ..delivery.setup import open_ledger
+from ..delivery.setup import existing_ledger, ledger_file, open_ledger
 from ..exceptions import ConfigError, Problem
+from ..ledger import Ledger
 from ..statedir import find_state_dir
+from ..statelock import running_pid
 from .common import (
     at_or_now,
     load,
@@ -30,6 +32,8 @@ from .common import (
 )
 from .errors import EXIT_OK
 from .table import Table
+
+EMPTY_LEDGER = "sqlite://"  # in memory: what a read sees before anything was recorded
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,9 +95,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     history.set_defaults(run=cmd_history)
 
 
-def _loop(args: argparse.Namespace) -> tuple[Config, Loop]:
+def _loop(args: argparse.Namespace, *, writes: bool) -> tuple[Config, Loop]:
+    """The loop on the ledger; only a command that `writes` creates a missing one."""
     config = load(args)
-    ledger = open_ledger(config, find_state_dir(args.state_dir))
+    state_dir = find_state_dir(args.state_dir)
+    ledger = open_ledger(config, state_dir) if writes else existing_ledger(config, state_dir)
+    if ledger is None:
+        where = ledger_file(config, state_dir)
+        print(f"no ledger yet ({where}): nothing is marked done or waived", file=sys.stderr)
+        ledger = Ledger.open(EMPTY_LEDGER)
     plan = config.plan
     return config, Loop(LoopStore.of(ledger), lambda: plan)
 
@@ -108,7 +118,7 @@ def _who(given: str | None) -> str:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
-    config, loop = _loop(args)
+    config, loop = _loop(args, writes=True)
     action: Action = args.action
     outcome = loop.act(
         args.occurrence,
@@ -130,7 +140,7 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 def cmd_overdue(args: argparse.Namespace) -> int:
-    config, loop = _loop(args)
+    config, loop = _loop(args, writes=False)
     now = at_or_now(args.at, config)
     units = set(args.unit) if args.unit else None
     if units:
@@ -154,7 +164,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    config, loop = _loop(args)
+    config, loop = _loop(args, writes=False)
     now = at_or_now(args.at, config)
     start: date | None = args.start
     end: date | None = args.end
@@ -178,7 +188,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    _, loop = _loop(args)
+    _, loop = _loop(args, writes=False)
     changes = loop.store.history(args.occurrence)
     if args.json:
         print_json([c.as_json() for c in changes])

@@ -18,7 +18,13 @@ from .plan import (
 )
 from .render import RenderedPart, Renderer
 from .sender import ChannelOutcome, Deliverer, DeliveryReport
-from .setup import channels_from_config, deliverer_from_config, ledger_url, open_ledger
+from .setup import (
+    channels_from_config,
+    deliverer_from_config,
+    existing_ledger,
+    ledger_url,
+    open_ledger,
+)
 
 __all__ = [
     "ChannelOutcome",
@@ -32,6 +38,7 @@ __all__ = [
     "deliverer_from_config",
     "deliveries",
     "due_at",
+    "existing_ledger",
     "in_window",
     "ledger_url",
     "next_due_instant",

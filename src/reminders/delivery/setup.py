@@ -7,6 +7,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from ..channels.base import Channel, Clock
 from ..channels.registry import build_channels
 from ..config import Config
@@ -19,10 +22,36 @@ def ledger_url(config: Config, state_dir: Path) -> str:
     return config.settings.delivery.ledger_url or default_url(state_dir)
 
 
+def ledger_file(config: Config, state_dir: Path) -> Path | None:
+    """The ledger's file when it is an SQLite file (it may not exist yet), else None."""
+    try:
+        url = make_url(ledger_url(config, state_dir))
+    except ArgumentError:
+        return None  # Ledger.open reports it
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 def open_ledger(config: Config, state_dir: Path) -> Ledger:
-    """The ledger named in settings (`delivery.ledger_url`), else ledger.sqlite3 in state_dir."""
+    """The ledger named in settings (`delivery.ledger_url`), else ledger.sqlite3 in state_dir.
+
+    Creates it (and the state directory) when missing: for commands that write.
+    """
     if config.settings.delivery.ledger_url is None:
         ensure_private_dir(state_dir)
+    return Ledger.open(ledger_url(config, state_dir))
+
+
+def existing_ledger(config: Config, state_dir: Path) -> Ledger | None:
+    """The ledger if there is one, else None: never creates a file or directory.
+
+    For commands that only read (opening an older ledger still applies its
+    pending schema migrations).
+    """
+    path = ledger_file(config, state_dir)
+    if path is not None and not path.exists():
+        return None
     return Ledger.open(ledger_url(config, state_dir))
 
 

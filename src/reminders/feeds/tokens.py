@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import ConfigError, Problem
-from ..statedir import read_private, write_private
+from ..statedir import ensure_private_dir, read_private, write_private
+from ..statelock import exclusive
 
 TOKENS_FILE = Path("feeds") / "tokens.json"
 TOKEN_BYTES = 24
@@ -35,36 +36,42 @@ def same_token(given: str, expected: str) -> bool:
 def load_tokens(state_dir: Path, keys: Iterable[str]) -> dict[str, str]:
     """The token of every feed key, making (and saving) any that are missing."""
     path = state_dir / TOKENS_FILE
-    tokens: dict[str, str] = {}
+    wanted = list(keys)
+    tokens = _read_tokens(path)
+    if any(key not in tokens for key in wanted):
+        # `feeds urls` may add tokens while the service does: read again under a lock
+        # on the folder, so that neither overwrites the tokens the other just made.
+        with exclusive(ensure_private_dir(path.parent)):
+            tokens = _read_tokens(path)
+            missing = [key for key in wanted if key not in tokens]
+            for key in missing:
+                tokens[key] = new_token()
+            if missing:
+                text = json.dumps(tokens, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+                write_private(path, text.encode())
+    return {key: tokens[key] for key in wanted}
+
+
+def _read_tokens(path: Path) -> dict[str, str]:
     try:
         raw = read_private(path)
     except FileNotFoundError:
-        raw = None
-    if raw is not None:
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("not a mapping")
-            tokens = {str(k): str(v) for k, v in data.items()}
-        except ValueError as exc:
-            raise ConfigError(
-                [Problem(f"feed token file is damaged ({exc}); fix or delete it", str(path))]
-            ) from None
-        bad = [key for key, token in tokens.items() if not TOKEN_PATTERN.match(token)]
-        if bad:
-            raise ConfigError(
-                [
-                    Problem(
-                        "feed token too short or malformed; delete the entry", str(path), value=k
-                    )
-                    for k in bad
-                ]
-            )
-    wanted = list(keys)
-    missing = [key for key in wanted if key not in tokens]
-    for key in missing:
-        tokens[key] = new_token()
-    if missing:
-        text = json.dumps(tokens, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-        write_private(path, text.encode())
-    return {key: tokens[key] for key in wanted}
+        return {}
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not a mapping")
+        tokens = {str(k): str(v) for k, v in data.items()}
+    except ValueError as exc:
+        raise ConfigError(
+            [Problem(f"feed token file is damaged ({exc}); fix or delete it", str(path))]
+        ) from None
+    bad = [key for key, token in tokens.items() if not TOKEN_PATTERN.match(token)]
+    if bad:
+        raise ConfigError(
+            [
+                Problem("feed token too short or malformed; delete the entry", str(path), value=k)
+                for k in bad
+            ]
+        )
+    return tokens
