@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +14,12 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ..config import load_config
-from ..exceptions import ConfigError, Problem, RemindersError
+from ..config.loader import config_signature
+from ..exceptions import ConfigError, Problem
 from ..feeds.builder import Feed
 from ..feeds.files import write_feeds
 from ..feeds.publisher import FeedPublisher
-from ..feeds.server import EmbeddedServer, FeedApp, parse_listen, server_config
+from ..feeds.server import EmbeddedServer, FeedApp, configured_listen, server_config
 from ..feeds.specs import feed_specs
 from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
@@ -137,23 +137,6 @@ def cmd_urls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    out = []
-    for name in sorted(os.listdir(directory)):
-        path = directory / name
-        if path.is_file():
-            st = path.stat()
-            out.append((name, st.st_mtime_ns, st.st_size))
-    return tuple(out)
-
-
-def _configured_listen(text: str) -> tuple[str, int]:
-    try:
-        return parse_listen(text)
-    except ValueError as exc:
-        raise RemindersError(f"settings feeds.listen: {exc}") from None
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     state_dir = find_state_dir(args.state_dir)
     with holding_state(state_dir):
@@ -163,20 +146,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, state_dir: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load(args)
-    host, port = args.listen or _configured_listen(config.settings.feeds.listen)
+    host, port = args.listen or configured_listen(config.settings)
     publisher = FeedPublisher(state_dir)
     publisher.publish(config.plan, datetime.now(UTC), args.today)
     directory = config.directory
 
     async def watch() -> None:
         """Rebuild when a config file changes or the day turns; keep the last good feeds."""
-        signature = _config_signature(directory)
+        signature = config_signature(directory)
         plan = config.plan
         day: date | None = None
         while True:
             await asyncio.sleep(args.check_every)
             now = datetime.now(UTC)
-            current = _config_signature(directory)
+            current = config_signature(directory)
             today = args.today or now.astimezone(ZoneInfo(plan.settings.timezone)).date()
             if current == signature and today == day:
                 continue

@@ -38,7 +38,8 @@ from ..config.loader import ConfigSignature, config_signature
 from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
 from ..exceptions import RemindersError
-from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, parse_listen, server_config
+from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, server_config
+from ..feeds.server import configured_listen
 from ..ledger import Ledger
 from ..statedir import ensure_private_dir
 from ..statelock import StateLock
@@ -118,7 +119,7 @@ class Service:
         self.publisher = FeedPublisher(state_dir)
         await self._publish()
 
-        sock = _bind(*(self.options.listen or self._configured_listen()))
+        sock = _bind(*(self.options.listen or configured_listen(self.config.settings)))
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._set_links(key)
@@ -209,13 +210,6 @@ class Service:
         self.notifier.close()
         log.info("stopped")
         return 0
-
-    def _configured_listen(self) -> tuple[str, int]:
-        text = self.config.settings.feeds.listen
-        try:
-            return parse_listen(text)
-        except ValueError as exc:
-            raise RemindersError(f"settings feeds.listen: {exc}") from None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
