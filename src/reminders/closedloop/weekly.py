@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ..channels.base import Outgoing, measure
+from ..channels.base import Channel, Outgoing, measure
 from ..core.model import Settings
 from ..core.plan import Plan
 from ..delivery.plan import channels_of
@@ -73,46 +73,50 @@ def _fit(text: str, limit: int) -> str:
 
 
 async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) -> int:
-    """Send this week's report to each report unit's channels; return messages sent."""
+    """Send this week's report to each report unit's channels; return messages sent.
+    Each delivery is claimed first: once the week's are all sent, nothing is computed."""
     plan = loop.plan
     settings = plan.settings
-    report = await asyncio.to_thread(loop.report, now, None, None, settings.loop.report_worst)
-    title, text = render_report(report)
-    year, week, _ = report.today.isocalendar()
+    year, week, _ = loop.today(now).isocalendar()
     subject = f"report/{year}-W{week:02d}"
     lease = timedelta(seconds=settings.delivery.lease_seconds)
+    won: list[tuple[Entry, Channel]] = []
+    for unit in report_units(plan):
+        for name in channels_of(plan, unit):
+            channel = deliverer.channels.get(name)
+            if channel is None:
+                log.warning("weekly report: channel %s of %s is not configured", name, unit)
+                continue
+            entry = Entry(f"{subject}@weekly>{name}", subject, "weekly", name, unit, now)
+            wall = datetime.now(UTC)
+            if await asyncio.to_thread(deliverer.ledger.claim, [entry], wall, lease):
+                won.append((entry, channel))
+    if not won:
+        return 0
+    report = await asyncio.to_thread(loop.report, now, None, None, settings.loop.report_worst)
+    title, text = render_report(report)
     sent = 0
     async with httpx.AsyncClient(timeout=settings.delivery.timeout_seconds) as client:
-        for unit in report_units(plan):
-            for name in channels_of(plan, unit):
-                channel = deliverer.channels.get(name)
-                if channel is None:
-                    log.warning("weekly report: channel %s of %s is not configured", name, unit)
-                    continue
-                entry = Entry(f"{subject}@weekly>{name}", subject, "weekly", name, unit, now)
-                wall = datetime.now(UTC)
-                won = await asyncio.to_thread(deliverer.ledger.claim, [entry], wall, lease)
-                if not won:
-                    continue
-                limiter = deliverer.limiter(channel, settings.delivery)
-                body = _fit(text, channel.limit_for(title))
-                message = Outgoing(title, body, unit, (entry.key,))
-                stamp = await limiter.acquire()
-                try:
-                    answer = await channel.send(client, message)
-                except DeliveryError as exc:
-                    limiter.settle(stamp)
-                    await asyncio.to_thread(
-                        deliverer.ledger.mark_dead,
-                        [entry.key],
-                        datetime.now(UTC),
-                        error=exc.message,
-                        code=exc.code,
-                    )
-                    log.error("weekly report to %s failed: %s", name, exc.message)
-                    continue
+        for entry, channel in won:
+            limiter = deliverer.limiter(channel, settings.delivery)
+            body = _fit(text, channel.limit_for(title))
+            message = Outgoing(title, body, entry.unit, (entry.key,))
+            stamp = await limiter.acquire()
+            try:
+                answer = await channel.send(client, message)
+            except DeliveryError as exc:
                 limiter.settle(stamp)
-                await asyncio.to_thread(deliverer.ledger.mark_sent, [entry.key], datetime.now(UTC))
-                log.info("weekly report sent to %s (%s): %s", unit, name, answer)
-                sent += 1
+                await asyncio.to_thread(
+                    deliverer.ledger.mark_dead,
+                    [entry.key],
+                    datetime.now(UTC),
+                    error=exc.message,
+                    code=exc.code,
+                )
+                log.error("weekly report to %s failed: %s", entry.channel, exc.message)
+                continue
+            limiter.settle(stamp)
+            await asyncio.to_thread(deliverer.ledger.mark_sent, [entry.key], datetime.now(UTC))
+            log.info("weekly report sent to %s (%s): %s", entry.unit, entry.channel, answer)
+            sent += 1
     return sent

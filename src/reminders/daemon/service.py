@@ -283,6 +283,7 @@ class Service:
         except Exception:
             log.exception("weekly report failed")
         finally:
+            release_free_memory()
             if not self.stopping.is_set():
                 self._schedule_report()
 
