@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from reminders.statelock import StateLock, exclusive
+from reminders.statelock import StateLock, exclusive, running_pid
 
 from .conftest import SHIPPED_CONFIG
 from .daemonproc import DaemonProcess
@@ -150,3 +150,24 @@ def test_tokens_made_meanwhile_by_another_process_are_kept(tmp_path: Path) -> No
     reader.join(10)
     assert got == [theirs]
     assert json.loads((tmp_path / TOKENS_FILE).read_text(encoding="utf-8")) == theirs
+
+
+def test_reload_never_signals_a_stranger_named_by_a_stale_pid_file(tmp_path: Path) -> None:
+    """A killed service's pid file, its pid since reused by another program."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    stranger = subprocess.Popen(["sleep", "30"])
+    try:
+        (state / "reminders.pid").write_text(f"{stranger.pid}\n", encoding="ascii")
+        assert running_pid(state) is None
+        done = subprocess.run(
+            [sys.executable, "-m", "reminders", "reload", "--state-dir", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0 and "no running service" in done.stderr
+        assert stranger.poll() is None, "the stranger was signalled"
+    finally:
+        stranger.kill()
+        stranger.wait()

@@ -90,7 +90,10 @@ class StateLock:
 
 
 def running_pid(state_dir: Path) -> int | None:
-    """The pid of the service holding `state_dir`, if one does."""
+    """The pid of the service holding `state_dir`, if one does. A pid file a killed
+    service left behind may name a process that has nothing to do with us since
+    (pids are reused): only the process that holds the lock counts, so `reminders
+    reload` never signals a stranger."""
     try:
         pid = int((state_dir / PID_FILE).read_text(encoding="ascii").strip())
     except (OSError, ValueError):
@@ -101,7 +104,31 @@ def running_pid(state_dir: Path) -> int | None:
         return None
     except PermissionError:
         pass
-    return pid
+    return pid if _holds_lock(pid, state_dir / LOCK_FILE) else None
+
+
+def _holds_lock(pid: int, lock: Path) -> bool:
+    """Whether `pid` holds the flock on `lock` (Linux: /proc/locks); True where the
+    system cannot tell."""
+    try:
+        table = Path("/proc/locks").read_text(encoding="ascii")
+    except OSError:
+        return True
+    try:
+        inode = str(lock.stat().st_ino)
+    except OSError:
+        return False  # no lock file: nobody holds it
+    for line in table.splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+        fields = line.split()
+        if (
+            len(fields) > 5
+            and fields[1] == "FLOCK"
+            and fields[4] == str(pid)
+            and fields[5].rsplit(":", 1)[-1] == inode
+        ):
+            return True
+    return False
 
 
 @contextmanager
