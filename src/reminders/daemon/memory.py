@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 
 def _load_trim() -> Callable[[int], int] | None:
+    # An optimisation only: whatever a locked-down system says, the service runs on.
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # the process's own libc
-    except (OSError, AttributeError):
+    except Exception:
         return None
     return trim
 
@@ -23,5 +24,9 @@ _TRIM = _load_trim()
 
 
 def release_free_memory() -> None:
+    global _TRIM
     if _TRIM is not None:
-        _TRIM(0)
+        try:
+            _TRIM(0)
+        except Exception:
+            _TRIM = None
