@@ -26,9 +26,10 @@ _TEXT_LIMIT = 2000
 
 
 def _clip(text: str | None, limit: int = _TEXT_LIMIT) -> str | None:
+    """Trimmed and clipped, without NUL characters (PostgreSQL refuses them in text)."""
     if text is None:
         return None
-    text = text.strip()
+    text = text.replace("\x00", "").strip()
     return text[:limit] if text else None
 
 

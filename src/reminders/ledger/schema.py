@@ -1,8 +1,10 @@
 """The ledger's tables and their versioned migrations.
 
 `schema_version` holds one row per applied migration. `migrate` applies the
-missing ones in order, each in its own transaction, so an old ledger file is
-brought up to date on open and a newer one is refused (never downgraded).
+missing ones in order, each in its own transaction (on PostgreSQL under an
+advisory lock, so processes opening an empty database together apply each once),
+so an old ledger is brought up to date on open and a newer one is refused (never
+downgraded).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
     insert,
     inspect,
     select,
@@ -137,9 +140,28 @@ def _v2(conn: Connection) -> None:
     occurrence_history.create(conn)
 
 
+# Columns holding names from the config (units, channels) and the ids built from them.
+_UNBOUNDED = {
+    "deliveries": ("key", "subject", "channel", "unit"),
+    "occurrence_states": ("occurrence_id", "unit"),
+    "occurrence_history": ("occurrence_id", "unit"),
+}
+
+
+def _v3(conn: Connection) -> None:
+    """Version 3: names of any length. SQLite never enforced the VARCHAR lengths above;
+    PostgreSQL refused a unit name over 200 characters. Nothing to do on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, columns in _UNBOUNDED.items():
+        changes = ", ".join(f"ALTER COLUMN {column} TYPE TEXT" for column in columns)
+        conn.exec_driver_sql(f"ALTER TABLE {table} {changes}")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "deliveries table with status, attempts, lease and last error", _v1),
     (2, "occurrence states and history (closed loop)", _v2),
+    (3, "names of any length (text columns on PostgreSQL)", _v3),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -152,13 +174,30 @@ def current_version(conn: Connection) -> int:
     return max(found, default=0)
 
 
+def _one_at_a_time(conn: Connection) -> None:
+    """Hold the database's migration lock until this transaction ends.
+
+    SQLite's writers already queue (`BEGIN IMMEDIATE`). On PostgreSQL, services
+    starting together on an empty database would otherwise all see version 0 and
+    all create the same tables; there DDL is transactional, so the lock makes each
+    check-then-create step atomic.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+
+_MIGRATION_LOCK = 0x72656D696E646572  # "reminder": any constant shared by every process
+
+
 def migrate(engine: Engine) -> int:
     """Apply the missing migrations; return the schema version now in force."""
     with engine.begin() as conn:
+        _one_at_a_time(conn)
         if not inspect(conn).has_table("schema_version"):
-            schema_version.create(conn, checkfirst=True)
+            schema_version.create(conn)
     for version, description, apply in MIGRATIONS:
         with engine.begin() as conn:
+            _one_at_a_time(conn)
             have = current_version(conn)
             if have > LATEST:
                 raise ConfigError(

@@ -5,8 +5,9 @@ when it failed and its retry time has come, or when another sender's lease
 has expired. On SQLite every writing transaction starts with `BEGIN IMMEDIATE`,
 so two processes on one file serialise their claims and never both win a key
 (reads, through `reading()`, take no lock and see the last commit); on
-PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING`, a guarded
-`UPDATE`) are atomic per row.
+PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING … RETURNING`, a
+guarded `UPDATE`) are atomic per row, and a claim writes its rows in key order so
+that two senders never deadlock. Both are tested (tests/test_ledger_postgres.py).
 
 A crash after a send and before its mark can repeat that one message when the
 lease runs out; nothing is lost.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import (
     Connection,
@@ -35,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..exceptions import ConfigError, Problem
@@ -103,29 +105,35 @@ class Ledger:
 
     @classmethod
     def open(cls, url: str, owner: str | None = None) -> Ledger:
+        """Errors are ConfigErrors that never show the URL's password (nor the URL
+        itself when it cannot be parsed)."""
         try:
             engine = create_engine(url)
-        except (SQLAlchemyError, ValueError, ImportError) as exc:
-            raise ConfigError(
-                [
-                    Problem(
-                        f"cannot open the ledger: {type(exc).__name__}", field="delivery.ledger_url"
-                    )
-                ]
-            ) from None
+        except NoSuchModuleError as exc:
+            raise _open_error(str(exc)) from None
+        except ImportError as exc:
+            raise _open_error(f"its database driver is not installed ({exc})") from None
+        except (SQLAlchemyError, ValueError) as exc:
+            raise _open_error(type(exc).__name__) from None
         if engine.dialect.name == "sqlite":
             _sqlite_setup(engine)
             database = engine.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-        return cls(engine, owner)
+        try:
+            return cls(engine, owner)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise _open_error(_redacted(_reason(exc), engine.url.password), where) from None
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- claims ------------------------------------------------------------
     def claim(self, entries: Sequence[Entry], now: datetime, lease: timedelta) -> list[str]:
-        """Claim the keys that are new, retryable now, or whose lease expired; return those won."""
+        """Claim the keys that are new, retryable now, or whose lease expired; return those won
+        (in key order)."""
         until = now + lease
         retry_due = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
         return self._insert_or_take(
@@ -155,10 +163,14 @@ class Ledger:
         values: dict[str, Any],
     ) -> list[str]:
         """Insert each entry's row if absent, else update it where `takeover` holds; the keys
-        written."""
+        written, in key order.
+
+        Rows are written in key order: on PostgreSQL each write locks its row until the
+        commit, and two senders locking the same keys in different orders would deadlock.
+        """
         written: list[str] = []
         with self.engine.begin() as conn:
-            for entry in entries:
+            for entry in sorted(entries, key=lambda entry: entry.key):
                 if self._insert(conn, entry, status, now, until, error):
                     written.append(entry.key)
                     continue
@@ -224,19 +236,30 @@ class Ledger:
         retry_at: datetime,
     ) -> None:
         self._release(
-            keys, now, status="failed", last_error=error, last_code=code, next_attempt_at=retry_at
+            keys,
+            now,
+            status="failed",
+            last_error=_no_nul(error),
+            last_code=_int32(code),
+            next_attempt_at=retry_at,
         )
 
     def mark_dead(
         self, keys: Iterable[str], now: datetime, *, error: str, code: int | None
     ) -> None:
         self._release(
-            keys, now, status="dead", last_error=error, last_code=code, next_attempt_at=None
+            keys,
+            now,
+            status="dead",
+            last_error=_no_nul(error),
+            last_code=_int32(code),
+            next_attempt_at=None,
         )
 
     def record_skipped(self, entries: Sequence[Entry], now: datetime, reason: str) -> list[str]:
         """Record as skipped (too old, superseded), also over a failed row or an abandoned
         claim; return the keys written."""
+        reason = _no_nul(reason) or ""
         return self._insert_or_take(
             entries,
             now,
@@ -325,6 +348,40 @@ class Ledger:
             lease = conn.execute(lease_query).scalar()
         times: list[datetime] = [t for t in (retry, lease) if t is not None]
         return min(times) if times else None
+
+
+def _open_error(reason: str, where: str | None = None) -> ConfigError:
+    at = f" {where}" if where else ""
+    return ConfigError(
+        [Problem(f"cannot open the ledger{at}: {reason}", field="delivery.ledger_url")]
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own words on one line, without SQLAlchemy's SQL and help link."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return f"{type(cause).__name__}: {'; '.join(lines)}"[:500]
+
+
+def _redacted(text: str, password: str | None) -> str:
+    """`text` without the password, as written or as URL-encoded."""
+    if not password:
+        return text
+    for form in {password, quote(password, safe=""), quote_plus(password, safe="")}:
+        text = text.replace(form, "***")
+    return text
+
+
+def _no_nul(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters (SQLite can): dropped on both."""
+    return None if text is None else text.replace("\x00", "")
+
+
+def _int32(code: int | None) -> int | None:
+    """A robot's code as the INTEGER column holds it; an outlandish one (it is also in
+    the error text) is left out rather than refused by PostgreSQL."""
+    return code if code is not None and -(2**31) <= code < 2**31 else None
 
 
 def _lease_expired(now: datetime) -> ColumnElement[bool]:

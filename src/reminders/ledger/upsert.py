@@ -24,8 +24,15 @@ def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> 
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-        pg = postgresql_insert(table).values(values).on_conflict_do_nothing()
-        return conn.execute(pg).rowcount == 1
+        # RETURNING, not rowcount: SQLAlchemy closes an INSERT's cursor before
+        # psycopg's rowcount is read, which then says -1 whether a row went in or not.
+        pg = (
+            postgresql_insert(table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .returning(*table.primary_key.columns)
+        )
+        return conn.execute(pg).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(table).values(values))
