@@ -21,6 +21,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -224,7 +225,7 @@ class _Runner:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             **self._as_account(),
         )
 
@@ -243,6 +244,7 @@ def _open_to_others(path: Path) -> bool:
 
 def _die_with_parent() -> None:
     """An interrupted test run leaves no server behind: SIGQUIT (immediate shutdown)
-    when the process that started it dies. Runs in the child, after it changed user."""
+    when the process that started it dies (Linux's prctl). Runs in the child, after
+    it changed user (a change of user would clear it)."""
     libc: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
     libc(_PR_SET_PDEATHSIG, signal.SIGQUIT)
