@@ -205,3 +205,24 @@ def test_plan_year_override_on_the_command_line(
     out, err = capsys.readouterr()
     assert "plan year 2022" in out
     assert "expired" not in err  # 7.1's campaign is live in 2022
+
+
+def test_a_password_in_the_ledger_url_is_a_warning_that_never_shows_it(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "s3cr3t-madeup"
+    url = f"postgresql+psycopg://reminders:{secret}@db.example.org/reminders"
+    with (config_dir / "settings.yaml").open("a", encoding="utf-8") as out:
+        out.write(f"delivery:\n  ledger_url: {url}\n")
+    assert main(["--config", str(config_dir), "validate"]) == 0
+    captured = capsys.readouterr()
+    line = next(x for x in captured.err.splitlines() if "ledger URL carries a password" in x)
+    settings = config_dir / "settings.yaml"
+    assert f"settings.yaml:{line_of(settings, 'ledger_url')}" in line
+    assert "delivery.ledger_url" in line and "PGPASSWORD" in line
+    assert secret not in captured.err + captured.out
+    # without one: no warning
+    text = settings.read_text(encoding="utf-8").replace(f":{secret}@", "@")
+    settings.write_text(text, encoding="utf-8")
+    assert main(["--config", str(config_dir), "validate"]) == 0
+    assert "carries a password" not in capsys.readouterr().err

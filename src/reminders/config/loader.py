@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -163,7 +164,27 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         raise ConfigError(problems)
 
     plan = compile_plan(settings, units.units, calendar, duties.duties, locate)
+    secret = _password_in_ledger_url(settings, files["settings"])
+    if secret is not None:
+        plan = replace(plan, warnings=(*plan.warnings, secret))
     return Config(directory, settings, units, calendar, duties, plan, channels)
+
+
+def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:
+    """A password written into settings is a secret in a config file: say so (and
+    never show it)."""
+    url = settings.delivery.ledger_url
+    if not url or urlsplit(url).password is None:
+        return None
+    path: FieldPath = ("delivery", "ledger_url")
+    return Problem(
+        "the ledger URL carries a password: settings files are no place for secrets; "
+        "give it in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE) instead",
+        str(yaml.path),
+        yaml.line_of(path),
+        dotted(path),
+        severity="warning",
+    )
 
 
 def _check_channel_names(
