@@ -1,4 +1,6 @@
-"""The ledger: claims, leases, outcomes, migrations, and two processes on one SQLite file."""
+"""The ledger on SQLite: claims, outcomes, two processes on one file, reads beside a
+writer. Lease take-over, migrations and the cases by URL run on SQLite and
+PostgreSQL in test_ledger_backends.py."""
 
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, text
 
 from reminders.closedloop import LoopStore
 from reminders.exceptions import ConfigError
 from reminders.ledger import LATEST, Entry, Ledger
-from reminders.ledger.schema import schema_version
 
 T0 = datetime(2026, 9, 23, 1, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -59,54 +59,12 @@ def test_outcomes_and_retry(ledger: Ledger) -> None:
     assert ledger.summary() == {"wecom": {"sent": 1, "claimed": 1, "dead": 1}}
 
 
-def test_expired_lease_is_taken_over(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
-    crashed, other = Ledger.open(url, owner="crashed"), Ledger.open(url, owner="other")
-    assert crashed.claim(entries(1), T0, LEASE) == ["k0"]
-    assert other.claim(entries(1), T0 + LEASE - timedelta(seconds=1), LEASE) == []
-    assert other.claim(entries(1), T0 + LEASE + timedelta(seconds=1), LEASE) == ["k0"]
-    crashed.mark_sent(["k0"], T0)  # the old owner's late mark does not clobber the new claim
-    assert other.statuses(["k0"])["k0"].status == "claimed"
-    other.mark_sent(["k0"], T0 + LEASE)
-    assert other.statuses(["k0"])["k0"].status == "sent"
-
-
-def test_extend_keeps_the_lease_without_counting_an_attempt(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
-    slow, other = Ledger.open(url, owner="slow"), Ledger.open(url, owner="other")
-    slow.claim(entries(1), T0, LEASE)
-    slow.extend(["k0"], T0 + LEASE - timedelta(seconds=1), LEASE)
-    assert other.claim(entries(1), T0 + LEASE + timedelta(seconds=1), LEASE) == []
-    assert slow.statuses(["k0"])["k0"].attempts == 1
-
-
 def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
     ledger.claim(entries(1), T0, LEASE)
     ledger.mark_failed(["k0"], T0, error="x", code=None, retry_at=T0)
     assert ledger.record_skipped(entries(2), T0, "superseded") == ["k0", "k1"]
     assert ledger.record_skipped(entries(2), T0, "superseded") == []
     assert {r.status for r in ledger.rows()} == {"skipped"}
-
-
-def test_an_abandoned_claim_can_be_skipped(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
-    crashed, later = Ledger.open(url, owner="crashed"), Ledger.open(url, owner="later")
-    crashed.claim(entries(1), T0, LEASE)
-    assert later.record_skipped(entries(1), T0 + LEASE / 2, "too old") == []  # still leased
-    assert later.record_skipped(entries(1), T0 + LEASE * 2, "too old") == ["k0"]
-
-
-def test_schema_version_and_migrations(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
-    assert Ledger.open(url).version == LATEST
-    assert Ledger.open(url).version == LATEST  # reopening applies nothing twice
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
-        assert versions == list(range(1, LATEST + 1))
-        conn.execute(insert(schema_version).values(version=99, description="future", applied_at=T0))
-    with pytest.raises(ConfigError, match="newer than this program"):
-        Ledger.open(url)
 
 
 def test_memory_url_and_bad_url() -> None:

@@ -1,4 +1,4 @@
-"""The ledger and the closed-loop store on PostgreSQL, held to what they do on SQLite.
+"""The ledger and the closed-loop store on SQLite and on PostgreSQL, held to the same cases.
 
 One real PostgreSQL server (from the `pgserver` wheel, see pgcluster.py) serves the
 module; each test gets a database of its own. The `url` fixture runs each case on
