@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -398,7 +400,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout = 30000")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor)
             # WAL + NORMAL: no fsync per commit; a power cut may undo the last commits
             # (a reminder then repeats), never corrupts the file.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -408,6 +410,20 @@ def _sqlite_setup(engine: Engine) -> None:
     def _begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to WAL. Processes opening a new file at once (a service and
+    `reminders done` on a fresh state directory) race for the switch, and SQLite
+    answers the losers "database is locked" at once, busy timeout or not."""
+    for attempt in range(50):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 _READ_ONLY = "reminders_read_only"
