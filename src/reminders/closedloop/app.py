@@ -2,6 +2,8 @@
 
     GET|HEAD /act/<token>            the confirm page (changes nothing)
     POST     /act/<token>            do the token's action (form: by, note); idempotent
+             a token may name a self-check group (`review/<unit>/<period>`) instead of
+             an occurrence: its "done" closes every standing duty of the group still open
     GET      /api/occurrences?unit=U[&from=YYYY-MM-DD&to=YYYY-MM-DD]
     GET      /api/overdue[?unit=U]
     GET      /api/report[?from=…&to=…]
@@ -27,8 +29,9 @@ from urllib.parse import parse_qs, unquote
 
 from ..exceptions import RemindersError
 from . import pages
-from .loop import Loop, UnknownOccurrence
-from .signing import TokenError, verify
+from .lookup import is_group
+from .loop import Listed, Loop, UnknownOccurrence
+from .signing import Claim, TokenError, verify
 from .state import ACTIONS
 
 log = logging.getLogger("reminders.loop")
@@ -136,6 +139,9 @@ class LoopApp:
             log.info("action link refused: %s", exc.reason)  # never the token
             await _page(send, pages.error_page(exc.reason), head)
             return
+        if is_group(claim.occurrence_id):
+            await self._act_group(scope, receive, send, claim, token, now)
+            return
         zone = self.loop.zone()
         if method == "POST":
             form = await self._form(scope, receive)
@@ -188,6 +194,44 @@ class LoopApp:
             self.loop.text_of(occurrence),
         )
         await _page(send, page, head)
+
+    async def _act_group(
+        self, scope: Scope, receive: Receive, send: Send, claim: Claim, token: str, now: datetime
+    ) -> None:
+        """A self-check's "all done" link: every standing duty of the group still open."""
+        method = scope["method"]
+        head = method == "HEAD"
+        if claim.action != "done":  # only "done" links are ever made for a group
+            await _page(send, pages.error_page("malformed"), head)
+            return
+        form: dict[str, str] | None = None
+        if method == "POST":
+            form = await self._form(scope, receive)
+            if form is None or form.get("token", token) != token:
+                await _page(send, pages.error_page("bad_form"))
+                return
+        members = await asyncio.to_thread(self.loop.group, claim.occurrence_id, now)
+        if not members:
+            await _page(send, pages.error_page("unknown"), head)
+            return
+        zone = self.loop.zone()
+        if form is None:
+            await _page(send, pages.group_confirm_page(members, token, claim.expires, zone), head)
+            return
+        outcomes = await asyncio.to_thread(
+            self.loop.close_group,
+            [m.occurrence for m in members],
+            now,
+            by=form.get("by") or "链接确认",
+            note=form.get("note"),
+            via="link",
+        )
+        closed_now = [Listed(o, out.closure) for o, out in outcomes if out.changed]
+        before = [Listed(o, out.closure) for o, out in outcomes if not out.changed]
+        if closed_now:
+            log.info("%s: %d done via action link", claim.occurrence_id, len(closed_now))
+            self._changed()
+        await _page(send, pages.group_done_page(closed_now, before, zone))
 
     async def _form(self, scope: Scope, receive: Receive) -> dict[str, str] | None:
         kind = b""

@@ -1,4 +1,5 @@
-"""Action links for messages: `<base>/act/<token>`, one per occurrence and action."""
+"""Action links for messages: `<base>/act/<token>`, one per occurrence (or self-check
+group) and action."""
 
 from __future__ import annotations
 

@@ -1,13 +1,16 @@
-"""Find occurrences in the plan by id, or for a unit over a span of days. Pure."""
+"""Find occurrences in the plan by id, by self-check group, or for a unit over a span
+of days. Pure."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 
 from ..core.expand import Window, expand
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
+from ..core.rules import StandingRule
 
 # An action may name an occurrence up to this far from today (links live ~30 days;
 # the CLI may close last year's work).
@@ -37,6 +40,49 @@ def find(plan: Plan, occurrence_id: str, today: date) -> Occurrence | None:
         if occurrence.id == occurrence_id:
             return occurrence
     return None
+
+
+_GROUP_PREFIX = "review/"
+# A standing review's period key starts with its year ("review-2026-Q4", "review-2026-W53").
+_REVIEW_YEAR = re.compile(r"review-(\d{4})(?:-[A-Za-z0-9.]+)?")
+
+
+def split_group(group_id: str) -> tuple[str, str] | None:
+    """'review/教育局/review-2026-Q4' → ('教育局', 'review-2026-Q4'); None for any other id."""
+    if not group_id.startswith(_GROUP_PREFIX):
+        return None
+    unit, sep, period = group_id[len(_GROUP_PREFIX) :].rpartition("/")
+    if not (sep and unit and period):
+        return None
+    return unit, period
+
+
+def is_group(identifier: str) -> bool:
+    return identifier.startswith(_GROUP_PREFIX)
+
+
+def group_members(plan: Plan, group_id: str, today: date) -> list[Occurrence]:
+    """The standing-review occurrences of one self-check (`review/<unit>/<period>`), in
+    plan order: [] when the unit is unknown or has no standing duty in that period, or
+    the period is beyond REACH of today."""
+    parts = split_group(group_id)
+    if parts is None:
+        return []
+    unit, period = parts
+    match = _REVIEW_YEAR.fullmatch(period)
+    if match is None or unit not in plan.unit_names():
+        return []
+    year = int(match[1])
+    if not (today - REACH).year - 1 <= year <= (today + REACH).year:
+        return []
+    standing = tuple(d for d in plan.duties if any(isinstance(r, StandingRule) for r in d.rules))
+    # Every period keyed with this year ends by the end of the next (weeks, semesters).
+    window = Window(date(year, 1, 1), date(year + 1, 12, 31))
+    return [
+        o
+        for o in expand(replace(plan, duties=standing), window, {unit})
+        if o.kind == "standing-review" and o.period == period
+    ]
 
 
 def between(plan: Plan, start: date, end: date, units: set[str] | None = None) -> list[Occurrence]:

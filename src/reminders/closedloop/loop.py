@@ -113,6 +113,36 @@ class Loop:
             occurrence_id, unit, action, now, by=by, note=note, evidence=evidence, via=via
         )
 
+    def group(self, group_id: str, now: datetime) -> list[Listed]:
+        """A self-check's standing duties (`review/<unit>/<period>`) with their states;
+        [] when there is no such group."""
+        members = lookup.group_members(self.plan, group_id, self.today(now))
+        if not members:
+            return []
+        closures = self.store.closures([members[0].unit])
+        return [Listed(o, closures.get(o.id)) for o in members]
+
+    def close_group(
+        self,
+        members: list[Occurrence],
+        now: datetime,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+        via: str = "link",
+    ) -> list[tuple[Occurrence, Outcome]]:
+        """Mark every still-open member done, each with its own history row; done and
+        waived ones stay as they are. Repeating it changes nothing."""
+        return [
+            (
+                o,
+                self.store.apply(
+                    o.id, o.unit, "done", now, by=by, note=note, via=via, only_open=True
+                ),
+            )
+            for o in members
+        ]
+
     def overdue(self, now: datetime, units: set[str] | None = None) -> list[Overdue]:
         plan = self.plan
         today = self.today(now)

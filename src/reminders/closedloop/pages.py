@@ -12,6 +12,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from ..core.occurrence import KIND_LABELS, Occurrence
+from .loop import Listed
 from .state import ACTION_LABELS, STATE_LABELS, TARGET, Action, Closure
 
 HEADERS: list[tuple[bytes, bytes]] = [
@@ -38,6 +39,8 @@ _STYLE = (
     "button{margin-top:18px;width:100%;padding:14px;font-size:18px;border:0;border-radius:8px;"
     "background:#1a7f37;color:#fff}.note{color:#555;font-size:15px;margin-top:12px}"
     ".ok{color:#1a7f37}.bad{color:#b42318}"
+    "h2{font-size:16px;margin:16px 0 4px}ul{margin:0;padding-left:20px}"
+    "li{margin-top:6px}small{color:#777;font-size:13px;word-break:break-all}"
 )
 
 WHAT_HAPPENS: dict[str, str] = {
@@ -129,6 +132,74 @@ def done_page(
     else:
         head = f'<p class="ok">本事项此前已是“{STATE_LABELS[closure.state]}”，本次未作更改。</p>'
     return _page(200, f"{label}成功", head + _details(occurrence, closure, zone, text))
+
+
+GROUP_WHAT_HAPPENS = (
+    "点击下方按钮后，上列未完成事项将全部标记为“已完成”，本次自查随即办结，"
+    "相关提醒停止；已完成或已免除的事项保持不变。"
+)
+
+
+def _members(heading: str, members: list[Listed], zone: ZoneInfo) -> str:
+    if not members:
+        return ""
+    items = []
+    for m in members:
+        line = f"[{escape(m.occurrence.duty)}] {escape(m.occurrence.title)}"
+        if m.closure is not None and m.closure.closed:
+            when = m.closure.changed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            who = m.closure.by or "（未署名）"
+            line += escape(f"（{STATE_LABELS[m.state]}：{who} 于 {when}）")
+        items.append(f"<li>{line}<br><small>{escape(m.occurrence.id)}</small></li>")
+    return f"<h2>{escape(heading)}（{len(members)} 项）</h2><ul>{''.join(items)}</ul>"
+
+
+def _group_details(first: Occurrence) -> str:
+    rows = [
+        ("责任单位", first.unit),
+        ("本次", first.label),
+        ("截止日期", first.due.isoformat()),
+    ]
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def group_confirm_page(
+    members: list[Listed], token: str, expires: datetime, zone: ZoneInfo
+) -> Page:
+    """The self-check's "all done" page: what it will close, what is closed already."""
+    title = "确认本次自查全部完成"
+    open_ = [m for m in members if m.state == "open"]
+    closed = [m for m in members if m.state != "open"]
+    inner = _group_details(members[0].occurrence)
+    inner += _members("将标记为已完成", open_, zone) + _members("此前已办结", closed, zone)
+    if not open_:
+        inner += '<p class="note ok">本次自查的事项均已办结，无需再次操作。</p>'
+        return _page(200, title, inner)
+    until = expires.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    inner += (
+        f'<p class="note">{escape(GROUP_WHAT_HAPPENS)}</p>'
+        f'<form method="post" action="/act/{escape(token)}">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        '<label for="by">办理人（选填）</label>'
+        '<input id="by" name="by" maxlength="50" autocomplete="name">'
+        '<label for="note">说明（选填）</label>'
+        '<textarea id="note" name="note" rows="3" maxlength="500"></textarea>'
+        f'<button type="submit">确认全部完成（{len(open_)} 项）</button></form>'
+        f'<p class="note">此链接有效期至 {escape(until)}。</p>'
+    )
+    return _page(200, title, inner)
+
+
+def group_done_page(closed_now: list[Listed], before: list[Listed], zone: ZoneInfo) -> Page:
+    """After the POST: what this confirmation closed, and what was closed before it."""
+    first = (closed_now or before)[0].occurrence
+    if closed_now:
+        head = f'<p class="ok">已将 {len(closed_now)} 项标记为已完成。谢谢！</p>'
+    else:
+        head = '<p class="ok">本次自查的事项此前均已办结，本次未作更改。</p>'
+    inner = head + _group_details(first)
+    inner += _members("本次标记完成", closed_now, zone) + _members("此前已办结", before, zone)
+    return _page(200, "自查办结成功", inner)
 
 
 ERRORS: dict[str, tuple[int, str, str]] = {

@@ -6,7 +6,9 @@
 The token is the capability: whoever holds the link may take that one action
 on that one occurrence until it expires. Changing any byte of the payload (another
 occurrence, another action, a later expiry) or pairing a payload with another
-token's signature fails the constant-time comparison. `now` is an argument.
+token's signature fails the constant-time comparison. A self-check's "all done"
+link signs its group id (`review/<unit>/<period>`, never an occurrence id) the
+same way. `now` is an argument.
 """
 
 from __future__ import annotations

@@ -86,8 +86,13 @@ class LoopStore:
         note: str | None = None,
         evidence: str | None = None,
         via: str = "cli",
+        only_open: bool = False,
     ) -> Outcome:
-        """Move one occurrence to the action's state; a repeat changes nothing."""
+        """Move one occurrence to the action's state; a repeat changes nothing.
+
+        `only_open`: leave a closed (done or waived) occurrence as it is, decided
+        under the row lock (a self-check's "all done" must not overwrite a waiver).
+        """
         target = TARGET[action]
         by, note, evidence = _clip(by, 200), _clip(note), _clip(evidence)
         with self.engine.begin() as conn:
@@ -99,7 +104,7 @@ class LoopStore:
                     .with_for_update()
                 ).one()
             )
-            if current.state == target:
+            if current.state == target or (only_open and current.closed):
                 return Outcome(current, changed=False)
             conn.execute(
                 update(occurrence_states)

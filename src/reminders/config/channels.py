@@ -38,6 +38,7 @@ TEMPLATE_NAMES = (
     "escalated",
     "escalated_item",
     "action",
+    "review_action",
 )
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

@@ -38,6 +38,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "escalated": "**⚠ 下属单位逾期，请督办（$count 项）**",
     "escalated_item": "- $unit：[$duty] $text\n  截止：$due（周$weekday），$left",
     "action": "  办结确认：$act",
+    # under a self-check heading: one link that closes every duty of it still open
+    "review_action": "  全部自查完毕：$act",
 }
 
 _PART_PLACEHOLDER = {"part": "99", "parts": "99"}
@@ -87,7 +89,8 @@ class Renderer:
         action_link: Callable[[str], str] | None = None,
     ) -> None:
         self.calendar = calendar
-        self.action_link = action_link  # occurrence id → its signed "done" link (closed loop)
+        # occurrence (or self-check group) id → its signed "done" link (closed loop)
+        self.action_link = action_link
         self.texts = dict(texts or {})
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.link_template = link_template
@@ -165,6 +168,10 @@ class Renderer:
                     "unit": first.unit,
                 },
             )
+            if actions and self.action_link is not None:
+                # the reminder's subject is the group id, `review/<unit>/<period>`
+                act = self.action_link(reminder.subject)
+                heading += "\n" + _fill(t["review_action"], {"act": act, "count": len(occs)})
             for index, occ in enumerate(occs):
                 text = _fill(t["review_item"], self.occurrence_values(occ, today))
                 if actions and self.action_link is not None:
