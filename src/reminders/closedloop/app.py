@@ -27,9 +27,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from ..core.occurrence import is_review_group
 from ..exceptions import RemindersError
 from . import pages
-from .lookup import is_group
 from .loop import Listed, Loop, UnknownOccurrence
 from .signing import Claim, TokenError, verify
 from .state import ACTIONS
@@ -139,7 +139,7 @@ class LoopApp:
             log.info("action link refused: %s", exc.reason)  # never the token
             await _page(send, pages.error_page(exc.reason), head)
             return
-        if is_group(claim.occurrence_id):
+        if is_review_group(claim.occurrence_id):
             await self._act_group(scope, receive, send, claim, token, now)
             return
         zone = self.loop.zone()

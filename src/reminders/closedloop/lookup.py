@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from ..core.expand import Window, expand
-from ..core.occurrence import Occurrence
+from ..core.occurrence import Occurrence, split_review_group
 from ..core.plan import Plan
 from ..core.rules import StandingRule
 
@@ -42,30 +42,15 @@ def find(plan: Plan, occurrence_id: str, today: date) -> Occurrence | None:
     return None
 
 
-_GROUP_PREFIX = "review/"
 # A standing review's period key starts with its year ("review-2026-Q4", "review-2026-W53").
 _REVIEW_YEAR = re.compile(r"review-(\d{4})(?:-[A-Za-z0-9.]+)?")
-
-
-def split_group(group_id: str) -> tuple[str, str] | None:
-    """'review/教育局/review-2026-Q4' → ('教育局', 'review-2026-Q4'); None for any other id."""
-    if not group_id.startswith(_GROUP_PREFIX):
-        return None
-    unit, sep, period = group_id[len(_GROUP_PREFIX) :].rpartition("/")
-    if not (sep and unit and period):
-        return None
-    return unit, period
-
-
-def is_group(identifier: str) -> bool:
-    return identifier.startswith(_GROUP_PREFIX)
 
 
 def group_members(plan: Plan, group_id: str, today: date) -> list[Occurrence]:
     """The standing-review occurrences of one self-check (`review/<unit>/<period>`), in
     plan order: [] when the unit is unknown or has no standing duty in that period, or
     the period is beyond REACH of today."""
-    parts = split_group(group_id)
+    parts = split_review_group(group_id)
     if parts is None:
         return []
     unit, period = parts

@@ -72,6 +72,23 @@ def review_group(occurrence: Occurrence) -> str | None:
     return review_group_id(occurrence.unit, occurrence.period)
 
 
+_REVIEW_PREFIX = "review/"
+
+
 def review_group_id(unit: str, period: str) -> str:
     # Duty ids are digits and a dot, so `review/…` never names an occurrence.
-    return f"review/{unit}/{period}"
+    return f"{_REVIEW_PREFIX}{unit}/{period}"
+
+
+def is_review_group(identifier: str) -> bool:
+    return identifier.startswith(_REVIEW_PREFIX)
+
+
+def split_review_group(group_id: str) -> tuple[str, str] | None:
+    """'review/教育局/review-2026-Q4' → ('教育局', 'review-2026-Q4'); None for any other id."""
+    if not is_review_group(group_id):
+        return None
+    unit, sep, period = group_id[len(_REVIEW_PREFIX) :].rpartition("/")
+    if not (sep and unit and period):
+        return None
+    return unit, period
