@@ -155,15 +155,19 @@ class HttpChannel(Channel):
         assert body is not None
         return body
 
-    def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
-        """Fail on an HTTP error that carries no robot code."""
+    def check_overload(self, response: httpx.Response) -> None:
+        """Fail, to be retried, on HTTP 5xx and 429 whatever the body says."""
         status = response.status_code
         if status >= 500 or status == 429:
             raise self.fail(f"HTTP {status}", transient=True, code=status)
+
+    def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
+        """Fail on an HTTP error that carries no robot code."""
+        self.check_overload(response)
         if body is None:
             snippet = self.redact(response.text[:200])
             raise self.fail(
-                f"HTTP {status}, answer is not JSON: {snippet!r}", transient=status >= 500
+                f"HTTP {response.status_code}, answer is not JSON: {snippet!r}", transient=False
             )
 
     def check_code(

@@ -68,9 +68,8 @@ class WebhookChannel(HttpChannel):
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)
         response = await self.post(client, self._url, body, headers)
+        self.check_overload(response)
         status = response.status_code
-        if status >= 500 or status == 429:
-            raise self.fail(f"HTTP {status}", transient=True, code=status)
         if status >= 300:
             raise self.fail(f"HTTP {status}: {response.text[:200]!r}", transient=False, code=status)
         data = self.read_json(response) or {}
