@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
-from ..core.model import Duty, Settings, parse_offset
+from ..core.model import Duty, Settings
 from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.workcalendar import WorkCalendar, weekday_cn
+from ..delivery.escalation import shift
 from . import ical
 from .specs import FeedSpec
 
@@ -56,10 +57,7 @@ def _alarms(calendar: WorkCalendar, due: date, offsets: tuple[str, ...], at: tim
     hit = _ALARMS.get(key)
     if hit is not None and hit[0] is calendar:
         return hit[1]
-    days: set[date] = set()
-    for offset in offsets:
-        count, workdays = parse_offset(offset)
-        days.add(calendar.add_workdays(due, -count) if workdays else due - timedelta(days=count))
+    days = {shift(calendar, due, offset, -1) for offset in offsets}
     end = due + _ONE_DAY
     seconds = at.hour * 3600 + at.minute * 60
     out = []
