@@ -35,7 +35,10 @@ def build(
 
         for phrase in reading.not_understood:
             flag("not-understood", f"“{phrase}” in “{row.time_limit}”")
-        if not reading.rules and not reading.not_understood:
+        for reason in reading.invalid:  # read, but no such date (2月30日): validate refuses it
+            flag("not-understood", reason)
+        unreadable = reading.not_understood or reading.invalid
+        if not reading.rules and not unreadable:
             empty = "is empty" if not row.time_limit.strip() else f"says “{row.time_limit}”"
             flag(
                 "no-rule", f"the time-limit cell {empty}; neither it nor the text gives a due date"
@@ -45,7 +48,7 @@ def build(
             flag("no-time-limit", f"the cell is empty; read from the task text: {found}")
         for conflict in reading.conflicts:
             flag("conflict", conflict)
-        if reading.rules and not reading.not_understood:
+        if reading.rules and not unreadable:
             out.understood += 1
         lead, partners = row_units(row)
         if not lead:
