@@ -135,3 +135,20 @@ def test_reads_do_not_wait_for_a_writer_and_writes_queue(tmp_path: Path) -> None
     assert waiting, "a claim must wait for the other writer"
     assert claimed == ["k2"]
     ledger.close()
+
+
+def test_an_outcome_for_no_keys_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """A message part that completes no key marks none sent: no write lock is taken."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger.open(f"sqlite:///{path}", owner="me")
+    writer = sqlite3.connect(path, isolation_level=None, timeout=30)
+    writer.execute("BEGIN IMMEDIATE")
+    marker = threading.Thread(target=lambda: ledger.mark_sent([], T0))
+    marker.start()
+    marker.join(timeout=5)
+    waited = marker.is_alive()
+    writer.execute("COMMIT")
+    writer.close()
+    marker.join(timeout=30)
+    ledger.close()
+    assert not waited, "marking no keys waited for the writer"

@@ -290,9 +290,14 @@ class Ledger:
         self._update(keys, now, lease_until=None, **values)
 
     def _update(self, keys: Iterable[str], now: datetime, **values: Any) -> None:
-        """Update the rows this sender holds (a late write never clobbers a new owner)."""
+        """Update the rows this sender holds (a late write never clobbers a new owner).
+
+        No keys, no transaction: on SQLite an empty one would still take the write lock."""
+        keys = list(keys)
+        if not keys:
+            return
         with self.engine.begin() as conn:
-            for chunk in _chunks(list(keys)):
+            for chunk in _chunks(keys):
                 conn.execute(
                     update(deliveries)
                     .where(deliveries.c.key.in_(chunk), deliveries.c.lease_owner == self.owner)
