@@ -356,14 +356,18 @@ class Service:
         signature = await asyncio.to_thread(config_signature, self.options.config_dir)
         if signature != self._signature:
             log.info("config files changed")
-            await self.reload()
+            await self.reload(signature)
 
-    async def reload(self) -> None:
-        """Re-read config; a broken config is logged and the last good one keeps running."""
+    async def reload(self, signature: ConfigSignature | None = None) -> None:
+        """Re-read config; a broken config is logged and the last good one keeps running.
+
+        `signature`: the config files' as the watcher just took it (SIGHUP: taken here)."""
         self.notifier.reloading(time.monotonic_ns() // 1000)
         log.info("reloading config from %s", self.options.config_dir)
         # taken before reading: an edit made while we read is seen by the next look
-        self._signature = config_signature(self.options.config_dir)
+        if signature is None:
+            signature = await asyncio.to_thread(config_signature, self.options.config_dir)
+        self._signature = signature
         try:
             config = await asyncio.to_thread(
                 load_config, self.options.config_dir, self.options.plan_year
