@@ -24,6 +24,17 @@ def feed_url(daemon: DaemonProcess, unit: str = "教育局") -> str:
     return f"http://127.0.0.1:{daemon.port}/feeds/{token}/{spec.filename}"
 
 
+def with_duty_due_today(duties: str, title: str) -> str:
+    """duties.yaml plus a bureau duty 99.1 due on MONDAY."""
+    duty = [
+        '  - id: "99.1"',
+        f"    title: {title}",
+        "    units: [教育局]",
+        "    time_limit: 11月30日前",
+    ]
+    return duties + "\n" + "\n".join(duty) + "\n"
+
+
 def test_notify_ready_watchdog_stopping_and_clean_exit(config_dir: Path, tmp_path: Path) -> None:
     daemon = DaemonProcess(
         config_dir, tmp_path / "state", now=MONDAY, env={"WATCHDOG_USEC": "400000"}
@@ -91,13 +102,7 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         assert b"BEGIN:VCALENDAR" in feed.content
 
         # a good change: a new duty due today is pushed at once
-        new_duty = [
-            '  - id: "99.1"',
-            "    title: 重载测试任务",
-            "    units: [教育局]",
-            "    time_limit: 11月30日前",
-        ]
-        extra = good + "\n" + "\n".join(new_duty) + "\n"
+        extra = with_duty_due_today(good, "重载测试任务")
         (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
         mark = len(daemon.log())
         daemon.signal(signal.SIGHUP)
@@ -126,8 +131,7 @@ def test_an_edited_config_file_is_reloaded_without_a_signal(
         (config_dir / ".duties.yaml.swp").write_bytes(b"\0" * 10)
         time.sleep(1.0)
         assert "config files changed" not in daemon.log()[mark:]
-        extra = good + '\n  - id: "99.1"\n    title: 监视测试任务\n    units: [教育局]\n'
-        extra += "    time_limit: 11月30日前\n"
+        extra = with_duty_due_today(good, "监视测试任务")
         (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
         daemon.wait_log(r"config reloaded: 52 duties", after=mark)
         daemon.wait_log(r"\[99\.1\] 监视测试任务", after=mark)
