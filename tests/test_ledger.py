@@ -82,18 +82,22 @@ def _claimer(url: str, owner: str, keys: int, out: multiprocessing.Queue[list[st
     out.put(won)
 
 
-def test_two_processes_never_claim_the_same_key(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    Ledger.open(url)
+def claims_in_two_processes(url: str, timeout: float) -> list[str]:
+    """Two processes claim the same 300 keys on one ledger; every key either won."""
+    Ledger.open(url).close()
     context = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[list[str]] = context.Queue()
     workers = [context.Process(target=_claimer, args=(url, f"p{n}", 300, queue)) for n in range(2)]
     for worker in workers:
         worker.start()
-    results = [queue.get(timeout=60) for _ in workers]
+    results = [queue.get(timeout=timeout) for _ in workers]
     for worker in workers:
         worker.join(timeout=30)
-    everything = [key for won in results for key in won]
+    return [key for won in results for key in won]
+
+
+def test_two_processes_never_claim_the_same_key(tmp_path: Path) -> None:
+    everything = claims_in_two_processes(f"sqlite:///{tmp_path / 'shared.sqlite3'}", 60)
     assert len(everything) == len(set(everything)) == 300
 
 

@@ -9,7 +9,6 @@ here unchanged, against this module's fixtures.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import threading
 import traceback
@@ -223,19 +222,7 @@ def test_claims_in_opposite_orders_never_both_win(open_at: OpenLedger) -> None:
 
 
 def test_two_processes_never_claim_the_same_key(pg_url: str) -> None:
-    Ledger.open(pg_url).close()
-    context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[list[str]] = context.Queue()
-    workers = [
-        context.Process(target=test_ledger._claimer, args=(pg_url, f"p{n}", 300, queue))
-        for n in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    results = [queue.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-    everything = [key for won in results for key in won]
+    everything = test_ledger.claims_in_two_processes(pg_url, 120)
     assert len(everything) == len(set(everything)) == 300
 
 
