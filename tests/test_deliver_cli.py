@@ -63,6 +63,23 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def due(
+    capsys: pytest.CaptureFixture[str], config: Path, state: Path, *extra: str
+) -> tuple[int, str, str]:
+    """`reminders due --at 2026-09-23T10:00` on this config and state directory."""
+    return run(
+        capsys,
+        "--config",
+        str(config),
+        "due",
+        "--at",
+        "2026-09-23T10:00",
+        "--state-dir",
+        str(state),
+        *extra,
+    )
+
+
 def test_send_test_prints_each_robots_answer(
     configured: Path, robots: FakeRobots, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -126,17 +143,7 @@ def test_due_is_a_dry_run(
     configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / "state"
-    code, out, _ = run(
-        capsys,
-        "--config",
-        str(configured),
-        "due",
-        "--at",
-        "2026-09-23T10:00",
-        "--state-dir",
-        str(state),
-        "--json",
-    )
+    code, out, _ = due(capsys, configured, state, "--json")
     assert code == 0
     data = json.loads(out)
     assert data["send_window_open"] is True
@@ -144,18 +151,10 @@ def test_due_is_a_dry_run(
     assert channels == {"bureau-wecom", "bureau-ding", "log"}
     assert {row["step"] for row in data["would_send"]} >= {"before-7d"}
     assert not state.exists()
-    code, out, _ = run(
-        capsys,
-        "--config",
-        str(configured),
-        "due",
-        "--at",
-        "2026-09-23T10:00",
-        "--state-dir",
-        str(state),
-        "--render",
-    )
+    code, out, _ = due(capsys, configured, state, "--render")
+    assert code == 0
     assert "【安全生产提醒】教育局 · 9月23日" in out and "即将到期" in out
+    assert not state.exists()
 
 
 def test_status_after_a_delivery(
@@ -200,17 +199,7 @@ def test_due_render_shapes_each_robots_message_as_the_sender_does(
         ),
         encoding="utf-8",
     )
-    code, out, _ = run(
-        capsys,
-        "--config",
-        str(configured),
-        "due",
-        "--at",
-        "2026-09-23T10:00",
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--render",
-    )
+    code, out, _ = due(capsys, configured, tmp_path / "state", "--render")
     assert code == 0
     wecom = out.split("── bureau-wecom (wecom) ──")[1].split("── ")[0]
     ding = out.split("── bureau-ding (dingtalk) ──")[1].split("── ")[0]
