@@ -36,11 +36,11 @@ from typing import Any
 import icalendar
 
 from reminders.config import Config, load_config
-from reminders.core.expand import Window, expand
+from reminders.core.expand import expand
 from reminders.core.model import Unit
 from reminders.core.occurrence import KIND_LABELS, Occurrence
 from reminders.core.plan import Plan, compile_plan
-from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs, render
+from reminders.feeds import FeedBuilder, FeedSpec, History, feed_specs, feed_window, render
 from reminders.feeds.builder import Feed, compress, etag_of
 from reminders.feeds.render import CALENDAR_TAIL, calendar_head, event_chunk, render_event
 
@@ -129,7 +129,7 @@ def ours_feed(plan: Plan, spec: FeedSpec, occurrences: list[Occurrence]) -> byte
 
 
 def bench_one_feed(plan: Plan, runs: int) -> None:
-    window = Window(TODAY - timedelta(days=90), TODAY + timedelta(days=400))
+    window = feed_window(plan.settings, TODAY)
     occurrences = expand(plan, window)[:1000]
     spec = next(s for s in feed_specs(plan) if s.kind == "all")
     ours = ours_feed(plan, spec, occurrences)
@@ -145,7 +145,7 @@ def bench_one_feed(plan: Plan, runs: int) -> None:
 
 
 def naive_rebuild(plan: Plan) -> int:
-    window = Window(TODAY - timedelta(days=90), TODAY + timedelta(days=400))
+    window = feed_window(plan.settings, TODAY)
     size = 0
     for spec in feed_specs(plan):
         occurrences = expand(plan, window, set(spec.units))[:1000]
@@ -348,6 +348,21 @@ def head_etag(url: str) -> str:
     return httpx.head(url, headers=headers).raise_for_status().headers["etag"]
 
 
+def measure(
+    port: int, server: subprocess.Popen[bytes], seconds: int, connections: int
+) -> tuple[float, float, float]:
+    """Requests/s for the feed in full, gzipped and as a 304, once the server is up."""
+    wait_port(port, server)
+    url = f"http://127.0.0.1:{port}/feeds/{TOKEN}/all.ics"
+    etag = head_etag(url)
+    load(url, 1, connections, None)  # warm up
+    return (
+        load(url, seconds, connections, None),
+        load(url, seconds, connections, GZIP),
+        load(url, seconds, connections, f"If-None-Match: {etag}"),
+    )
+
+
 def bench_http(config: Config, seconds: int, connections: int) -> None:
     settings = config.settings.model_copy(
         update={"feeds": config.settings.feeds.model_copy(update={"max_bytes": 500_000})}
@@ -375,14 +390,8 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
             [sys.executable, __file__, "--serve-child", str(port), str(root / "www" / "all.ics")]
         )
         try:
-            wait_port(port, ours)
-            url = f"http://127.0.0.1:{port}/feeds/{TOKEN}/all.ics"
-            etag = head_etag(url)
-            load(url, 1, connections, None)  # warm up
-            results["reminders (uvicorn+httptools, 1 process)"] = (
-                load(url, seconds, connections, None),
-                load(url, seconds, connections, GZIP),
-                load(url, seconds, connections, f"If-None-Match: {etag}"),
+            results["reminders (uvicorn+httptools, 1 process)"] = measure(
+                port, ours, seconds, connections
             )
         finally:
             ours.terminate()
@@ -398,15 +407,7 @@ def bench_http(config: Config, seconds: int, connections: int) -> None:
             [nginx, "-c", str(nginx_conf(root, port))], stderr=subprocess.DEVNULL
         )
         try:
-            wait_port(port, proc)
-            url = f"http://127.0.0.1:{port}/feeds/{TOKEN}/all.ics"
-            etag = head_etag(url)
-            load(url, 1, connections, None)
-            base = (
-                load(url, seconds, connections, None),
-                load(url, seconds, connections, GZIP),
-                load(url, seconds, connections, f"If-None-Match: {etag}"),
-            )
+            base = measure(port, proc, seconds, connections)
         finally:
             proc.terminate()
             proc.wait(10)
