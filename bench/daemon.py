@@ -10,7 +10,6 @@ every feed has been fetched once with gzip and once without.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -27,7 +26,7 @@ import httpx
 from ruamel.yaml import YAML
 
 from reminders.config import load_config
-from reminders.feeds import feed_specs
+from reminders.feeds import feed_specs, load_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = "pydantic, sqlalchemy, httpx, uvicorn, apscheduler, ruamel.yaml, " + (
@@ -68,17 +67,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fetch_every_feed(config: Path, state: Path, port: int) -> int:
+def fetch_every_feed(config: Path, state: Path, port: int) -> None:
     """GET each feed as a calendar app does (gzip) and as a plain client does."""
-    tokens = json.loads((state / "feeds" / "tokens.json").read_text())
-    fetched = 0
+    specs = feed_specs(load_config(config).plan)
+    tokens = load_tokens(state, [spec.key for spec in specs])
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-        for spec in feed_specs(load_config(config).plan):
+        for spec in specs:
             path = f"/feeds/{tokens[spec.key]}/{quote(spec.filename)}"
             for encoding in ("gzip", "identity"):
                 client.get(path, headers={"Accept-Encoding": encoding}).raise_for_status()
-                fetched += 1
-    return fetched
 
 
 def daemon_run(config: Path, state: Path, idle: float) -> tuple[float, int, int]:
@@ -117,6 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = county_config(Path(tmp) / "config", args.schools)
+        plan = load_config(config).plan
         imports = [bare_imports() for _ in range(args.runs)]
         runs = []
         for _ in range(args.runs):
@@ -129,7 +127,10 @@ def main() -> None:
     ready = statistics.median(t for t, _, _ in warm)
     rss = statistics.median(r for _, r, _ in warm)
     served = statistics.median(s for _, _, s in warm)
-    print(f"shipped config + {args.schools} schools ({args.schools + 1} units, 51 duties)")
+    print(
+        f"shipped config + {args.schools} schools "
+        f"({len(plan.units)} units, {len(plan.duties)} duties, {len(feed_specs(plan))} feeds)"
+    )
     print(f"bare import of the dependencies: {import_time:.2f} s, {import_rss / 1024:.0f} MB RSS")
     print(
         f"start to READY: cold {cold_ready:.2f} s, warm {ready:.2f} s "
