@@ -136,6 +136,9 @@ class NoLedger(Ledger):
     def renew(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def extend(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
     def record_skipped(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
