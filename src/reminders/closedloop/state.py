@@ -89,7 +89,6 @@ class Outcome:
 
     closure: Closure
     changed: bool
-    change: Change | None = None
 
 
 def feed_marks(closures: dict[str, Closure]) -> dict[str, tuple[State, str]]:

@@ -119,7 +119,7 @@ class LoopStore:
                     revision=occurrence_states.c.revision + 1,
                 )
             )
-            result = conn.execute(
+            conn.execute(
                 insert(occurrence_history).values(
                     occurrence_id=occurrence_id,
                     unit=unit,
@@ -133,9 +133,6 @@ class LoopStore:
                     at=now,
                 )
             )
-            key = result.inserted_primary_key
-            assert key is not None
-            change_id = int(key[0])
         closure = Closure(
             occurrence_id,
             unit,
@@ -146,20 +143,7 @@ class LoopStore:
             now,
             current.revision + 1,
         )
-        change = Change(
-            change_id,
-            occurrence_id,
-            unit,
-            action,
-            current.state,
-            target,
-            by,
-            note,
-            evidence,
-            via,
-            now,
-        )
-        return Outcome(closure, changed=True, change=change)
+        return Outcome(closure, changed=True)
 
     def _ensure(self, conn: Connection, occurrence_id: str, unit: str, now: datetime) -> None:
         values = {
