@@ -13,7 +13,6 @@ from typing import Literal
 
 State = Literal["open", "done", "waived"]
 Action = Literal["done", "undo", "waive"]
-Via = Literal["cli", "link", "api", "test"]
 
 ACTIONS: tuple[Action, ...] = ("done", "undo", "waive")
 TARGET: dict[Action, State] = {"done": "done", "undo": "open", "waive": "waived"}
