@@ -66,6 +66,7 @@ def test_get_shows_the_task_and_changes_nothing(h: Harness) -> None:
     page = h.request("GET", link)
     text = page.text
     assert "确认标记完成" in text and "教育局" in text and "未完成" in text
+    assert "重点敏感时期要加密检查频次" in text  # the duty's full text, not only its title
     assert 'method="post"' in text and 'name="token"' in text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
+from ..delivery.plan import zone
+from ..delivery.render import duty_texts
 from ..exceptions import Problem, RemindersError
 from . import lookup
 from .overdue import Overdue, overdue
@@ -70,7 +72,7 @@ class Loop:
         return self._plan()
 
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.plan.settings.timezone)
+        return zone(self.plan.settings)
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.zone()).date()
@@ -80,10 +82,7 @@ class Loop:
 
     def text_of(self, occurrence: Occurrence) -> str:
         """The duty's full task text (an occurrence's title is a shortened form)."""
-        for compiled in self.plan.duties:
-            if compiled.duty.id == occurrence.duty:
-                return compiled.duty.text.strip() or occurrence.title
-        return occurrence.title
+        return duty_texts(self.plan).get(occurrence.duty) or occurrence.title
 
     def act(
         self,
