@@ -7,7 +7,7 @@ so two processes on one file serialise their claims and never both win a key
 (reads, through `reading()`, take no lock and see the last commit); on
 PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING … RETURNING`, a
 guarded `UPDATE`) are atomic per row, and a claim writes its rows in key order so
-that two senders never deadlock. Both are tested (tests/test_ledger_postgres.py).
+that two senders never deadlock. Both are tested (tests/test_ledger_backends.py).
 
 A crash after a send and before its mark can repeat that one message when the
 lease runs out; nothing is lost.
