@@ -1,4 +1,8 @@
-"""`reminders send-test`, `due` and `status`: try a robot, preview pushes, read the ledger."""
+"""`reminders send-test`, `due` and `status`: try a robot, preview pushes, read the ledger.
+
+The channels, the delivery plan and the ledger (httpx, SQLAlchemy) are imported
+by the commands that use them, not when the parser is built for every command.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,20 @@ import argparse
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import httpx
-
-from ..channels.base import Channel, Outgoing
-from ..channels.log import LogChannel
-from ..channels.registry import preview_channels
-from ..closedloop.store import LoopStore
-from ..config import Config
-from ..delivery.plan import Delivery, deliveries, due_at, in_window
-from ..delivery.render import Renderer, duty_texts
-from ..delivery.sender import select
-from ..delivery.setup import channels_from_config, existing_ledger
 from ..exceptions import ConfigError, DeliveryError, Problem
-from ..ledger import Row
 from ..statedir import find_state_dir
 from .common import at_or_now, load, parse_instant, print_json, state_dir_option, table_width
 from .errors import EXIT_INVALID, EXIT_OK
 from .table import Table
+
+if TYPE_CHECKING:
+    from ..channels.base import Channel, Outgoing
+    from ..config import Config
+    from ..delivery.plan import Delivery
+    from ..ledger import Row
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +63,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
+    from ..channels.base import Outgoing
+    from ..delivery.setup import channels_from_config
+
     config = load(args)
     unit = next((u for u in config.plan.units if u.name == args.unit), None)
     if unit is None:
@@ -94,6 +96,8 @@ def cmd_send_test(args: argparse.Namespace) -> int:
 
 
 async def _send_all(channels: list[Channel], message: Outgoing, config: Config) -> int:
+    import httpx
+
     failures = 0
     timeout = config.settings.delivery.timeout_seconds
     async with httpx.AsyncClient(timeout=timeout) as client:
@@ -118,6 +122,11 @@ async def _send_all(channels: list[Channel], message: Outgoing, config: Config) 
 
 
 def cmd_due(args: argparse.Namespace) -> int:
+    from ..closedloop.store import LoopStore
+    from ..delivery.plan import deliveries, due_at, in_window
+    from ..delivery.sender import select
+    from ..delivery.setup import existing_ledger
+
     config = load(args)
     plan = config.plan
     at = at_or_now(args.at, config)
@@ -174,6 +183,10 @@ def cmd_due(args: argparse.Namespace) -> int:
 
 def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
     """Each robot's messages as the sender would render them (its real limit and format)."""
+    from ..channels.log import LogChannel
+    from ..channels.registry import preview_channels
+    from ..delivery.render import Renderer, duty_texts
+
     renderer = Renderer(
         config.plan.calendar,
         config.channels.templates,
@@ -195,6 +208,8 @@ def _print_render(config: Config, items: list[Delivery], at: datetime) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..delivery.setup import existing_ledger
+
     config = load(args)
     ledger = existing_ledger(config, find_state_dir(args.state_dir))
     if ledger is None:

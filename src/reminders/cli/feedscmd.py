@@ -1,4 +1,8 @@
-"""`reminders feeds build|urls|serve`: calendar feeds as files, as URLs, over HTTP."""
+"""`reminders feeds build|urls|serve`: calendar feeds as files, as URLs, over HTTP.
+
+The feed builder and server (icalendar, uvicorn) are imported by these commands
+only, not when the parser is built for every command.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ..config import load_config
 from ..config.loader import config_signature
 from ..exceptions import ConfigError, Problem
-from ..feeds.builder import Feed
-from ..feeds.files import write_feeds
-from ..feeds.publisher import FeedPublisher
-from ..feeds.server import EmbeddedServer, FeedApp, configured_listen, server_config
-from ..feeds.specs import feed_specs
-from ..feeds.tokens import load_tokens
 from ..statedir import find_state_dir
 from ..statelock import StateDirBusy, StateLock
 from .common import listen_address, load, parse_date, state_dir_option
 from .errors import EXIT_OK
+
+if TYPE_CHECKING:
+    from ..feeds.builder import Feed
 
 log = logging.getLogger("reminders.feeds")
 
@@ -97,6 +99,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace, state_dir: Path) -> int:
+    from ..feeds.files import write_feeds
+    from ..feeds.publisher import FeedPublisher
+
     config = load(args)
     publisher = FeedPublisher(state_dir)
     feeds = publisher.publish(config.plan, datetime.now(UTC), args.today)
@@ -116,6 +121,9 @@ def feed_urls(base_url: str, tokens: dict[str, str], key: str, filename: str) ->
 
 
 def cmd_urls(args: argparse.Namespace) -> int:
+    from ..feeds.specs import feed_specs
+    from ..feeds.tokens import load_tokens
+
     config = load(args)
     base = args.base_url or config.settings.feeds.base_url
     if not base or not base.startswith(("http://", "https://")):
@@ -144,6 +152,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, state_dir: Path) -> int:
+    from ..feeds.publisher import FeedPublisher
+    from ..feeds.server import EmbeddedServer, FeedApp, configured_listen, server_config
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = load(args)
     host, port = args.listen or configured_listen(config.settings)

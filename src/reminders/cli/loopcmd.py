@@ -1,7 +1,8 @@
 """`reminders done|undo|waive|overdue|report|history`: close the loop from the command line.
 
 State changes go to the ledger database; a running service sees them at its
-next sweep, or at once after `reminders reload`.
+next sweep, or at once after `reminders reload`. The loop and the ledger
+(SQLAlchemy) are imported by these commands only, not when the parser is built.
 """
 
 from __future__ import annotations
@@ -10,15 +11,9 @@ import argparse
 import getpass
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
-from ..closedloop.loop import Loop
-from ..closedloop.report import COLUMN_LABELS, COLUMNS
-from ..closedloop.state import STATE_LABELS, Action
-from ..closedloop.store import LoopStore
-from ..config import Config
-from ..delivery.setup import existing_ledger, ledger_file, open_ledger
 from ..exceptions import ConfigError, Problem
-from ..ledger import Ledger
 from ..statedir import find_state_dir
 from ..statelock import running_pid
 from .common import (
@@ -32,6 +27,11 @@ from .common import (
 )
 from .errors import EXIT_OK
 from .table import Table
+
+if TYPE_CHECKING:
+    from ..closedloop.loop import Loop
+    from ..closedloop.state import Action
+    from ..config import Config
 
 EMPTY_LEDGER = "sqlite://"  # in memory: what a read sees before anything was recorded
 
@@ -97,6 +97,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _loop(args: argparse.Namespace, *, writes: bool) -> tuple[Config, Loop]:
     """The loop on the ledger; only a command that `writes` creates a missing one."""
+    from ..closedloop.loop import Loop
+    from ..closedloop.store import LoopStore
+    from ..delivery.setup import existing_ledger, ledger_file, open_ledger
+    from ..ledger import Ledger
+
     config = load(args)
     state_dir = find_state_dir(args.state_dir)
     ledger = open_ledger(config, state_dir) if writes else existing_ledger(config, state_dir)
@@ -118,6 +123,8 @@ def _who(given: str | None) -> str:
 
 
 def cmd_action(args: argparse.Namespace) -> int:
+    from ..closedloop.state import STATE_LABELS
+
     config, loop = _loop(args, writes=True)
     action: Action = args.action
     outcome = loop.act(
@@ -164,6 +171,8 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ..closedloop.report import COLUMN_LABELS, COLUMNS
+
     config, loop = _loop(args, writes=False)
     now = at_or_now(args.at, config)
     start: date | None = args.start
