@@ -68,6 +68,28 @@ def _page(status: int, title: str, inner: str) -> Page:
     return Page(status, html.encode())
 
 
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _dl(rows: list[tuple[str, str]]) -> str:
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
+
+
+def _form(token: str, button: str, expires: datetime, zone: ZoneInfo) -> str:
+    """The confirm form (name and note optional), posting back to the link itself."""
+    return (
+        f'<form method="post" action="/act/{escape(token)}">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        '<label for="by">办理人（选填）</label>'
+        '<input id="by" name="by" maxlength="50" autocomplete="name">'
+        '<label for="note">说明（选填）</label>'
+        '<textarea id="note" name="note" rows="3" maxlength="500"></textarea>'
+        f'<button type="submit">{escape(button)}</button></form>'
+        f'<p class="note">此链接有效期至 {escape(_local(expires, zone))}。</p>'
+    )
+
+
 def _details(
     occurrence: Occurrence, closure: Closure | None, zone: ZoneInfo, text: str | None
 ) -> str:
@@ -80,12 +102,12 @@ def _details(
         ("当前状态", STATE_LABELS[state]),
     ]
     if closure is not None and closure.closed:
-        when = closure.changed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        when = _local(closure.changed_at, zone)
         rows.append(("办理情况", f"{closure.by or '（未署名）'} 于 {when}"))
         if closure.note:
             rows.append(("说明", closure.note))
     rows.append(("事项编号", occurrence.id))
-    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
+    return _dl(rows)
 
 
 def confirm_page(
@@ -103,18 +125,8 @@ def confirm_page(
     if TARGET[action] == state:
         inner += f'<p class="note ok">本事项已是“{STATE_LABELS[state]}”，无需再次操作。</p>'
         return _page(200, f"确认{label}", inner)
-    until = expires.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    inner += (
-        f'<p class="note">{escape(WHAT_HAPPENS[action])}</p>'
-        f'<form method="post" action="/act/{escape(token)}">'
-        f'<input type="hidden" name="token" value="{escape(token)}">'
-        '<label for="by">办理人（选填）</label>'
-        '<input id="by" name="by" maxlength="50" autocomplete="name">'
-        '<label for="note">说明（选填）</label>'
-        '<textarea id="note" name="note" rows="3" maxlength="500"></textarea>'
-        f'<button type="submit">确认{escape(label)}</button></form>'
-        f'<p class="note">此链接有效期至 {escape(until)}。</p>'
-    )
+    inner += f'<p class="note">{escape(WHAT_HAPPENS[action])}</p>'
+    inner += _form(token, f"确认{label}", expires, zone)
     return _page(200, f"确认{label}", inner)
 
 
@@ -147,7 +159,7 @@ def _members(heading: str, members: list[Listed], zone: ZoneInfo) -> str:
     for m in members:
         line = f"[{escape(m.occurrence.duty)}] {escape(m.occurrence.title)}"
         if m.closure is not None and m.closure.closed:
-            when = m.closure.changed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            when = _local(m.closure.changed_at, zone)
             who = m.closure.by or "（未署名）"
             line += escape(f"（{STATE_LABELS[m.state]}：{who} 于 {when}）")
         items.append(f"<li>{line}<br><small>{escape(m.occurrence.id)}</small></li>")
@@ -155,12 +167,9 @@ def _members(heading: str, members: list[Listed], zone: ZoneInfo) -> str:
 
 
 def _group_details(first: Occurrence) -> str:
-    rows = [
-        ("责任单位", first.unit),
-        ("本次", first.label),
-        ("截止日期", first.due.isoformat()),
-    ]
-    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
+    return _dl(
+        [("责任单位", first.unit), ("本次", first.label), ("截止日期", first.due.isoformat())]
+    )
 
 
 def group_confirm_page(
@@ -175,18 +184,8 @@ def group_confirm_page(
     if not open_:
         inner += '<p class="note ok">本次自查的事项均已办结，无需再次操作。</p>'
         return _page(200, title, inner)
-    until = expires.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    inner += (
-        f'<p class="note">{escape(GROUP_WHAT_HAPPENS)}</p>'
-        f'<form method="post" action="/act/{escape(token)}">'
-        f'<input type="hidden" name="token" value="{escape(token)}">'
-        '<label for="by">办理人（选填）</label>'
-        '<input id="by" name="by" maxlength="50" autocomplete="name">'
-        '<label for="note">说明（选填）</label>'
-        '<textarea id="note" name="note" rows="3" maxlength="500"></textarea>'
-        f'<button type="submit">确认全部完成（{len(open_)} 项）</button></form>'
-        f'<p class="note">此链接有效期至 {escape(until)}。</p>'
-    )
+    inner += f'<p class="note">{escape(GROUP_WHAT_HAPPENS)}</p>'
+    inner += _form(token, f"确认全部完成（{len(open_)} 项）", expires, zone)
     return _page(200, title, inner)
 
 
