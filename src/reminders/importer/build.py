@@ -28,7 +28,8 @@ def build(
     out = Built()
     for row in rows:
         reading = read_phrases(row.time_limit, row.text, vocabulary)
-        out.duties.append(duty_map(row, reading))
+        lead, partners = row_units(row)
+        out.duties.append(duty_map(row, reading, lead, partners))
 
         def flag(reason: str, detail: str, row: Row = row) -> None:
             out.attention.append(Attention(row.id, reason, detail, row.line))
@@ -50,7 +51,6 @@ def build(
             flag("conflict", conflict)
         if reading.rules and not unreadable:
             out.understood += 1
-        lead, partners = row_units(row)
         if not lead:
             flag("no-unit", f"no responsible unit in “{row.units}”")
         if known_units is not None:

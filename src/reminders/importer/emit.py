@@ -11,7 +11,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..core.grammar import Reading
 from ..core.rules import Rule, describe_rule
-from .rows import Row, row_units, short_title
+from .rows import Row, short_title
 
 
 def describe(rule: Rule) -> str:
@@ -19,9 +19,9 @@ def describe(rule: Rule) -> str:
     return f"“{rule.phrase}” → {describe_rule(rule)}" if rule.phrase else describe_rule(rule)
 
 
-def duty_map(row: Row, reading: Reading) -> CommentedMap:
-    """The duty for `row`; `reading` is what its phrases were read as (for the comment)."""
-    units, partners = row_units(row)
+def duty_map(row: Row, reading: Reading, units: list[str], partners: list[str]) -> CommentedMap:
+    """The duty for `row`; `reading` is what its phrases were read as (for the comment),
+    `units` and `partners` its cells split (rows.row_units)."""
     duty = CommentedMap()
     duty["id"] = DoubleQuotedScalarString(row.id)
     duty["section"] = row.section
