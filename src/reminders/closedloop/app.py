@@ -144,8 +144,8 @@ class LoopApp:
             return
         zone = self.loop.zone()
         if method == "POST":
-            form = await self._form(scope, receive)
-            if form is None or form.get("token", token) != token:
+            form = await self._form(scope, receive, token)
+            if form is None:
                 await _page(send, pages.error_page("bad_form"))
                 return
             occurrence = await asyncio.to_thread(self.loop.find, claim.occurrence_id, now)
@@ -206,8 +206,8 @@ class LoopApp:
             return
         form: dict[str, str] | None = None
         if method == "POST":
-            form = await self._form(scope, receive)
-            if form is None or form.get("token", token) != token:
+            form = await self._form(scope, receive, token)
+            if form is None:
                 await _page(send, pages.error_page("bad_form"))
                 return
         members = await asyncio.to_thread(self.loop.group, claim.occurrence_id, now)
@@ -233,7 +233,8 @@ class LoopApp:
             self._changed()
         await _page(send, pages.group_done_page(closed_now, before, zone))
 
-    async def _form(self, scope: Scope, receive: Receive) -> dict[str, str] | None:
+    async def _form(self, scope: Scope, receive: Receive, token: str) -> dict[str, str] | None:
+        """The posted form; None when it is not a form, or carries another link's token."""
         kind = b""
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -245,7 +246,8 @@ class LoopApp:
             parsed = parse_qs(raw.decode("utf-8"), max_num_fields=10, strict_parsing=False)
         except (UnicodeDecodeError, ValueError):
             return None
-        return {k: v[0][:500] for k, v in parsed.items() if v}
+        form = {k: v[0][:500] for k, v in parsed.items() if v}
+        return form if form.get("token", token) == token else None
 
     # -- JSON API ------------------------------------------------------------
     def _authorised(self, scope: Scope) -> bool:
