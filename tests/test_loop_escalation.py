@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reminders.closedloop import Closure, build_report, overdue, render_report
+from reminders.closedloop import Closure, UnitCounts, build_report, overdue, render_report
 from reminders.delivery.escalation import escalation_days
 from reminders.delivery.plan import reminders_for
 from reminders.delivery.render import Renderer
@@ -115,22 +115,21 @@ def test_report_done_time_uses_local_date() -> None:
     plan = make_plan([MONTHLY])
     occ = next(o for o in occurrences(plan, unit="一中") if o.period == "2026-09")
     # 23:30 on the due day in Shanghai is 15:30 UTC the same day: on time
+
+    def done_at(moment: datetime) -> UnitCounts:
+        done = Closure(occ.id, "一中", "done", None, None, None, moment.astimezone(UTC), 1)
+        report = build_report(
+            [occ], {occ.id: done}, start=occ.due, end=occ.due, today=occ.due + timedelta(days=3),
+            calendar=plan.calendar, zone=TZ, units=["一中"],
+        )  # fmt: skip
+        return report.unit("一中")
+
     late_evening = datetime.combine(occ.due, datetime.min.time(), TZ).replace(hour=23, minute=30)
-    done = Closure(occ.id, "一中", "done", None, None, None, late_evening.astimezone(UTC), 1)
-    report = build_report(
-        [occ], {occ.id: done}, start=occ.due, end=occ.due, today=occ.due + timedelta(days=3),
-        calendar=plan.calendar, zone=TZ, units=["一中"],
-    )  # fmt: skip
-    assert report.unit("一中").done_on_time == 1
+    assert done_at(late_evening).done_on_time == 1
     # 00:30 the next day in Shanghai is still the due day in UTC: late all the same
     after_midnight = late_evening + timedelta(hours=1)
     assert after_midnight.astimezone(UTC).date() == occ.due
-    done = Closure(occ.id, "一中", "done", None, None, None, after_midnight.astimezone(UTC), 1)
-    report = build_report(
-        [occ], {occ.id: done}, start=occ.due, end=occ.due, today=occ.due + timedelta(days=3),
-        calendar=plan.calendar, zone=TZ, units=["一中"],
-    )  # fmt: skip
-    assert report.unit("一中").done_late == 1
+    assert done_at(after_midnight).done_late == 1
 
 
 @pytest.mark.parametrize("bad", [0, 61, "x"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reminders.cli.main import main
+from .test_loop_cli import run
 
 AT = "2026-10-12T10:00"  # September's monthly check (4.5/教育局/2026-09) is overdue
 READS = [
@@ -17,14 +17,6 @@ READS = [
     ("report", "--at", AT),
     ("history",),
 ]
-
-
-def run(
-    capsys: pytest.CaptureFixture[str], config: Path, state: Path, *argv: str
-) -> tuple[int, str, str]:
-    code = main(["--config", str(config), *argv[:1], "--state-dir", str(state), *argv[1:]])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("argv", READS, ids=[a[0] for a in READS])

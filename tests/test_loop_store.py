@@ -81,7 +81,7 @@ def test_v1_ledger_is_migrated_in_place_keeping_its_rows(tmp_path: Path) -> None
     new = Ledger.open(url)
     assert new.version == LATEST
     assert new.statuses(["k"])["k"].status == "sent"
-    LoopStore.of(new).apply(OCC, "教育局", "done", T0)
+    assert LoopStore.of(new).apply(OCC, "教育局", "done", T0).changed
 
 
 def test_threads_closing_many_occurrences_all_land(store: LoopStore) -> None:
