@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 
 from ..ledger import Ledger
 from ..ledger.schema import occurrence_history, occurrence_states
@@ -168,12 +168,13 @@ class LoopStore:
         query = select(occurrence_states)
         if units is not None:
             query = query.where(occurrence_states.c.unit.in_(list(units)))
-        with reading(self.engine) as conn:
-            return {c.occurrence_id: c for c in map(_closure, conn.execute(query))}
+        return self._by_id(query)
 
     def closed(self) -> dict[str, Closure]:
         """Done and waived occurrences, by id."""
-        query = select(occurrence_states).where(occurrence_states.c.state != "open")
+        return self._by_id(select(occurrence_states).where(occurrence_states.c.state != "open"))
+
+    def _by_id(self, query: Select[Any]) -> dict[str, Closure]:
         with reading(self.engine) as conn:
             return {c.occurrence_id: c for c in map(_closure, conn.execute(query))}
 
