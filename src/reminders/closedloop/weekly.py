@@ -50,10 +50,11 @@ def report_times(settings: Settings, now: datetime) -> tuple[datetime | None, da
 def report_units(plan: Plan) -> list[str]:
     """`loop.report_to`, else every unit some other unit names as its supervisor."""
     chosen = plan.settings.loop.report_to
+    names = plan.unit_names()
     if chosen is not None:
-        return [u for u in chosen if u in plan.unit_names()]
+        return [u for u in chosen if u in names]
     supervisors = {u.supervisor for u in plan.units if u.supervisor}
-    return [name for name in plan.unit_names() if name in supervisors]
+    return [name for name in names if name in supervisors]
 
 
 def _fit(text: str, limit: int) -> str:
