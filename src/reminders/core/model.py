@@ -7,8 +7,8 @@ an error naming the field rather than a silently ignored line.
 from __future__ import annotations
 
 import re
-from datetime import date, time
-from typing import Annotated, Any, Literal
+from datetime import date, time, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,6 +22,9 @@ from pydantic import (
 )
 
 from .rules import Period, Rule
+
+if TYPE_CHECKING:
+    from .workcalendar import WorkCalendar
 
 _OFFSET = re.compile(r"^(\d{1,3})(d|wd)$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
@@ -46,6 +49,14 @@ def parse_offset(value: str) -> tuple[int, bool]:
     match = _OFFSET.match(value)
     assert match is not None, value
     return int(match[1]), match[2] == "wd"
+
+
+def shift(calendar: WorkCalendar, due: date, offset: str, sign: int) -> date:
+    """`offset` ('7d', '3wd') before (sign -1) or after (+1) a due date."""
+    count, workdays = parse_offset(offset)
+    if workdays:
+        return calendar.add_workdays(due, sign * count)
+    return due + timedelta(days=sign * count)
 
 
 def _month_day(value: Any) -> tuple[int, int]:

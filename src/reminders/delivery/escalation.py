@@ -11,22 +11,13 @@ occurrences yield none.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
-from ..core.model import parse_offset
+from ..core.model import shift
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
-from ..core.workcalendar import WorkCalendar
 
 PREFIX = "escalate/"
-
-
-def shift(calendar: WorkCalendar, due: date, offset: str, sign: int) -> date:
-    """`offset` ('7d', '3wd') before (sign -1) or after (+1) a due date."""
-    count, workdays = parse_offset(offset)
-    if workdays:
-        return calendar.add_workdays(due, sign * count)
-    return due + timedelta(days=sign * count)
 
 
 def subject_for(occurrence_id: str) -> str:

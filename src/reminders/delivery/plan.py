@@ -19,11 +19,11 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ..core.expand import Window, expand
-from ..core.model import Settings, parse_offset
+from ..core.model import Settings, parse_offset, shift
 from ..core.occurrence import Occurrence, review_group
 from ..core.plan import Plan
 from ..core.workcalendar import WorkCalendar
-from .escalation import escalation_days, reach_offset, shift, subject_for
+from .escalation import escalation_days, reach_offset, subject_for
 
 Stage = Literal["before", "due", "overdue", "review"]
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
-from ..core.model import Duty, Settings
+from ..core.model import Duty, Settings, shift
 from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.workcalendar import WorkCalendar, weekday_cn
-from ..delivery.escalation import shift
 from . import ical
 from .specs import FeedSpec
 
