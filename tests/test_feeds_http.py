@@ -534,3 +534,18 @@ def test_deleting_a_token_revokes_it_at_the_next_build(tmp_path: Path) -> None:
     assert new != old and publisher.store.lookup(new, "教育局.ics") is not None
     assert publisher.store.lookup(old, "教育局.ics") is None
     assert publisher.tokens["all"] == tokens["all"]  # the others are kept
+
+
+def test_cli_serve_builds_once_when_nothing_changes(tmp_path: Path) -> None:
+    """Watching the config and the day: no rebuild while neither changes."""
+    argv = [sys.executable, "-m", "reminders", "--config", str(SHIPPED_CONFIG), "feeds", "serve"]
+    argv += ["--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0"]
+    server = subprocess.Popen([*argv, "--check-every", "0.1"], stderr=subprocess.PIPE)
+    try:
+        time.sleep(3)  # start-up, then about twenty looks at the config and the clock
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=10)
+    log = err.decode()
+    assert "serving 6 feeds" in log, log
+    assert len(re.findall(r"feeds: \d+ built", log)) == 1, log

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from ..config import load_config
+from ..config import find_config_dir, load_config
 from ..config.loader import config_signature
 from ..exceptions import ConfigError, Problem
 from ..statedir import find_state_dir
@@ -27,6 +27,7 @@ from .common import listen_address, load, parse_date, state_dir_option
 from .errors import EXIT_OK
 
 if TYPE_CHECKING:
+    from ..core.plan import Plan
     from ..feeds.builder import Feed
 
 log = logging.getLogger("reminders.feeds")
@@ -156,22 +157,27 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
     from ..feeds.server import EmbeddedServer, FeedApp, configured_listen, server_config
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    directory = find_config_dir(args.config)
+    signature = config_signature(directory)  # before reading: an edit made meanwhile is seen
     config = load(args)
     host, port = args.listen or configured_listen(config.settings)
     publisher = FeedPublisher(state_dir)
-    publisher.publish(config.plan, datetime.now(UTC), args.today)
-    directory = config.directory
+    started = datetime.now(UTC)
+    publisher.publish(config.plan, started, args.today)
+
+    def day_of(now: datetime, plan: Plan) -> date:
+        return args.today or now.astimezone(ZoneInfo(plan.settings.timezone)).date()
 
     async def watch() -> None:
         """Rebuild when a config file changes or the day turns; keep the last good feeds."""
-        signature = config_signature(directory)
+        nonlocal signature
         plan = config.plan
-        day: date | None = None
+        day = day_of(started, plan)
         while True:
             await asyncio.sleep(args.check_every)
             now = datetime.now(UTC)
             current = config_signature(directory)
-            today = args.today or now.astimezone(ZoneInfo(plan.settings.timezone)).date()
+            today = day_of(now, plan)
             if current == signature and today == day:
                 continue
             try:
