@@ -64,6 +64,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_send_test(args: argparse.Namespace) -> int:
     from ..channels.base import Outgoing
+    from ..delivery.plan import channels_of
     from ..delivery.setup import channels_from_config
 
     config = load(args)
@@ -71,7 +72,7 @@ def cmd_send_test(args: argparse.Namespace) -> int:
     if unit is None:
         known = ", ".join(config.plan.unit_names())
         raise ConfigError([Problem(f"unknown unit; known: {known}", field="UNIT", value=args.unit)])
-    names = list(unit.channels) or ["log"]
+    names = channels_of(config.plan, unit.name)
     if args.channel:
         if args.channel not in names:
             raise ConfigError(

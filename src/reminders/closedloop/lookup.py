@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from ..core.expand import Window, expand
-from ..core.occurrence import Occurrence, split_review_group
+from ..core.occurrence import Occurrence, split_occurrence_id, split_review_group
 from ..core.plan import Plan
 from ..core.rules import StandingRule
 
@@ -17,18 +17,9 @@ from ..core.rules import StandingRule
 REACH = timedelta(days=800)
 
 
-def split_id(occurrence_id: str) -> tuple[str, str, str] | None:
-    """'4.5/教育局/2026-09' → ('4.5', '教育局', '2026-09'); None when malformed."""
-    duty, sep, rest = occurrence_id.partition("/")
-    unit, sep2, period = rest.rpartition("/")
-    if not (sep and sep2 and duty and unit and period):
-        return None
-    return duty, unit, period
-
-
 def find(plan: Plan, occurrence_id: str, today: date) -> Occurrence | None:
     """The occurrence with this id in the current plan, within REACH of today."""
-    parts = split_id(occurrence_id)
+    parts = split_occurrence_id(occurrence_id)
     if parts is None:
         return None
     duty_id, unit, _ = parts

@@ -64,6 +64,15 @@ def occurrence_id(duty: str, unit: str, period: str) -> str:
     return f"{duty}/{unit}/{period}"
 
 
+def split_occurrence_id(occurrence_id: str) -> tuple[str, str, str] | None:
+    """'4.5/教育局/2026-09' → ('4.5', '教育局', '2026-09'); None when malformed."""
+    duty, sep, rest = occurrence_id.partition("/")
+    unit, sep2, period = rest.rpartition("/")
+    if not (sep and sep2 and duty and unit and period):
+        return None
+    return duty, unit, period
+
+
 def review_group(occurrence: Occurrence) -> str | None:
     """Standing duties are reviewed together, one self-check per unit and period
     (DESIGN §3): the id that digest and feed event share, or None for other kinds."""
