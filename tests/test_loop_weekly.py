@@ -129,3 +129,41 @@ def test_report_times_other_day_and_off(config_dir: Path) -> None:
         update={"loop": settings.loop.model_copy(update={"report_weekday": None})}
     )
     assert report_times(off, monday) == (None, None)
+
+
+def test_a_robot_down_at_report_time_leaves_the_report_to_be_retried(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """The report goes as a reminder does: a transient failure is failed with a retry
+    time (not dead), a permanent one is dead."""
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        config = load_config(config_dir)
+        ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        loop = Loop(LoopStore.of(ledger), lambda: config.plan)
+        deliverer = deliverer_from_config(config, ledger, env)
+        waits: list[float] = []
+
+        async def no_wait(seconds: float) -> None:
+            waits.append(seconds)
+
+        deliverer.sleep = no_wait  # the backoff between tries, recorded instead of waited
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+
+        async def run(now: datetime) -> int:
+            return await send_weekly_report(deliverer, loop, now)
+
+        bureau.fail("502")
+        assert asyncio.run(run(MONDAY)) == 0
+        attempts = config.settings.delivery.attempts_per_run
+        assert robots.requests == attempts and len(waits) == attempts - 1  # retried in-run
+        (row,) = [r for r in ledger.rows() if r.step == "weekly"]
+        assert row.status == "failed" and row.next_attempt_at is not None
+        assert row.subject == "report/2026-W49"
+        bureau.fail("errcode", 300001, "token is not exist")  # permanent
+        week2 = MONDAY + timedelta(days=7)
+        assert asyncio.run(run(week2)) == 0
+        (dead,) = [r for r in ledger.rows() if r.subject == "report/2026-W50"]
+        assert dead.status == "dead" and dead.last_code == 300001
+        asyncio.run(deliverer.aclose())

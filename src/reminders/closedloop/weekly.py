@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from ..channels.base import Channel, Outgoing, measure
 from ..core.model import Settings
 from ..core.plan import Plan
 from ..delivery.plan import channels_of
 from ..delivery.sender import Deliverer
-from ..exceptions import DeliveryError
 from ..ledger import Entry
 from .loop import Loop
 from .report import render_report
@@ -75,13 +72,13 @@ def _fit(text: str, limit: int) -> str:
 
 async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) -> int:
     """Send this week's report to each report unit's channels; return messages sent.
-    Each delivery is claimed first: once the week's are all sent, nothing is computed."""
+    Each delivery is claimed first: once the week's are all sent, nothing is computed.
+    A send goes as a reminder's does (rate limit, retries, recorded failed or dead)."""
     plan = loop.plan
-    settings = plan.settings
+    settings = plan.settings.delivery
     year, week, _ = loop.today(now).isocalendar()
     subject = f"report/{year}-W{week:02d}"
-    lease = timedelta(seconds=settings.delivery.lease_seconds)
-    won: list[tuple[Entry, Channel]] = []
+    entries: list[tuple[Entry, Channel]] = []
     for unit in report_units(plan):
         for name in channels_of(plan, unit):
             channel = deliverer.channels.get(name)
@@ -89,35 +86,22 @@ async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) ->
                 log.warning("weekly report: channel %s of %s is not configured", name, unit)
                 continue
             entry = Entry(f"{subject}@weekly>{name}", subject, "weekly", name, unit, now)
-            wall = datetime.now(UTC)
-            if await asyncio.to_thread(deliverer.ledger.claim, [entry], wall, lease):
-                won.append((entry, channel))
+            entries.append((entry, channel))
+    won = await deliverer.claim([entry for entry, _ in entries], settings)
     if not won:
         return 0
-    report = await asyncio.to_thread(loop.report, now, None, None, settings.loop.report_worst)
+    report = await asyncio.to_thread(loop.report, now, None, None, plan.settings.loop.report_worst)
     title, text = render_report(report)
     sent = 0
-    async with httpx.AsyncClient(timeout=settings.delivery.timeout_seconds) as client:
-        for entry, channel in won:
-            limiter = deliverer.limiter(channel, settings.delivery)
-            body = _fit(text, channel.limit_for(title))
-            message = Outgoing(title, body, entry.unit, (entry.key,))
-            stamp = await limiter.acquire()
-            try:
-                answer = await channel.send(client, message)
-            except DeliveryError as exc:
-                limiter.settle(stamp)
-                await asyncio.to_thread(
-                    deliverer.ledger.mark_dead,
-                    [entry.key],
-                    datetime.now(UTC),
-                    error=exc.message,
-                    code=exc.code,
-                )
-                log.error("weekly report to %s failed: %s", entry.channel, exc.message)
-                continue
-            limiter.settle(stamp)
-            await asyncio.to_thread(deliverer.ledger.mark_sent, [entry.key], datetime.now(UTC))
-            log.info("weekly report sent to %s (%s): %s", entry.unit, entry.channel, answer)
-            sent += 1
+    for entry, channel in entries:
+        if entry.key not in won:
+            continue
+        body = _fit(text, channel.limit_for(title))
+        message = Outgoing(title, body, entry.unit, (entry.key,))
+        answer = await deliverer.send_claimed(channel, message, settings)
+        if answer is None:
+            log.error("weekly report to %s not sent (see reminders status)", entry.channel)
+            continue
+        log.info("weekly report sent to %s (%s): %s", entry.unit, entry.channel, answer)
+        sent += 1
     return sent

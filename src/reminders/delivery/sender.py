@@ -226,7 +226,8 @@ class Deliverer:
 
     async def aclose(self) -> None:
         if self._client is not None and self._own_client:
-            await self._client.aclose()
+            if self._loop is asyncio.get_running_loop():  # else its loop is gone, and its sockets
+                await self._client.aclose()
             self._client = None
 
     def _http(self, settings: DeliverySettings) -> httpx.AsyncClient:
@@ -381,9 +382,7 @@ class Deliverer:
         outcome: ChannelOutcome,
     ) -> None:
         lease = timedelta(seconds=settings.lease_seconds)
-        won = set(
-            await self._db(self.ledger.claim, [_entry(d) for d in items], self._wall(), lease)
-        )
+        won = await self.claim([_entry(d) for d in items], settings)
         items = [d for d in items if d.key in won]
         if not items:
             return
@@ -437,50 +436,95 @@ class Deliverer:
             )
             if isinstance(result, Answer):
                 continue
-            error = result
             unsent = [key for key in remaining if remaining[key] > 0]
-            outcome.error = error.message
-            now = self._wall()
-            retry_in = max(
-                error.retry_after or 0.0,
-                backoff(
-                    max(attempts.values()),
-                    settings.retry_base_seconds,
-                    settings.retry_max_seconds,
-                    self.rng,
-                ),
-            )
-            exhausted = [k for k in unsent if attempts[k] >= settings.max_attempts]
-            if not error.transient or exhausted:
-                dead = unsent if not error.transient else exhausted
-                await self._db(
-                    functools.partial(self.ledger.mark_dead, error=error.message, code=error.code),
-                    dead,
-                    now,
-                )
-                outcome.dead.extend(dead)
-                logger.error("%s: %d reminder(s) dead: %s", channel.name, len(dead), error.message)
-                unsent = [k for k in unsent if k not in dead]
-            if unsent:
-                await self._db(
-                    functools.partial(
-                        self.ledger.mark_failed,
-                        error=error.message,
-                        code=error.code,
-                        retry_at=now + timedelta(seconds=retry_in),
-                    ),
-                    unsent,
-                    now,
-                )
-                outcome.failed.extend(unsent)
-                logger.warning(
-                    "%s: %d reminder(s) failed, retry in %.0fs: %s",
-                    channel.name,
-                    len(unsent),
-                    retry_in,
-                    error.message,
-                )
+            await self._record_failure(channel, unsent, result, attempts, settings, outcome)
             return
+
+    async def _record_failure(
+        self,
+        channel: Channel,
+        unsent: list[str],
+        error: DeliveryError,
+        attempts: Mapping[str, int],
+        settings: DeliverySettings,
+        outcome: ChannelOutcome,
+    ) -> None:
+        """Keys a send gave up on: dead when the error is permanent or their attempts are
+        spent, else failed with a retry time (backoff, or what the robot asked for)."""
+        outcome.error = error.message
+        now = self._wall()
+        retry_in = max(
+            error.retry_after or 0.0,
+            backoff(
+                max(attempts.values()),
+                settings.retry_base_seconds,
+                settings.retry_max_seconds,
+                self.rng,
+            ),
+        )
+        exhausted = [k for k in unsent if attempts[k] >= settings.max_attempts]
+        if not error.transient or exhausted:
+            dead = unsent if not error.transient else exhausted
+            await self._db(
+                functools.partial(self.ledger.mark_dead, error=error.message, code=error.code),
+                dead,
+                now,
+            )
+            outcome.dead.extend(dead)
+            logger.error("%s: %d reminder(s) dead: %s", channel.name, len(dead), error.message)
+            unsent = [k for k in unsent if k not in dead]
+        if unsent:
+            await self._db(
+                functools.partial(
+                    self.ledger.mark_failed,
+                    error=error.message,
+                    code=error.code,
+                    retry_at=now + timedelta(seconds=retry_in),
+                ),
+                unsent,
+                now,
+            )
+            outcome.failed.extend(unsent)
+            logger.warning(
+                "%s: %d reminder(s) failed, retry in %.0fs: %s",
+                channel.name,
+                len(unsent),
+                retry_in,
+                error.message,
+            )
+
+    # -- one prepared message ---------------------------------------------------
+    async def claim(self, entries: Sequence[Entry], settings: DeliverySettings) -> set[str]:
+        """Claim these ledger keys now (see Ledger.claim); the ones won."""
+        lease = timedelta(seconds=settings.lease_seconds)
+        return set(await self._db(self.ledger.claim, list(entries), self._wall(), lease))
+
+    async def send_claimed(
+        self, channel: Channel, message: Outgoing, settings: DeliverySettings
+    ) -> Answer | None:
+        """Send one message whose keys the caller has claimed (a weekly report), as a
+        digest part is sent: rate limit, retries, the wire semaphore, then recorded
+        sent, failed (with a retry time) or dead. The robot's answer, or None."""
+        outcome = ChannelOutcome(channel.name)
+        attempts = dict.fromkeys(message.keys, 1)
+
+        async def mark_sent(answer: Answer) -> None:
+            await self._db(self.ledger.mark_sent, list(message.keys), self._wall())
+
+        result = await self._send(
+            channel,
+            self._http(settings),
+            self.limiter(channel, settings),
+            message,
+            settings,
+            outcome,
+            attempts,
+            mark_sent,
+        )
+        if isinstance(result, Answer):
+            return result
+        await self._record_failure(channel, list(message.keys), result, attempts, settings, outcome)
+        return None
 
     async def _send(
         self,
