@@ -93,9 +93,9 @@ def from_icalendar(body: bytes) -> set[tuple[str, str, str]]:
 def node_parse(paths: list[Path]) -> list[dict]:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the ical.js cross-check needs Node.js")
+        pytest.fail("node is missing: run tests/setup.sh (it installs Debian's nodejs)")
     if not (JS_DIR / "node_modules" / "ical.js").is_dir():
-        pytest.fail("ical.js is missing: run `npm ci --prefix tests/js` (as .ci/run does)")
+        pytest.fail("ical.js is missing: run tests/setup.sh (it runs npm ci --prefix tests/js)")
     done = subprocess.run(
         [node, str(JS_DIR / "parse.mjs"), *map(str, paths)],
         capture_output=True,

@@ -13,9 +13,12 @@ import pytest
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None, reason="needs systemd-analyze"
-)
+
+@pytest.fixture(autouse=True)
+def _systemd_analyze() -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.fail("systemd-analyze is missing: run tests/setup.sh (it installs Debian's systemd)")
+
 
 BIN = Path(sys.executable).parent / "reminders"
 UNITS = {

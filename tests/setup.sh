@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every set-up step the test suite needs, on a fresh Debian/Ubuntu machine:
+#   - Debian's chromium (the console's browser tests drive it with Playwright),
+#     and systemd-analyze and Node.js where they are missing,
+#   - ical.js from npm (the feeds are parsed back by Mozilla's parser),
+#   - a venv with reminders and its test extra (pytest, playwright, pgserver, ...).
+# Safe to run again: each step is skipped or quick when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+python3 -m venv .venv
+.venv/bin/pip install -q -e '.[test]'
