@@ -1,6 +1,7 @@
 """A fake WeCom / DingTalk / Feishu / webhook robot server on 127.0.0.1 (real HTTP).
 
-It behaves as DESIGN.md §7 describes: signatures and timestamps checked,
+It behaves as the robots' documented protocols do (the README's "Chat robot
+reminders" and docs/使用指南.md list their error codes): signatures and timestamps checked,
 20 messages per minute per robot with the real errcodes (DingTalk blocks the
 robot for 10 minutes), over-long content rejected with the real errcode, and
 failures answered HTTP 200 with an errcode in the body. The clock, the rate

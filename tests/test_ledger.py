@@ -69,7 +69,7 @@ def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
 
 def test_memory_url_and_bad_url() -> None:
     assert Ledger.open("sqlite://").version == LATEST
-    with pytest.raises(ConfigError, match="cannot open the ledger"):
+    with pytest.raises(ConfigError, match="打不开台账"):
         Ledger.open("nosuchdb://x")
 
 

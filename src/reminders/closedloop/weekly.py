@@ -4,7 +4,9 @@ The week's delivery is claimed in the ledger under `report/<ISO week>@weekly>
 <channel>` like any reminder, so a restart or a second instance does not send
 it again; a failure is recorded with the robot's message (`reminders status`).
 A report whose time passed while the service was stopped goes out when it
-starts, within the same ISO week; an older week's is not sent.
+starts, within the same ISO week; an older week's is not sent, nor one whose
+time came before the ledger was made (a first start sends none: the first
+report goes out at the next report time).
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ log = logging.getLogger("reminders.loop")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def report_times(settings: Settings, now: datetime) -> tuple[datetime | None, datetime | None]:
+def report_times(
+    settings: Settings, now: datetime, since: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
     """(this ISO week's report time if it has come, the next report time), in the
-    settings' zone; (None, None) when the report is off."""
+    settings' zone; (None, None) when the report is off. `since`: when tracking
+    started (the ledger was made); a report time before it is not this week's
+    report to send, so the first report goes out at the next report time."""
     loop = settings.loop
     if loop.report_weekday is None:
         return None, None
@@ -40,7 +46,8 @@ def report_times(settings: Settings, now: datetime) -> tuple[datetime | None, da
     day = monday + timedelta(days=_WEEKDAYS.index(loop.report_weekday))
     this_week = datetime.combine(day, loop.report_time, local.tzinfo)
     if this_week <= local:
-        return this_week, this_week + timedelta(days=7)
+        came = since is None or this_week >= since
+        return (this_week if came else None), this_week + timedelta(days=7)
     return None, this_week
 
 

@@ -345,6 +345,7 @@ class _Expander:
     def run(self, only: set[str] | None) -> list[Occurrence]:
         unit_order = {name: i for i, name in enumerate(self.plan.unit_names())}
         rows: list[tuple[tuple[date, int, int, str], Occurrence]] = []
+        track_from = self.plan.track_from
         for position, compiled in enumerate(self.plan.duties):
             duty = compiled.duty
             units = [u for u in compiled.units if only is None or u in only]
@@ -368,6 +369,7 @@ class _Expander:
                         slot.provisional,
                         slot.source,
                         slot.key,
+                        track_from is None or slot.due >= track_from,
                     )
                     rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
         rows.sort(key=lambda row: row[0])

@@ -134,7 +134,7 @@ class _Scanner:
             self.found.append((start, make(**fields)))
         except ValueError as exc:  # pydantic's ValidationError: e.g. 2月30日
             reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-            self.invalid.append(f"“{self.text[start:end]}”: {reason.removeprefix('Value error, ')}")
+            self.invalid.append(f"“{self.text[start:end]}”：{reason.removeprefix('Value error, ')}")
 
     def _free(self, match: re.Match[str]) -> bool:
         return not any(self.used[match.start() : match.end()])

@@ -37,7 +37,7 @@ class _Model(BaseModel):
 
 def _offset(value: str) -> str:
     if not _OFFSET.match(value):
-        raise ValueError("a lead time is a count of days ('7d') or workdays ('3wd')")
+        raise ValueError("提前量写作天数（'7d'）或工作日数（'3wd'）")
     return value
 
 
@@ -64,7 +64,7 @@ def _month_day(value: Any) -> tuple[int, int]:
         return value
     match = _MONTH_DAY.match(str(value).strip())
     if not match:
-        raise ValueError("expected MM-DD")
+        raise ValueError("应为 MM-DD（月-日）")
     month, day = int(match[1]), int(match[2])
     date(2024, month, day)  # raises for 02-30 and friends
     return month, day
@@ -84,9 +84,9 @@ def _date_range(value: Any) -> tuple[date, date]:
         start = date.fromisoformat(first.strip())
         end = date.fromisoformat(last.strip()) if sep else start
     except ValueError:
-        raise ValueError("expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+        raise ValueError("应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") from None
     if end < start:
-        raise ValueError("the range ends before it starts")
+        raise ValueError("结束日早于开始日")
     return start, end
 
 
@@ -98,7 +98,7 @@ def _month_day_range(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
         return value
     first, sep, last = str(value).partition("..")
     if not sep:
-        raise ValueError("expected MM-DD..MM-DD")
+        raise ValueError("应为 MM-DD..MM-DD")
     return _month_day(first), _month_day(last)
 
 
@@ -118,7 +118,7 @@ class SendWindow(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:
         if self.end <= self.start:
-            raise ValueError("send_window.end must be after send_window.start")
+            raise ValueError("send_window.end 必须晚于 send_window.start")
         return self
 
 
@@ -183,7 +183,7 @@ class FeedSettings(_Model):
     @classmethod
     def _port(cls, value: str) -> str:
         if int(value.rpartition(":")[2]) > 65535:
-            raise ValueError("the port must be 0-65535")
+            raise ValueError("端口 (port) 应在 0–65535 之间")
         return value
 
 
@@ -214,6 +214,11 @@ class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     plan_year: int = Field(ge=2000, le=2100)
     plan_start: date | None = Field(None, description="default: 1 January of the plan year")
+    track_from: date | None = Field(
+        None,
+        description="跟踪起始日: occurrences due before it are history (not reminded, not "
+        "overdue); default: the day the ledger was created",
+    )
     lead_times: list[Offset] = Field(default_factory=lambda: ["7d", "3wd", "0d"])
     overdue_steps: list[Offset] = Field(default_factory=lambda: ["1wd", "3wd", "7wd"])
     send_window: SendWindow = SendWindow()
@@ -229,7 +234,7 @@ class Settings(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai") from None
+            raise ValueError("不是已知的时区 (time zone)，例如 Asia/Shanghai") from None
         return value
 
     @property
@@ -275,7 +280,7 @@ class Event(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Event:
         if self.end < self.start:
-            raise ValueError("the event ends before it starts")
+            raise ValueError("事件的结束日早于开始日")
         return self
 
 
@@ -288,7 +293,7 @@ class Observance(_Model):
     @model_validator(mode="after")
     def _one(self) -> Observance:
         if (self.month is None) == (self.day is None):
-            raise ValueError("an observance has exactly one of 'month' or 'day'")
+            raise ValueError("主题活动 (observance) 须有且只有 month 或 day 之一")
         return self
 
 

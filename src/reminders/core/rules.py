@@ -58,19 +58,19 @@ class DeadlineRule(_Rule):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise ValueError("a deadline is MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD")
+            raise ValueError("期限 (deadline) 写作 MM-DD、MM（月底）、YYYY-MM 或 YYYY-MM-DD")
         match = _DEADLINE.match(value.strip())
         if not match:
-            raise ValueError("a deadline is MM-DD, MM (month end), YYYY-MM or YYYY-MM-DD")
+            raise ValueError("期限 (deadline) 写作 MM-DD、MM（月底）、YYYY-MM 或 YYYY-MM-DD")
         year, month, day = match["y"], int(match["m"]), match["d"]
         if not 1 <= month <= 12:
-            raise ValueError(f"month {month} does not exist")
+            raise ValueError(f"没有 {month} 月")
         probe_year = int(year) if year else 2024  # a leap year, so 02-29 is allowed
         if day is not None:
             try:
                 date(probe_year, month, int(day))
             except ValueError:
-                raise ValueError(f"{value} is not a date") from None
+                raise ValueError(f"{value} 不是存在的日期 (not a date)") from None
         return value.strip()
 
     @property
@@ -95,13 +95,13 @@ class EveryRule(_Rule):
     def _consistent(self) -> EveryRule:
         if self.day is not None:
             if self.every not in ("month", "week"):
-                raise ValueError("'day' is for every: month (1-31) or every: week (1-7)")
+                raise ValueError("day 只用于 every: month（1–31）或 every: week（1–7）")
             if self.every == "week" and self.day > 7:
-                raise ValueError("for every: week, 'day' is a weekday 1 (Monday) to 7 (Sunday)")
+                raise ValueError("every: week 的 day 是星期几：1（周一）到 7（周日）")
             if self.count > 1:
-                raise ValueError("give 'day' or 'count', not both")
+                raise ValueError("day 与 count 只能写一个")
         if (self.interval or 1) > 1 and self.every not in ("month", "week"):
-            raise ValueError("'interval' is for every: month or every: week")
+            raise ValueError("interval 只用于 every: month 或 every: week")
         return self
 
 
@@ -116,7 +116,7 @@ class RRuleRule(_Rule):
         try:
             rrulestr(value, dtstart=date(2000, 1, 1))
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"not an RRULE: {exc}") from None
+            raise ValueError(f"不是有效的 RRULE：{exc}") from None
         return value
 
 
@@ -140,7 +140,7 @@ class CampaignSpec(BaseModel):
         text = str(value).strip()
         match = _MONTH_DAY.match(text)
         if not match:
-            raise ValueError("campaign start is MM-DD")
+            raise ValueError("专项行动的起始日 (from) 写作 MM-DD")
         date(2024, int(match["m"]), int(match["d"]))
         return text
 
@@ -210,7 +210,7 @@ Rule = Annotated[
     Discriminator(
         _rule_kind,
         custom_error_type="rule_kind",
-        custom_error_message="a rule is a mapping with exactly one of: " + ", ".join(_KINDS),
+        custom_error_message="每条规则是一个映射，恰好含以下一项：" + ", ".join(_KINDS),
     ),
 ]
 

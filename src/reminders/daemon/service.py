@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ..closedloop.app import LoopApp, RootApp
 from ..closedloop.keys import action_key, api_token
-from ..closedloop.links import ActionLinks
+from ..closedloop.links import ActionLinks, link_base
 from ..closedloop.loop import Loop
 from ..closedloop.state import feed_marks
 from ..closedloop.store import LoopStore
@@ -39,10 +38,11 @@ from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
 from ..exceptions import RemindersError
 from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, server_config
-from ..feeds.server import configured_listen
 from ..ledger import Ledger
+from ..listen import bind, configured_listen
 from ..statedir import ensure_private_dir
 from ..statelock import StateLock
+from ..tracking import tracked
 from .clock import Clock
 from .memory import release_free_memory
 from .notify import Notifier
@@ -83,6 +83,7 @@ class Service:
         self.publisher: FeedPublisher
         self.scheduler: AsyncIOScheduler
         self.next_due: datetime | None = None
+        self.since: datetime | None = None  # when the ledger was made
         self.sent_total = 0
         self.loop: Loop
         self.base_url = ""
@@ -106,7 +107,16 @@ class Service:
     async def _run(self, state_dir: Path, zone: ZoneInfo) -> int:
         loop = asyncio.get_running_loop()
         offset = self.clock.offset.total_seconds()
-        self.ledger = open_ledger(self.config, state_dir)
+        self.ledger = open_ledger(self.config, state_dir, self.clock.now())
+        self.since = self.ledger.created_at()
+        self.config = tracked(self.config, self.ledger, self.clock.now())
+        log.info(
+            "tracking from %s (%s): occurrences due earlier are history, not reminded or overdue",
+            self.config.plan.track_from,
+            "settings track_from"
+            if self.config.settings.track_from
+            else "the day the ledger was made; set track_from to change it",
+        )
         self.deliverer = Deliverer(
             self.ledger,
             channels_from_config(self.config, self.environ),
@@ -119,7 +129,7 @@ class Service:
         self.publisher = FeedPublisher(state_dir)
         await self._publish()
 
-        sock = _bind(*(self.options.listen or configured_listen(self.config.settings)))
+        sock = bind(*(self.options.listen or configured_listen(self.config.settings)))
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._set_links(key)
@@ -133,7 +143,7 @@ class Service:
             await asyncio.sleep(0.01)
         if serving.done():
             serving.result()
-            raise RemindersError(f"the feed server did not start on {host}:{port}")
+            raise RemindersError(f"订阅服务未能在 {host}:{port} 上启动 (feed server did not start)")
         log.info(
             "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
             "--base-url http://%s:%d`)",
@@ -225,7 +235,7 @@ class Service:
     def _set_links(self, key: bytes | None = None) -> None:
         """Action links under each reminder, to loop.base_url, feeds.base_url or our address."""
         settings = self.config.settings
-        base = settings.loop.base_url or settings.feeds.base_url
+        base = link_base(settings)
         if base is None:
             base = self.base_url
             log.warning(
@@ -268,8 +278,16 @@ class Service:
         """This week's report, if its time has come (once per week: the ledger
         keeps the claim, so a start after the time sends it late, not twice)."""
         now = self.clock.now()
-        due, _ = report_times(self.config.settings, now)
+        due, upcoming = report_times(self.config.settings, now, self.since)
         try:
+            came, _ = report_times(self.config.settings, now)
+            if due is None and came is not None:
+                log.info(
+                    "weekly report of %s not sent: the ledger was made after it; the first "
+                    "report goes out at %s",
+                    came.date(),
+                    upcoming.isoformat(timespec="minutes") if upcoming else "-",
+                )
             if due is not None:
                 sent = await send_weekly_report(self.deliverer, self.loop, now)
                 late = " (late)" if now - due > timedelta(minutes=5) else ""
@@ -372,6 +390,7 @@ class Service:
             config = await asyncio.to_thread(
                 load_config, self.options.config_dir, self.options.plan_year
             )
+            config = await asyncio.to_thread(tracked, config, self.ledger, self.clock.now())
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:
@@ -404,20 +423,6 @@ class Service:
 def _log_warnings(config: Config) -> None:
     for warning in config.plan.warnings:
         log.warning("%s", warning)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise RemindersError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 def run_service(options: RunOptions, environ: Mapping[str, str] | None = None) -> int:

@@ -183,7 +183,7 @@ class FeedBuilder:
         self, plan: Plan, today: date, now: datetime, done: Mapping[str, Mark]
     ) -> dict[str, Feed]:
         window = feed_window(plan.settings, today)
-        context = (plan.settings, plan.data, plan.units, window)
+        context = (plan.settings, plan.data, plan.units, window, plan.track_from)
         if context != self._context:
             self._duties.clear()
             self._reviews.clear()

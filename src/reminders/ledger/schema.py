@@ -174,6 +174,14 @@ def current_version(conn: Connection) -> int:
     return max(found, default=0)
 
 
+def created_at(conn: Connection) -> datetime | None:
+    """When the ledger was made: the time its first migration was applied."""
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    found: datetime | None = conn.execute(select(func.min(schema_version.c.applied_at))).scalar()
+    return found
+
+
 def _one_at_a_time(conn: Connection) -> None:
     """Hold the database's migration lock until this transaction ends.
 
@@ -189,8 +197,11 @@ def _one_at_a_time(conn: Connection) -> None:
 _MIGRATION_LOCK = 0x72656D696E646572  # "reminder": any constant shared by every process
 
 
-def migrate(engine: Engine) -> int:
-    """Apply the missing migrations; return the schema version now in force."""
+def migrate(engine: Engine, now: datetime | None = None) -> int:
+    """Apply the missing migrations; return the schema version now in force.
+
+    `now` stamps the migrations applied (the caller's clock: a service started with
+    `--now` makes its ledger then); the first one's time is when the ledger was made."""
     with engine.begin() as conn:
         _one_at_a_time(conn)
         if not inspect(conn).has_table("schema_version"):
@@ -203,8 +214,7 @@ def migrate(engine: Engine) -> int:
                 raise ConfigError(
                     [
                         Problem(
-                            f"the ledger has schema version {have}, newer than this program's "
-                            f"{LATEST}; upgrade reminders",
+                            f"台账的结构版本为 {have}，比本程序的 {LATEST} 新：请升级 reminders",
                             field="delivery.ledger_url",
                         )
                     ]
@@ -214,7 +224,7 @@ def migrate(engine: Engine) -> int:
             apply(conn)
             conn.execute(
                 insert(schema_version).values(
-                    version=version, description=description, applied_at=datetime.now(UTC)
+                    version=version, description=description, applied_at=now or datetime.now(UTC)
                 )
             )
     with engine.connect() as conn:

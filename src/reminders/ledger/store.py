@@ -43,7 +43,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..exceptions import ConfigError, Problem
-from .schema import deliveries, migrate
+from .schema import created_at, deliveries, migrate
 from .upsert import insert_if_absent
 
 _CHUNK = 400
@@ -100,13 +100,15 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 class Ledger:
     """Open with `Ledger.open(url)`; all times are timezone-aware."""
 
-    def __init__(self, engine: Engine, owner: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, owner: str | None = None, now: datetime | None = None
+    ) -> None:
         self.engine = engine
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.version = migrate(engine)
+        self.version = migrate(engine, now)
 
     @classmethod
-    def open(cls, url: str, owner: str | None = None) -> Ledger:
+    def open(cls, url: str, owner: str | None = None, now: datetime | None = None) -> Ledger:
         """Errors are ConfigErrors that never show the URL's password (nor the URL
         itself when it cannot be parsed)."""
         try:
@@ -123,7 +125,7 @@ class Ledger:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return cls(engine, owner)
+            return cls(engine, owner, now)
         except SQLAlchemyError as exc:
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
@@ -131,6 +133,13 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def created_at(self) -> datetime:
+        """When this ledger was made (`now` of the first `open`): tracking starts then."""
+        with reading(self.engine) as conn:
+            found = created_at(conn)
+        assert found is not None, "a migrated ledger has a schema_version row"
+        return found
 
     # -- claims ------------------------------------------------------------
     def claim(self, entries: Sequence[Entry], now: datetime, lease: timedelta) -> list[str]:
@@ -359,9 +368,7 @@ class Ledger:
 
 def _open_error(reason: str, where: str | None = None) -> ConfigError:
     at = f" {where}" if where else ""
-    return ConfigError(
-        [Problem(f"cannot open the ledger{at}: {reason}", field="delivery.ledger_url")]
-    )
+    return ConfigError([Problem(f"打不开台账 (ledger){at}：{reason}", field="delivery.ledger_url")])
 
 
 def _reason(exc: SQLAlchemyError) -> str:
