@@ -178,16 +178,14 @@ def test_validate_checks_the_state_dir_and_the_listen_address(
     assert warning.startswith("警告：") and "feeds.listen" in warning and "--listen" in warning
 
 
-def test_port_in_use_names_the_setting_and_the_option(
-    config_dir: Path, tmp_path: Path
-) -> None:
+def test_port_in_use_names_the_setting_and_the_option(config_dir: Path, tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
+        argv = [sys.executable, "-m", "reminders", "--config", str(config_dir), "run"]
         started = subprocess.run(
-            [sys.executable, "-m", "reminders", "--config", str(config_dir), "run"]
-            + ["--state-dir", str(tmp_path / "s"), "--listen", f"127.0.0.1:{port}"],
+            [*argv, "--state-dir", str(tmp_path / "s"), "--listen", f"127.0.0.1:{port}"],
             capture_output=True,
             text=True,
             timeout=60,

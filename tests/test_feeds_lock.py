@@ -52,9 +52,7 @@ def test_build_is_refused_while_the_service_holds_the_state_dir(tmp_path: Path) 
             assert "Traceback" not in refused.stderr
             (line,) = errors(refused)
             assert str(state) in line
-            assert (
-                f"另一个 `reminders run` 正在使用该状态目录（进程 {os.getpid()}）" in line
-            )
+            assert f"另一个 `reminders run` 正在使用该状态目录（进程 {os.getpid()}）" in line
             assert "用 `reminders feeds urls` 查看订阅地址" in line
         assert snapshot(tmp_path) == before
 

@@ -121,9 +121,7 @@ def test_no_report_for_a_week_whose_time_came_before_the_ledger() -> None:
     assert report_times(settings, tuesday, since=earlier) == (came, upcoming)
 
 
-def test_report_counts_history_apart(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_report_counts_history_apart(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """`report --from` the plan start on a fresh state: past open work is 未跟踪, not overdue."""
     argv = ["--config", str(SHIPPED_CONFIG), "report", "--state-dir", str(tmp_path / "s")]
     argv += ["--at", FIRST, "--json"]

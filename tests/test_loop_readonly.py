@@ -32,7 +32,8 @@ def test_reading_commands_create_nothing(
     code, out, err = run(capsys, tracked_config, state, *argv, *(["--json"] if json_output else []))
     assert code == 0, err
     assert not (tmp_path / "no").exists()
-    assert f"还没有台账 (no ledger yet)：{state / 'ledger.sqlite3'}；尚无事项标记为完成或免除" in err
+    where = state / "ledger.sqlite3"
+    assert f"还没有台账 (no ledger yet)：{where}；尚无事项标记为完成或免除" in err
     if json_output:
         json.loads(out)
     elif argv[0] == "overdue":
