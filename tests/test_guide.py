@@ -76,6 +76,13 @@ def test_every_shell_block_is_marked_run_or_says_why_not() -> None:
             assert block.lang == "yaml" and (SHIPPED_CONFIG / block.detail).exists(), block.label
 
 
+def test_the_guide_gives_the_readmes_two_commands_as_they_are() -> None:
+    """Its first two commands are the README's (which .ci/run runs on a fresh clone)."""
+    readme = [b.body for b in _blocks((ROOT / "README.md").read_text(encoding="utf-8"))]
+    guide = [b.body for b in BLOCKS if b.lang == "sh"]
+    assert guide[:2] == readme[:2]
+
+
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "yaml"], ids=lambda b: b.label)
 def test_yaml_examples_are_yaml(block: Block) -> None:
     YAML(typ="safe").load(block.body)

@@ -248,6 +248,14 @@ def _linked(delivery: Delivery) -> list[str]:
 
 # -- status -----------------------------------------------------------------
 
+STATUS_LABELS = {
+    "sent": "已发送 sent",
+    "claimed": "发送中 pending",
+    "failed": "失败待重试 failed",
+    "dead": "已放弃 dead",
+    "skipped": "跳过 skipped",
+}
+
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ..delivery.setup import existing_ledger
@@ -278,21 +286,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     statuses = ("sent", "claimed", "failed", "dead", "skipped")
     table.add_column("渠道 channel")
     for status in statuses:
-        table.add_column("pending" if status == "claimed" else status, justify="right")
+        table.add_column(STATUS_LABELS[status], justify="right")
     for channel, counts in sorted(summary.items()):
         table.add_row(channel, *(str(counts.get(s, 0)) for s in statuses))
     print(table.render(width))
     if problems:
         failing = Table("失败与放弃 (failing and dead)")
-        for column in ("status", "channel", "key", "attempts", "error", "next attempt"):
-            failing.add_column(column, ratio=1 if column == "error" else 0)
+        for column in ("状态", "渠道", "推送 key", "次数", "机器人的错误", "下次重试"):
+            failing.add_column(column, ratio=1 if column == "机器人的错误" else 0)
         tz = ZoneInfo(config.settings.timezone)
         for row in problems:
             retry = (
                 f"{row.next_attempt_at.astimezone(tz):%m-%d %H:%M}" if row.next_attempt_at else ""
             )
             failing.add_row(
-                row.status, row.channel, row.key, str(row.attempts), row.last_error or "", retry
+                STATUS_LABELS.get(row.status, row.status),
+                row.channel,
+                row.key,
+                str(row.attempts),
+                row.last_error or "",
+                retry,
             )
         print(failing.render(width))
     return EXIT_OK
