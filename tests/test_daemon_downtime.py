@@ -27,6 +27,7 @@ def test_downtime_catch_up(config_dir: Path, tmp_path: Path) -> None:
         env = wire_dingtalk(config_dir, robots)
         set_delivery(config_dir, catch_up_hours=48)
         first = DaemonProcess(config_dir, state, now=BEFORE, env=env).start()
+        first.wait_woke()  # its start-up run: the week's report (Monday's) goes out late
         assert first.stop() == 0
         before = {key: digests(robot.texts()) for key, robot in robots.robots.items()}
 

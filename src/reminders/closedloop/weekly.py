@@ -6,11 +6,9 @@ in-run retries, then failed with a retry time (or dead, with the robot's
 message in `reminders status`). Every wake-up and sweep of the service looks at
 it until it is sent or dead, so a failed report is retried on the reminders'
 backoff and one claimed by a process that died is taken over when its lease
-runs out. A report owed from an earlier week still goes out late, as a missed
-reminder does: unless it is older than `delivery.catch_up_hours` (then it is
-recorded skipped) or a newer week's report for the same robot supersedes it.
-A report whose time passed while the service was stopped goes out when it
-starts, within the same ISO week; an older week's was never claimed and is not sent.
+runs out; one owed from an earlier week still goes out, late. A report whose
+time passed while the service was stopped goes out when it starts, within the
+same ISO week; an older week's was never claimed and is not sent.
 """
 
 from __future__ import annotations
@@ -132,24 +130,6 @@ async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) ->
     entries = [e for e in entries if e.key not in rows or rows[e.key].status not in settled]
     if not entries:
         return 0
-    wall = deliverer.wall()
-    oldest = now - timedelta(hours=settings.catch_up_hours)
-    newest: dict[str, Entry] = {}
-    for entry in entries:
-        kept = newest.get(entry.channel)
-        if kept is None or entry.due_at > kept.due_at:
-            newest[entry.channel] = entry
-    for reason, old in (
-        ("older than catch-up", [e for e in entries if e.due_at < oldest]),
-        (
-            "superseded by a later week's report",
-            [e for e in entries if e.due_at >= oldest and newest[e.channel] is not e],
-        ),
-    ):
-        if old:
-            log.warning("weekly report not sent (%s): %s", reason, ", ".join(e.key for e in old))
-            await asyncio.to_thread(deliverer.ledger.record_skipped, old, wall, reason)
-    entries = [e for e in newest.values() if e.due_at >= oldest]
     won = await deliverer.claim(entries, settings)
     if not won:
         return 0
