@@ -6,6 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..daemon import stopsignal
+
+if stopsignal.wanted(sys.argv):  # `reminders run`: a SIGTERM from here on exits 0
+    stopsignal.catch()
+
 from .. import __version__
 from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
 from .common import parse_year
@@ -44,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command != "run":
+        stopsignal.release()
     return handle_cli_error(lambda: int(args.run(args)))
 
 

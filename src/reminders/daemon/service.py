@@ -91,6 +91,7 @@ class Service:
         self._signature: ConfigSignature = ()
         self._changed = asyncio.Event()
         self._published_revision = -1
+        self._scheduler_stopped = False
 
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
@@ -233,7 +234,10 @@ class Service:
         # `opened` closes the rest: server, tasks, HTTP client, ledger, lock, notifier
 
     def _stop_scheduler(self) -> None:
-        if self.scheduler.running:
+        # AsyncIOScheduler.shutdown only schedules the shutdown: `running` stays True
+        # until the loop runs it, so remember that it was asked
+        if self.scheduler.running and not self._scheduler_stopped:
+            self._scheduler_stopped = True
             self.scheduler.shutdown(wait=False)
 
     def _cancel_tasks(self) -> None:
