@@ -114,7 +114,7 @@ def _owed(deliverer: Deliverer, loop: Loop, now: datetime) -> list[Entry]:
                 entries[row.key] = Entry(
                     row.key, row.subject, row.step, row.channel, row.unit, row.due_at
                 )
-    return list(entries.values())
+    return sorted(entries.values(), key=lambda entry: (entry.due_at, entry.key))  # oldest first
 
 
 async def send_weekly_report(deliverer: Deliverer, loop: Loop, now: datetime) -> int:
