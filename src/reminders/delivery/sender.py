@@ -1,11 +1,14 @@
 """Deliver due reminders: claim in the ledger, render one digest per robot, send, mark.
 
 Each channel runs in its own task with its own rate limiter, so a robot that
-fails, times out or is blocked never delays the others. A transient failure
-is retried inside the run with exponential backoff and jitter (waits up to
-`max_wait_in_run`); after that the deliveries are marked failed with a retry
-time, and a later run (the daemon's next wakeup) takes them up again. A
-permanent failure marks them dead with the robot's own code and message.
+fails, times out or is blocked never delays the others. The unit of "sent" is
+the message on the wire: a digest's parts are written to the ledger's outbox
+before the first is sent and each is recorded as its robot takes it (see
+outbox.py). A transient failure is retried inside the run with exponential
+backoff and jitter (waits up to `max_wait_in_run`); after that the part and the
+ones after it are left failed with a retry time, and a later run (the daemon's
+next wake-up) sends them. A permanent failure marks the part's deliveries dead
+with the robot's own code and message; the later parts are still tried.
 """
 
 from __future__ import annotations
@@ -416,7 +419,8 @@ class Deliverer:
             return message.flavor == channel.flavor and channel.overflow(outgoing(message)) <= 0
 
         again = outbox.reuse(stored, won, day, fits)
-        others = [m for m in stored if m.id not in again.drop and not set(m.keys) & set(won)]
+        ours = set(won)
+        others = [m for m in stored if m.id not in again.drop and not ours.intersection(m.keys)]
         drop = list(again.drop)
         if others:
             keys = list({k for m in others for k in m.keys})
