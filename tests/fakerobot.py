@@ -352,6 +352,9 @@ class FakeRobots:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing to answer
+                    self.close_connection = True
+                    return
                 url = urlsplit(self.path)
                 query = parse_qs(url.query, keep_blank_values=True)
                 headers = {k.lower(): v for k, v in self.headers.items()}
