@@ -92,6 +92,7 @@ class Service:
         self._changed = asyncio.Event()
         self._published_revision = -1
         self._scheduler_stopped = False
+        self._reload_asked: list[int] = []
 
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
@@ -100,6 +101,8 @@ class Service:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+        # a SIGHUP during start-up (its default would kill us): reloaded once started
+        loop.add_signal_handler(signal.SIGHUP, self._reload_asked.append, signal.SIGHUP)
         if stopsignal.received():
             self.stopping.set()
         try:
@@ -206,6 +209,8 @@ class Service:
             self.scheduler.add_job(self._watch_config, trigger, id="watch-config")
         self._spawn(self._after_changes())
         loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
+        if self._reload_asked:
+            self._spawn(self.reload())
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog(self.notifier.watchdog_interval))
 
