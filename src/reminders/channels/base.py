@@ -140,10 +140,6 @@ class Channel(ABC):
         """Bytes by which `message`'s body exceeds `max_body` (≤ 0: it fits)."""
         return len(self.body(message)) - self.max_body
 
-    def limit_for(self, title: str) -> int:
-        """The byte budget for the text of a message with this title."""
-        return self.budget(Outgoing(title, ""))
-
     @abstractmethod
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
         """Deliver one part or raise DeliveryError."""
