@@ -82,6 +82,22 @@ class DaemonProcess:
                 )
         raise AssertionError(f"no {line} within {timeout}s:\n{self.log()}")
 
+    def woke(self) -> bool:
+        """The service has finished a wake-up since READY (each ends with a STATUS= line):
+        its deliveries and the weekly report owed then are done."""
+        self.poll_notify()
+        if "READY=1" not in self.messages:
+            return False
+        after = self.messages[self.messages.index("READY=1") + 1 :]
+        return any(line.startswith("STATUS=") for line in after[1:])
+
+    def wait_woke(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.woke():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no wake-up done within {timeout}s:\n{self.log()}")
+            time.sleep(0.05)
+
     def wait_log(self, pattern: str, timeout: float = 30.0, after: int = 0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

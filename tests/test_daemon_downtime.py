@@ -28,6 +28,7 @@ def test_downtime_catch_up(tracked_config: Path, tmp_path: Path) -> None:
         env = wire_dingtalk(config_dir, robots)
         set_delivery(config_dir, catch_up_hours=48)
         first = DaemonProcess(config_dir, state, now=BEFORE, env=env).start()
+        first.wait_woke()  # its start-up run
         # Monday 09:00 came before the ledger was made: the first report is next Monday's
         first.wait_log(r"weekly report of 2026-11-16 not sent: the ledger was made after it")
         assert first.stop() == 0

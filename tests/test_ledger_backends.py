@@ -94,6 +94,9 @@ def store(open_at: OpenLedger) -> LoopStore:
 # -- the SQLite modules' cases, unchanged ---------------------------------------
 test_claim_is_insert_if_absent = test_ledger.test_claim_is_insert_if_absent
 test_outcomes_and_retry = test_ledger.test_outcomes_and_retry
+test_the_outbox_holds_a_message_until_its_robot_took_it = (
+    test_ledger.test_the_outbox_holds_a_message_until_its_robot_took_it
+)
 test_skipped_is_recorded_once_and_overrides_failed = (
     test_ledger.test_skipped_is_recorded_once_and_overrides_failed
 )

@@ -239,7 +239,8 @@ def test_weekly_report_late_after_downtime_then_on_time_on_the_service_clock(
         _wait(lambda: _reports(robots) == ["2026-12-02"])
         assert daemon.stop() == 0
         again = DaemonProcess(config_dir, state, now="2026-12-03T10:00", env=env).start()
-        again.wait_log(r"weekly report of 2026-11-30: nothing to send")  # not twice
+        again.wait_woke()  # its first wake-up (which looks at the report) is over
+        assert _reports(robots) == ["2026-12-02"]  # not twice
         assert again.stop() == 0
         # three seconds before next Monday's time: sent at 09:00 by the service's clock
         monday = DaemonProcess(config_dir, state, now="2026-12-07T08:59:57", env=env).start()

@@ -145,6 +145,7 @@ def _build(name: str, spec: ChannelSpec, secrets: _Secrets, clock: Clock) -> Cha
     channel = _construct(name, spec, secrets, clock)
     if channel is not None:
         channel.rate_limit_per_minute = spec.rate_limit_per_minute
+        channel.keyword = spec.keyword
     return channel
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,9 +34,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     test = commands.add_parser(
         "send-test",
-        help="向某单位的群机器人发一条测试消息 (send-test)，显示机器人的回答",
-        description="向单位的每个群机器人（或只向 --channel 指定的一个）发一条测试消息，"
-        "并逐个显示机器人的回答（成功，或错误码与说明）。有失败时退出码为 1。",
+        parents=[state],
+        help="测试推送 (send-test)：把单位下一次的提醒按服务的格式发到它的机器人，显示回答",
+        description="把单位下一次到期的提醒（标题带【测试】）用服务本身的格式渲染，"
+        "发到单位的每个群机器人（或只发到 --channel 指定的一个），并逐条显示机器人的回答"
+        "（成功，或错误码与说明）。它通过，服务的消息也就能通过。有失败时退出码为 1。",
     )
     test.add_argument("unit", metavar="UNIT", help="units.yaml 中的单位名称")
     test.add_argument("--channel", metavar="NAME", help="只试该单位的这一个渠道 (channel)")
@@ -78,9 +81,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:
-    from ..channels.base import Outgoing
     from ..delivery.plan import channels_of
-    from ..delivery.setup import channels_from_config
+    from ..delivery.sample import next_batch, sample_messages
+    from ..delivery.setup import channels_from_config, existing_ledger
 
     config = load(args)
     unit = next((u for u in config.plan.units if u.name == args.unit), None)
@@ -103,17 +106,45 @@ def cmd_send_test(args: argparse.Namespace) -> int:
         names = [args.channel]
     channels = channels_from_config(config, only=set(names))
     now = datetime.now(ZoneInfo(config.settings.timezone))
-    message = Outgoing(
-        "【安全生产提醒】测试消息",
-        f"这是 reminders 的测试消息：{unit.name}的安全生产任务提醒将发送到本群。\n"
-        f"发送时间：{now:%Y-%m-%d %H:%M}",
-        unit.name,
-    )
-    failures = asyncio.run(_send_all([channels[n] for n in names], message, config))
+    state_dir = find_state_dir(args.state_dir)
+    ledger = existing_ledger(config, state_dir)
+    closed: set[str] = set()
+    if ledger is not None:
+        from ..closedloop.store import LoopStore
+
+        closed = LoopStore.of(ledger).closed_ids()
+        ledger.close()
+    batch = next_batch(config, unit.name, now, closed)
+    if batch:
+        print(
+            f"测试消息：{unit.name} 下一次的提醒（{batch[0].instant:%Y-%m-%d %H:%M}，"
+            f"{len(batch)} 条），按服务的格式发送，标题带【测试】"
+        )
+    links = _action_links(config, state_dir, now)
+    messages = {n: sample_messages(config, channels[n], batch, now, links) for n in names}
+    failures = asyncio.run(_send_all([channels[n] for n in names], messages, config))
     return EXIT_INVALID if failures else EXIT_OK
 
 
-async def _send_all(channels: list[Channel], message: Outgoing, config: Config) -> int:
+def _action_links(config: Config, state_dir: Path, now: datetime) -> Callable[[str], str] | None:
+    """The service's action links when its signing key exists (never made here)."""
+    import os
+    from datetime import timedelta
+
+    from ..closedloop.keys import KEY_ENV, KEY_FILE, action_key
+    from ..closedloop.links import ActionLinks
+
+    if not os.environ.get(KEY_ENV) and not (state_dir / KEY_FILE).exists():
+        return None
+    settings = config.settings
+    base = settings.loop.base_url or settings.feeds.base_url or f"http://{settings.feeds.listen}"
+    days = timedelta(days=settings.loop.link_days)
+    return ActionLinks(action_key(state_dir), base, days, lambda: now)
+
+
+async def _send_all(
+    channels: list[Channel], messages: dict[str, list[Outgoing]], config: Config
+) -> int:
     import httpx
 
     failures = 0
@@ -123,16 +154,21 @@ async def _send_all(channels: list[Channel], message: Outgoing, config: Config) 
             label = f"{channel.name} ({channel.kind})"
             if channel.kind == "log":
                 print(f"{label}: 没有机器人 (no robot)：该单位的提醒写入日志，内容如下：")
-                print(f"  {message.title}\n  {message.text}")
+                for message in messages[channel.name]:
+                    print(f"  {channel.titled(message.title)}\n  {message.text}")
                 continue
-            try:
-                answer = await channel.send(client, message)
-            except DeliveryError as exc:
-                failures += 1
-                kind = "临时错误，会重试 (transient)" if exc.transient else "永久错误 (permanent)"
-                print(f"{label}: 失败 FAILED（{kind}）: {exc.message}")
-            else:
-                print(f"{label}: 成功 ok: {answer}")
+            for message in messages[channel.name]:
+                part = f" ({message.part}/{message.parts})" if message.parts > 1 else ""
+                try:
+                    answer = await channel.send(client, message)
+                except DeliveryError as exc:
+                    failures += 1
+                    kind = (
+                        "临时错误，会重试 (transient)" if exc.transient else "永久错误 (permanent)"
+                    )
+                    print(f"{label}{part}: 失败 FAILED（{kind}）: {exc.message}")
+                    break
+                print(f"{label}{part}: 成功 ok: {answer}")
     return failures
 
 

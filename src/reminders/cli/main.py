@@ -6,6 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..daemon import stopsignal
+
+if stopsignal.wanted(sys.argv):  # `reminders run`: a SIGTERM from here on exits 0
+    stopsignal.catch()
+
 from .. import __version__
 from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
 from .errors import EXIT_OK, EXIT_USAGE, handle_cli_error
@@ -38,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command != "run":
+        stopsignal.release()
     if args.command is None:
         print_overview(parser)
         return EXIT_OK

@@ -66,6 +66,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..daemon import stopsignal
+
+    stopsignal.catch()  # a SIGTERM during the imports and start-up below: a clean exit 0
     from ..daemon.service import RunOptions, run_service
 
     configure_logging(args.log_level)

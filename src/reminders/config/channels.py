@@ -60,6 +60,9 @@ class ChannelSpec(_Model):
     mention_all: bool = False
     link: str | None = Field(None, description="feed or dashboard link shown in messages")
     rate_limit_per_minute: int | None = Field(None, ge=1, le=1000)
+    keyword: str | None = Field(
+        None, min_length=1, description="keyword security (关键词): put in every message's title"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> ChannelSpec:

@@ -158,10 +158,40 @@ def _v3(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {table} {changes}")
 
 
+# -- version 4: messages written before they are sent (the unit of "sent") ------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(80), primary_key=True, comment="<digest>/<part>"),
+    Column("digest", String(64), nullable=False, comment="the render it belongs to"),
+    Column("channel", Text, nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("day", String(10), nullable=False, comment="local date its text speaks of; '' ageless"),
+    Column("flavor", String(16), nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("keys", Text, nullable=False, comment="JSON: the delivery keys it carries"),
+    Column("completes", Text, nullable=False, comment="JSON: keys whose last message it is"),
+    Column("continues", Text, nullable=False, comment="JSON: keys begun in an earlier part"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_outbox_channel", "channel", "created_at"),
+)
+
+
+def _v4(conn: Connection) -> None:
+    """Version 4: the outbox. Each message of a digest is written before it is sent and
+    deleted when the robot has taken it, so a crash repeats only what was on the wire."""
+    outbox.create(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "deliveries table with status, attempts, lease and last error", _v1),
     (2, "occurrence states and history (closed loop)", _v2),
     (3, "names of any length (text columns on PostgreSQL)", _v3),
+    (4, "outbox: each message written before it is sent", _v4),
 ]
 
 LATEST = MIGRATIONS[-1][0]
