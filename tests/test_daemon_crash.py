@@ -41,6 +41,7 @@ PER_ROBOT = 6  # schools per robot
 DEADLINES = 4  # duties due on NOW's day, per school
 STANDING = 8  # 长期坚持 duties: one self-check list per school
 NOW = "2026-11-20T10:00"  # a Friday: the duties fall due at 09:00, the report at 09:00
+EARLY = "2026-11-20T08:00"  # the ledger is made before both
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
 PARALLEL = 2  # delivery.max_parallel_sends
 SECRET = "SECcrash-test-secret-made-up-0001"
@@ -196,6 +197,12 @@ def test_sigkill_twenty_times_repeats_only_what_was_on_the_wire(
     with SlowRobots() as robots:
         env = write_config(config_dir, robots)
         wanted = expected(config_dir)
+        # The bureau started before the report's time (a first start sends no report
+        # for a week whose time came before the ledger was made): one start at 08:00,
+        # before the send window, makes the ledger and sends nothing.
+        early = DaemonProcess(config_dir, state, now=EARLY, env=env, args=SWEEP).start()
+        assert early.stop() == 0
+        assert not arrivals(robots)
         mid_send = exposure = 0
         counted: Counter[str] = Counter()
         began = time.monotonic()
