@@ -108,8 +108,14 @@ TEXT_CASES = [
     pytest.param(
         None,
         "每月至少组织 1 次检查，及时消除隐患",
-        [{"every": "month", "count": 1}, {"as_needed": True}],
-        id="empty-cell-reads-adverbs-in-text",
+        [{"every": "month", "count": 1}],
+        id="empty-cell-reads-cadence-not-promptly-in-text",
+    ),
+    pytest.param(
+        None,
+        "学校总务处要随时对校舍进行管理检查，及时报告",
+        [{"as_needed": True}],
+        id="empty-cell-reads-at-any-time-in-text",
     ),
     pytest.param(
         "长期坚持",

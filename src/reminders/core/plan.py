@@ -13,7 +13,7 @@ from datetime import date
 from ..exceptions import ConfigError, Problem
 from .grammar import Vocabulary, read_phrases
 from .model import CalendarData, Duty, Event, Observance, Settings, Unit
-from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule
+from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule, WindowRule, spec_parts
 from .workcalendar import WorkCalendar, YearOverride
 
 FieldPath = tuple[str | int, ...]
@@ -108,8 +108,12 @@ def compile_plan(
     duties: Sequence[Duty],
     locate: Locate = _no_lines,
     calendar: WorkCalendar | None = None,
+    declared_groups: Sequence[str] = (),
 ) -> Plan:
-    """Check every cross-reference and read every phrase; raise ConfigError listing all problems."""
+    """Check every cross-reference and read every phrase; raise ConfigError listing all problems.
+
+    `declared_groups` are groups declared in units.yaml before any unit joins them (各科室): a duty
+    may name one; it has no occurrences until a unit joins it."""
     out = _Collector(locate)
     names: dict[str, int] = {}
     for i, unit in enumerate(units):
@@ -117,6 +121,10 @@ def compile_plan(
             out.add("units", ("units", i, "name"), "duplicate unit name", unit.name)
         names[unit.name] = i
     groups: dict[str, list[str]] = {}
+    for i, group in enumerate(declared_groups):
+        if group in names:
+            out.add("units", ("groups", i), "a group may not share a unit's name", group)
+        groups.setdefault(group, [])
     for i, unit in enumerate(units):
         for j, group in enumerate(unit.groups):
             if group in names:
@@ -167,6 +175,15 @@ def compile_plan(
                     "duties", (*where, "units", j), f"unknown unit or group; known: {known}", name
                 )
                 continue
+            if not members and name in declared_groups:
+                out.add(
+                    "duties",
+                    (*where, "units", j),
+                    "该组尚无单位 (group has no units yet): add `groups: [" + name + "]` "
+                    "to the units that belong to it; until then it has no occurrences",
+                    name,
+                    warn=True,
+                )
             fanned.extend(m for m in members if m not in fanned)
         rules = [_named_event(r, event_names) for r in _rules(duty, where, vocabulary, out)]
         for rule in rules:
@@ -218,12 +235,23 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
             warn=True,
         )
     if not reading.rules and not reading.not_understood and not reading.invalid:
-        out.add(
-            "duties",
-            (*where, "time_limit"),
-            f"duty {duty.id} has no time limit: no phrase in time_limit or text gives a due date",
-            duty.time_limit,
-        )
+        if duty.time_limit is None:  # the table gives none (a target): kept, no occurrences
+            out.add(
+                "duties",
+                (*where, "id"),
+                f"duty {duty.id} 无时限 (no time limit): it has no occurrences; add time_limit "
+                "or schedule to be reminded",
+                duty.id,
+                warn=True,
+            )
+        else:
+            out.add(
+                "duties",
+                (*where, "time_limit"),
+                f"duty {duty.id} has no time limit: no phrase in time_limit or text gives a "
+                "due date (delete the time_limit line if the duty has none)",
+                duty.time_limit,
+            )
     return reading.rules
 
 
@@ -275,16 +303,39 @@ def _check_rule(
         )
     elif isinstance(rule, DeadlineRule):
         year, month, day = rule.parts
+        year = year or settings.plan_year + (rule.year_offset or 0)
         if day is not None:
             try:
-                date(year or settings.plan_year, month, day)
+                date(year, month, day)
             except ValueError:
                 out.add(
                     "duties",
                     (*where, field_name),
-                    f"duty {duty.id}: the deadline does not exist in {year or settings.plan_year}",
+                    f"duty {duty.id}: the deadline does not exist in {year}",
                     rule.deadline,
                 )
+    elif isinstance(rule, WindowRule):
+        ends = []
+        for spec in (rule.window.start, rule.window.end):
+            y, m, d = spec_parts(spec)
+            try:
+                ends.append(date(y or settings.plan_year, m, d or 1))
+            except ValueError:
+                out.add(
+                    "duties",
+                    (*where, field_name),
+                    f"duty {duty.id}: 日期不存在 (no such date) in {y or settings.plan_year}",
+                    spec,
+                )
+                return
+        explicit = all(spec_parts(s)[0] is not None for s in (rule.window.start, rule.window.end))
+        if explicit and ends[1] < ends[0]:
+            out.add(
+                "duties",
+                (*where, field_name),
+                f"duty {duty.id}: 时段结束早于开始 (the window ends before it starts)",
+                f"{rule.window.start}..{rule.window.end}",
+            )
 
 
 def _expired(rule: Rule, settings: Settings, events: dict[str, Event]) -> bool:
