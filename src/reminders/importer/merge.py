@@ -26,7 +26,7 @@ from ruamel.yaml.tokens import CommentToken
 from ..core.model import duty_sort_key
 from .rows import short_title
 
-TABLE_FIELDS = ("section", "measure", "text", "units", "partners", "time_limit")
+TABLE_FIELDS = ("section", "measure", "text", "units", "partners", "leader", "time_limit")
 USER_FIELDS = ("schedule", "lead_times", "overdue_steps")
 READING = "# 读作:"
 
