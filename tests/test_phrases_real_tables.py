@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 
+from reminders.cli.main import main
 from reminders.core.grammar import Vocabulary, read_phrases
 from reminders.core.rules import DeadlineRule, ImmediateRule, WindowRule
 
@@ -225,3 +229,44 @@ def test_a_window_ending_before_it_starts_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="window ends before it starts"):
         make_plan([duty(schedule=[{"window": {"from": "2026-05", "to": "2026-04"}}])])
+
+
+# (time-limit cell, task text, kind, period, deadline): each phrase as a row of a table
+TABLE_ROWS = [
+    ("12月底前", "", "deadline", None, "12-31"),
+    ("年底前", "", "deadline", None, "12-31"),
+    ("2023年6月底前", "", "deadline", None, "2023-06-30"),
+    ("2021年8月前", "", "deadline", None, "2021-07-31"),
+    ("9月投入使用", "", "deadline", None, "09-30"),
+    ("1月份", "", "deadline", None, "01-31"),
+    ("4-12月份", "", "campaign", None, "12-31"),
+    ("每学期开学前、期中、期末", "", "recurring", "semester", None),
+    ("两月一次", "", "recurring", "month", None),
+    ("每周", "", "recurring", "week", None),
+    ("3天", "", "immediate", None, None),
+    ("5个工作日内", "", "immediate", None, None),
+    ("随时", "", "as-needed", None, None),
+    ("适时", "", "as-needed", None, None),
+    ("持续推进", "", "standing", None, None),
+    ("长期推进", "", "standing", None, None),
+    ("常态化", "", "standing", None, None),
+    ("", "2009年底前，完成校舍加固", "deadline", None, "2009-12-31"),
+    ("", "各校于6月底前完成自查", "deadline", None, "06-30"),
+    ("十一月", "第二周为应急演练周", "campaign", "week", "11-14"),
+    ("", "地区生产总值增长6.2%左右", "none", None, None),
+]
+
+
+def test_each_phrase_read_from_a_table(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()  # a spreadsheet: a blank cell is blank, not merged
+    book.active.append(["序号", "具体工作", "责任单位", "完成时限"])
+    for n, (cell, text, *_) in enumerate(TABLE_ROWS, start=1):
+        book.active.append([n, text or "开展安全工作", "教育局", cell or None])
+    source = tmp_path / "phrases.xlsx"
+    book.save(source)
+    main(["--config", str(config_dir), "import", str(source), "--dry-run", "--json"])
+    duties = json.loads(capsys.readouterr().out)["duties"]
+    got = [(d["reading"]["kind"], d["reading"]["period"], d["reading"]["deadline"]) for d in duties]
+    assert got == [(kind, period, deadline) for _, _, kind, period, deadline in TABLE_ROWS]

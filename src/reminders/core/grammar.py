@@ -108,7 +108,7 @@ _STANDING_TEXT = re.compile(r"长期坚持|长期推进|持续推进|常态化|�
 _IMMEDIATE = re.compile(r"立即(?:整改|开展|完成)?")
 _AS_NEEDED = re.compile(r"随时|适时|不定期|及时(?:修订|更新|调整|完善)?")
 _AS_NEEDED_TEXT = re.compile(r"随时|适时|不定期")
-_PERIODIC = re.compile(r"(?<!不)定期")
+_PERIODIC = re.compile(r"(?<![不未没])定期")  # 未定期维护: a problem, not a cadence
 _DENSIFY = re.compile(
     r"(?:(?:重点)?敏感时期(?:要|应|须)?)?(?:加密[^。；;]{0,20}?频次|加密(?:检查|频次))"
 )
@@ -233,8 +233,9 @@ class _Scanner:
             spec = {"from": f"{cn_number(m[1]):02d}-{day:02d}", "until": key}
             self._take(m, CampaignRule, campaign=spec, phrase=m[0])
         for name, key in self.vocabulary.observances.items():
-            for m in re.finditer(re.escape(name), text):
-                self._take(m, ObservanceRule, observance=key, phrase=name)
+            if name in text:
+                for m in re.finditer(re.escape(name), text):
+                    self._take(m, ObservanceRule, observance=key, phrase=name)
         for m in _DATE.finditer(text):
             if not self._free(m):
                 continue

@@ -81,21 +81,21 @@ def _task_column(mapping: Mapping, header: Sequence[str]) -> int | None:
 def items_of(cell: str) -> list[tuple[int, str]]:
     """The numbered items of a cell (1.… 2.… at line starts, or after 。；), when it
     holds a list of two or more that counts up from 1; else []."""
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, list[str]]] = []
     for line in cell.splitlines():
         start = _ITEM.match(line)
         if start is not None and int(start[1]) == len(found) + 1:
-            found.append((int(start[1]), line[start.end() :]))
+            found.append((int(start[1]), [line[start.end() :]]))
         elif found:
-            number, text = found[-1]
-            found[-1] = (number, f"{text}\n{line}")
+            found[-1][1].append(line)
         elif line.strip():
             return []
-    if len(found) == 1:  # 1.…；2.…； on one line
-        parts = _inline_items(found[0][1])
+    items = [(number, "\n".join(lines)) for number, lines in found]
+    if len(items) == 1:  # 1.…；2.…； on one line
+        parts = _inline_items(items[0][1])
         if parts:
-            found = [(1, parts[0]), *((n + 2, p) for n, p in enumerate(parts[1:]))]
-    return found if len(found) >= 2 else []
+            items = [(n, p) for n, p in enumerate(parts, start=1)]
+    return items if len(items) >= 2 else []
 
 
 def _inline_items(text: str) -> list[str]:
@@ -166,6 +166,8 @@ class _Reader:
         self.entries: list[Entry] = []
         self.lists: list[list[tuple[int, str]]] = []  # each entry's numbered items
         self.previous: Sequence[str] = ()  # the row above, as written
+        self.more: list[list[str]] = []  # each entry's text carried over to the next rows
+        self.numbered = 0  # entries with a number of their own
         self.new_heading = False  # does this row start a heading in a section column?
 
     def line(self, r: int, c: int) -> int | None:
@@ -210,12 +212,18 @@ class _Reader:
                 numbers.append(_heading_number(flat))
         self.heads.labels, self.heads.label_numbers = tuple(labels), tuple(numbers)
 
-    def value(self, cells: Sequence[str], c: int) -> tuple[str, bool]:
+    def value(self, cells: Sequence[str], c: int, merge: bool = True) -> tuple[str, bool]:
         """A cell's text; a blank one in text or CSV is read as merged with the one above,
         as long as the row starts no new heading (a merge stays inside its section)."""
         text = cells[c].strip() if c < len(cells) else ""
         inherited = False
-        if not text and not self.grid.explicit and not self.new_heading and self.above.get(c):
+        if (
+            not text
+            and merge
+            and not self.grid.explicit
+            and not self.new_heading
+            and self.above.get(c)
+        ):
             text, inherited = self.above[c], True
         self.above[c] = text
         return text, inherited
@@ -258,10 +266,12 @@ class _Reader:
         m = self.mapping
         notes: list[tuple[str, str]] = []
         values: dict[str, str] = {}
+        merged_units = False  # partners and leader go with their units: merged with them
         for name in ("units", "partners", "leader"):
             texts = []
             for c in m.all(name):
-                text, inherited = self.value(cells, c)
+                text, inherited = self.value(cells, c, merge=name == "units" or merged_units)
+                merged_units |= name == "units" and inherited
                 if inherited:
                     notes.append(("inherited", f"{name}: “{text}”"))
                 if text:
@@ -286,8 +296,7 @@ class _Reader:
             if row_number is not None:
                 own = row_number
         if self._continues(cells, own, raw):
-            last = self.entries[-1]
-            last.text = f"{last.text}{squash(raw)}"
+            self.more[-1].append(squash(raw))
             return
         units = values["units"]
         if not units and not m.all("units"):
@@ -319,14 +328,15 @@ class _Reader:
             )
         )
         self.lists.append(items)
+        self.more.append([])
+        self.numbered += own is not None
 
     def _continues(self, cells: Sequence[str], own: int | None, raw: str) -> bool:
         """A task cell carried over to the next row: the table numbers its tasks, and this
         row has no number and nothing new outside the task and section columns."""
         if not self.entries or own is not None or TASK.match(squash(raw)):
             return False
-        numbered = sum(1 for e in self.entries if e.number is not None)
-        if numbered < max(1, len(self.entries) * 0.8):
+        if self.numbered < max(1, len(self.entries) * 0.8):
             return False
         if self.entries[-1].path != self.heads.path()[0]:
             return False
@@ -340,6 +350,9 @@ class _Reader:
 
     def finish(self, school_year_start: int) -> list[Entry]:
         """Split the numbered lists of cells into tasks where the table calls for it."""
+        for entry, more in zip(self.entries, self.more, strict=True):
+            if more:
+                entry.text = "".join([entry.text, *more])
         limits = [e.time_limit or "" for e in self.entries]
         if is_calendar(limits):
             for entry, limit in zip(
@@ -349,7 +362,11 @@ class _Reader:
                     entry.notes.append(("next-year", f"{entry.time_limit} → {limit}"))
                     entry.time_limit = limit
         with_lists = sum(1 for items in self.lists if items)
-        calendar = bool(self.entries) and with_lists >= SPLIT_SHARE * len(self.entries)
+        calendar = (  # rows that are periods, each listing its tasks (no 序号 per row)
+            bool(self.entries)
+            and self.mapping.first("number") is None
+            and with_lists >= SPLIT_SHARE * len(self.entries)
+        )
         out: list[Entry] = []
         for index, (entry, items) in enumerate(zip(self.entries, self.lists, strict=True)):
             if calendar:

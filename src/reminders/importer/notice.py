@@ -63,6 +63,16 @@ class _Node:
     labels: dict[str, list[str]] = field(default_factory=dict)
     children: list[_Node] = field(default_factory=list)
     parent: _Node | None = None
+    more: list[str] = field(default_factory=list)  # paragraphs that go on its text
+
+    @property
+    def ends_sentence(self) -> bool:
+        last = (self.more[-1] if self.more else self.text).rstrip()
+        return last.endswith(("。", "；", ";"))
+
+    @property
+    def whole(self) -> str:
+        return "".join([self.text, *self.more])
 
     @property
     def rank(self) -> int:
@@ -152,10 +162,6 @@ def _tree(paragraphs: Sequence[tuple[int, str]]) -> tuple[_Node, list[str]]:
             while stack[-1].rank >= rank:
                 stack.pop()
             node = _Node(kind, number, body, line, text, parent=stack[-1])
-            note = _NOTE.search(body)
-            if note is not None and kind in ("item", "sub"):
-                node.labels = labels_of(note[1])
-                node.text = (body[: note.start()] + body[note.end() :]).strip()
             stack[-1].children.append(node)
             stack.append(node)
             if kind in ("item", "sub"):
@@ -163,10 +169,24 @@ def _tree(paragraphs: Sequence[tuple[int, str]]) -> tuple[_Node, list[str]]:
         elif len(stack) == 1:
             preamble.append(text)
         elif stack[-1].kind in ("item", "sub") and (
-            kind == "letter" or not re.search(r"[。；;]$", stack[-1].text)
+            kind == "letter" or not stack[-1].ends_sentence
         ):
-            stack[-1].text += text  # the task's sentence goes on, or its A、B、 sub-items
+            stack[-1].more.append(text)  # the task's sentence goes on, or its A、B、 items
+    _notes(root)
     return root, preamble
+
+
+def _notes(node: _Node) -> None:
+    """（责任单位：…） at the end of an item's sentence: its labels, taken out of its text."""
+    for child in node.children:
+        if child.kind in ("item", "sub"):
+            whole = child.whole
+            note = _NOTE.search(whole)
+            if note is not None:
+                for name, values in labels_of(note[1]).items():
+                    child.labels.setdefault(name, []).extend(values)
+                child.text, child.more = (whole[: note.start()] + whole[note.end() :]).strip(), []
+        _notes(child)
 
 
 def _is_heading(node: _Node) -> bool:
@@ -196,7 +216,7 @@ def _tasks(root: _Node) -> list[_Node]:
                 found.append(child)
 
     walk(root)
-    return [node for node in found if node.text.strip()]
+    return [node for node in found if node.whole.strip()]
 
 
 def _inherited(node: _Node, name: str) -> list[str]:
@@ -285,7 +305,7 @@ def read_notice(
         month = _month(task)
         notes: list[tuple[str, str]] = []
         time_limit: str | None = "；".join(time_values) if time_values else None
-        text = re.sub(r"\s+", " ", task.text).strip()
+        text = re.sub(r"\s+", " ", task.whole).strip()
         pieces = [(text, "")] if units else _split_duties(text, vocabulary)
         for k, (piece, subject) in enumerate(pieces, start=1):
             piece_units = "、".join(units) or subject

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .words import is_org
+from .words import NAME_MAX, is_org
 
 _CUT_AFTER_ORG = re.compile(r"等|按职责|按照职责|分别|共同|负责落实|落实")
 _JOINERS = ("会同", "及", "和", "与", "会")
@@ -72,6 +72,8 @@ def _tokens(cell: str) -> list[str]:
 def _trim(name: str) -> str:
     """基层处等按职责分工落实 → 基层处: what follows a unit name is not part of it."""
     for m in _CUT_AFTER_ORG.finditer(name):
+        if m.start() > NAME_MAX:  # names are short: look no further (linear on any cell)
+            break
         if m.start() and is_org(name[: m.start()]):
             return name[: m.start()]
     return name

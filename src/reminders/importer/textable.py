@@ -38,8 +38,13 @@ class Grid:
 
 @dataclass(slots=True)
 class _Cell:
-    text: str
+    first: str
     line: int
+    more: list[str] = field(default_factory=list)  # its further lines (no quadratic joins)
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.first, *self.more]) if self.more else self.first
 
 
 @dataclass(slots=True)
@@ -87,9 +92,9 @@ def flatten(text: str) -> Flattened:
         elif cell is None and not rows and not row:
             out.preamble.append(raw)
         elif cell is not None:
-            cell.text += "\n" + raw
+            cell.more.append(raw)
         else:  # a cell's line after a stray blank line
-            (row or rows[-1])[-1].text += "\n" + raw
+            (row or rows[-1])[-1].more.append(raw)
     if row:
         rows.append(row)
     joined = _join_fragments(rows)

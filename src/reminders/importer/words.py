@@ -42,6 +42,7 @@ _EXACT: dict[str, tuple[str, ...]] = {
     "time": (
         *("完成时限", "时间节点", "完成时间", "时间安排", "进度安排", "时限要求", "整改时限"),
         *("时间", "时限", "期限", "完成期限", "时限清单", "办结时限", "截止时间"),
+        *("月份", "日期", "时段", "时间段", "周次"),
     ),
     "group": ("类别", "指标", "领域", "类型", "分类", "工作指标", "板块", "项目类别"),
     "ignore": ("备注", "说明", "完成情况", "进展情况", "落实情况", "工作进展", "进度"),
@@ -88,7 +89,7 @@ SECTION = re.compile(r"^\s*([一二三四五六七八九十]+)、")
 MEASURE = re.compile(r"[（(]([一二三四五六七八九十]+)[）)]")
 MEASURE_AT_START = re.compile(r"^\s*[（(]([一二三四五六七八九十]+)[）)]")
 # 1. 1、 1． — and 2.11月9日… (an item that starts with a date), but not 12.4全国…
-TASK = re.compile(r"^\s*(\d{1,3})\s*(?:[.．、](?!\d)|[.．](?=\d{1,2}月))\s*")
+TASK = re.compile(r"^\s*(\d{1,4})\s*(?:[.．、](?!\d)|[.．](?=\d{1,2}月))\s*")
 SUB_ITEM = re.compile(r"^\s*[（(](\d{1,2})[）)]\s*")
 ORDINAL = re.compile(r"^\s*([一二三四五六七八九十]+)是")
 LETTER = re.compile(r"^\s*[A-Za-z][、.．]")
@@ -123,20 +124,27 @@ def month_of(heading: str) -> tuple[int, bool] | None:
 
 _ORG_END = re.compile(
     r"(?:局|委|办|院|校|所|站|中心|政府|科|股|室|处|队|组|部|会|馆|厅|街道|乡镇|镇|乡|场"
-    r"|社区|村|园|公司|集团|媒体|单位|部门|专班|指挥部|支部|党组|党委|机关|中学|小学|大学)$"
+    r"|社区|村|园|公司|集团|媒体|单位|部门|专班|指挥部|支部|党组|党委|机关|中学|小学|大学|学校)$"
 )
 _TRAILING_NOTE = re.compile(r"[（(][^（）()]{1,12}[）)]$")
+NAME_MAX = 24  # a unit's name is never longer
 
 
 def is_group(name: str) -> bool:
     """各校, 各乡镇, 区直各部门, 各有关单位: a name that stands for every member of a kind."""
-    return "各" in name[:-1] or name.startswith(("全体", "所有"))
+    bare = _TRAILING_NOTE.sub("", name.strip())
+    if len(bare) > NAME_MAX or not _ORG_END.search(bare):
+        return False
+    at = bare.rfind("各")
+    return (0 <= at < len(bare) - 1 and len(bare) - at <= 12) or bare.startswith(("全体", "所有"))
 
 
 def is_org(name: str) -> bool:
     """Does `name` read as an organisation (ends 局/委/办/…, or is a group)?"""
+    if len(name) > NAME_MAX + 14:
+        return False
     bare = _TRAILING_NOTE.sub("", name.strip())
-    return bool(bare) and len(bare) <= 24 and (is_group(bare) or bool(_ORG_END.search(bare)))
+    return bool(bare) and len(bare) <= NAME_MAX and bool(_ORG_END.search(bare))
 
 
 _ROLE = re.compile(r"(?:负责人|主任|书记|局长|校长|组长|领导|同志|主席|县长|市长|区长|乡长|镇长)$")
