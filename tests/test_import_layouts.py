@@ -541,3 +541,54 @@ def test_a_duty_without_a_time_limit_is_valid_and_has_no_occurrences() -> None:
     plan = make_plan([duty(id="1", text="地区生产总值增长6.2%左右")])
     assert plan.duties[0].rules == ()
     assert any("no time limit" in p.message for p in plan.warnings)
+
+
+def _paragraphs_docx(tmp_path: Path, text: str) -> Path:
+    document = docx.Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    source = tmp_path / "n.docx"
+    document.save(str(source))
+    return source
+
+
+def test_notice_paragraphs_numbered_as_measures(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "关于做好汛期安全工作的通知\n"
+        "（一）全面排查校舍隐患，5月底前完成。\n责任单位：教育局\n"
+        "（二）加强值班值守。\n责任单位：各校\n"
+    )
+    code, report = run(capsys, config_dir, _paragraphs_docx(tmp_path, text), "--dry-run")
+    assert brief(report) == [
+        ("1", "全面排查校舍", ["教育局"], [], None, "deadline", "05-31"),
+        ("2", "加强值班值守", ["各校"], [], None, "none", None),
+    ]
+    assert [d["line"] for d in duties_of(report)] == [2, 4]  # paragraph numbers
+    assert "[paragraph 4]" in _text_report(config_dir, _paragraphs_docx(tmp_path, text), capsys)
+    assert code == 0
+
+
+def test_notice_items_yishi_under_measures(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "2026年校园安全工作要点\n"
+        "（一）强化安全教育\n一是开展防溺水教育，每周一次。\n二是组织应急疏散演练，每学期一次。\n"
+        "责任单位：各校\n"
+        "（二）完善制度\n一是修订应急预案，年底前完成。\n责任单位：教育局\n"
+    )
+    code, report = run(capsys, config_dir, write(tmp_path, "n.txt", text), "--dry-run")
+    assert brief(report) == [
+        ("1.1", "开展防溺水教", ["各校"], [], None, "recurring", None),
+        ("1.2", "组织应急疏散", ["各校"], [], None, "recurring", None),
+        ("2.1", "修订应急预案", ["教育局"], [], None, "deadline", "12-31"),
+    ]
+    assert [d["section"] for d in duties_of(report)] == [None, None, None]
+    assert code == 0
+
+
+def _text_report(config_dir: Path, source: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    main(["--config", str(config_dir), "import", str(source), "--dry-run"])
+    return capsys.readouterr().out

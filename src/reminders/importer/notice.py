@@ -121,7 +121,7 @@ def _classify(text: str) -> tuple[str, int | None, str]:
                 number = int(raw) if raw.isdigit() else cn_int(raw)
             except ValueError:
                 return "plain", None, text
-            if kind == "section" or pattern is ORDINAL:
+            if kind == "section":
                 return kind, number, text.strip()
             return kind, number, text[match.end() :].strip()
     if month_of(text) is not None:

@@ -77,7 +77,10 @@ class Report:
 
     @property
     def place(self) -> str:
-        """What `line` counts: lines of a text file, rows of a sheet or Word table."""
+        """What `line` counts: lines of a text file, rows of a sheet or Word table,
+        paragraphs of a Word document with no table."""
+        if self.kind == "docx" and self.layout == "notice":
+            return "paragraph"
         return "row" if self.kind in ("xlsx", "docx") else "line"
 
     @property
