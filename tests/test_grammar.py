@@ -158,6 +158,9 @@ def test_cell_and_text_deadlines_that_disagree_are_reported() -> None:
         pytest.param("下周二", "下周二", id="unknown-words"),
         pytest.param("9月底前完成，视情况而定", "视情况而定", id="partly-understood"),
         pytest.param("尽快", "尽快", id="vague"),
+        pytest.param("9月中旬以后", "以后", id="time-words-after-a-month-are-not-swallowed"),
+        pytest.param("9月某日", "某日", id="vague-day-after-a-month"),
+        pytest.param("第二周", "第二周", id="a-week-with-no-month"),
     ],
 )
 def test_phrase_not_understood(cell: str, leftover: str) -> None:

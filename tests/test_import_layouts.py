@@ -52,6 +52,14 @@ def brief(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
+def picked(report: dict[str, Any], *keys: str) -> list[tuple[Any, ...]]:
+    """Those fields of each duty read (`kind` and `deadline` from its reading)."""
+    return [
+        tuple(d["reading"][k] if k in ("kind", "deadline") else d[k] for k in keys)
+        for d in duties_of(report)
+    ]
+
+
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -208,8 +216,7 @@ def test_blank_cells_in_text_or_csv_are_merged_only_inside_their_section(
         "宣传教育,开展安全宣传进校园活动,各校,\n",  # a new section: blank stays blank
     )
     code, report = run(capsys, config_dir, source, "--dry-run")
-    found = [(d["id"], d["units"], d["time_limit"]) for d in duties_of(report)]
-    assert found == [
+    assert picked(report, "id", "units", "time_limit") == [
         ("1", ["教育局"], "3月底前"),
         ("2", ["教育局"], "3月底前"),
         ("3", ["各校"], ""),
@@ -254,8 +261,7 @@ def test_a_calendar_lists_several_tasks_per_month(
     )
     code, report = run(capsys, config_dir, source, "--dry-run")
     assert columns(report) == [(1, "time"), (2, "task")]
-    got = [(d["id"], d["time_limit"], d["reading"]["deadline"]) for d in duties_of(report)]
-    assert got == [
+    assert picked(report, "id", "time_limit", "deadline") == [
         ("1.1", "九月", "09-30"),
         ("1.2", "九月", "09-30"),
         ("2.1", "十月", "10-31"),
@@ -288,8 +294,7 @@ def test_numbered_items_with_their_own_units_and_times_are_sub_tasks(
         '3,"1.组织安全演练；\n2.总结演练情况。",各校,每学期\n',
     )
     code, report = run(capsys, config_dir, source, "--dry-run")
-    got = [(d["id"], d["units"], d["reading"]["kind"]) for d in duties_of(report)]
-    assert got == [
+    assert picked(report, "id", "units", "kind") == [
         ("1.1", ["教育局"], "deadline"),
         ("1.2", ["各校"], "recurring"),
         ("2", ["教育局"], "standing"),
@@ -452,8 +457,7 @@ def test_a_rectification_list_sites_problems_and_one_line_per_site(
         "问题整改责任单位：县实验小学 整改时限：5个工作日内\n"
     )
     code, report = run(capsys, config_dir, write(tmp_path, "list.txt", text), "--dry-run")
-    got = [(d["id"], d["units"], d["time_limit"], d["reading"]["kind"]) for d in duties_of(report)]
-    assert got == [
+    assert picked(report, "id", "units", "time_limit", "kind") == [
         ("1.1", ["县第一中学"], "3天", "immediate"),
         ("1.2", ["县第一中学"], "3天", "immediate"),
         ("2.1", ["县实验小学"], "5个工作日内", "immediate"),
@@ -470,8 +474,7 @@ def test_a_school_calendar_notice_with_units_from_the_sentence(
         "一月份\n1、做好寒假安全检查。\n"
     )
     code, report = run(capsys, config_dir, write(tmp_path, "cal.txt", text), "--dry-run")
-    got = [(d["id"], d["units"], d["time_limit"], d["reading"]["kind"]) for d in duties_of(report)]
-    assert got == [
+    assert picked(report, "id", "units", "time_limit", "kind") == [
         ("1.1", [], "九月份", "deadline"),
         ("1.2", [], None, "as-needed"),  # 随时 in the sentence, not the month
         ("2.1", ["学校总务处"], None, "recurring"),

@@ -117,18 +117,6 @@ def test_running_text_without_a_schedule(text: str, why: str) -> None:
     assert read(None, text) == [], why
 
 
-@pytest.mark.parametrize(
-    ("cell", "leftover"),
-    [
-        pytest.param("9月中旬以后", "以后", id="time-words-after-a-month-are-not-swallowed"),
-        pytest.param("9月某日", "某日", id="vague-day"),
-        pytest.param("第二周", "第二周", id="a-week-with-no-month"),
-    ],
-)
-def test_cell_words_about_time_stay_not_understood(cell: str, leftover: str) -> None:
-    assert read_phrases(cell, "", VOCAB).not_understood == [leftover]
-
-
 def test_a_date_in_the_text_outside_the_cells_month_is_a_conflict() -> None:
     reading = read_phrases("十一月", "12月9日前完成总结", VOCAB)
     assert [r.model_dump(exclude={"phrase"}, exclude_none=True) for r in reading.rules] == [

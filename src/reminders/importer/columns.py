@@ -22,7 +22,6 @@ from ..core.grammar import Vocabulary, read_phrases
 from .rows import split_units
 from .words import (
     FIELD_LABELS,
-    FIELDS,
     MEASURE_AT_START,
     SECTION,
     TASK,
@@ -376,4 +375,4 @@ def _apply_override(
     return chosen
 
 
-__all__ = ["FIELDS", "Column", "ColumnsError", "Mapping", "header_row", "map_columns"]
+__all__ = ["Column", "ColumnsError", "Mapping", "header_row", "map_columns"]

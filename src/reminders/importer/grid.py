@@ -2,10 +2,11 @@
 
 Rows as real tables have them: a header (found by meaning; repeated on each page
 or section, skipped), title and section rows across the whole width, cells
-merged down (blank = same as above: always for section columns; for the units,
-leader and time columns of text and CSV, where a merge cannot be told from a
-blank, and said so in the report), a task over several rows, several numbered
-tasks in one cell (a calendar's month), lead and partners in one cell.
+merged down (blank = same as above: always for section columns; for the units
+and time columns of text and CSV, where a merge cannot be told from a blank, while
+the row starts no new heading, and said so in the report; partners and leader
+with their units), a task over several rows, several numbered tasks in one cell
+(a calendar's month), lead and partners in one cell.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping as MappingType
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..core.grammar import Vocabulary, read_phrases
 from .columns import ColumnsError, Mapping, full_width, header_row, map_columns
@@ -22,7 +23,7 @@ from .rows import Row, join_broken, split_units, squash
 from .schoolyear import is_calendar, school_year
 from .subjects import subject_units
 from .textable import Grid, TableFormatError, measure_title, title_of
-from .words import MEASURE, MEASURE_AT_START, SECTION, TASK, cn_int, key
+from .words import MEASURE, MEASURE_AT_START, SECTION, TASK, cn_int, header_field, key
 
 SPLIT_SHARE = 0.6  # a table lists several tasks per row when most rows hold a list
 _ITEM = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*")  # the number must be the next in the list
@@ -39,7 +40,6 @@ class Parsed:
     title: str = ""
     layout: str = "table"
     mapping: Mapping | None = None
-    notes: list[str] = field(default_factory=list)  # how the layout was read, for the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,6 @@ def find_header(grid: Sequence[Sequence[str]]) -> Columns | None:
 
 def _task_column(mapping: Mapping, header: Sequence[str]) -> int | None:
     """The task column; with no content to judge, the rightmost column named as a task."""
-    from .words import header_field
-
     found = mapping.first("task")
     if found is not None:
         return found
@@ -99,9 +97,8 @@ def items_of(cell: str) -> list[tuple[int, str]]:
 
 
 def _inline_items(text: str) -> list[str]:
-    marks = [m for m in _INLINE_ITEM.finditer(text)]
     expected, cuts = 2, []
-    for m in marks:
+    for m in _INLINE_ITEM.finditer(text):
         if int(m[1]) == expected:
             cuts.append(m)
             expected += 1

@@ -41,7 +41,6 @@ class Table:
     encoding: str | None = None
     layout: str = "table"
     mapping: ColumnMapping | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +123,6 @@ def _table(path: Path, kind: str, parsed: Parsed, encoding: str | None = None) -
         encoding,
         layout=parsed.layout,
         mapping=parsed.mapping,
-        notes=parsed.notes,
     )
 
 
@@ -153,7 +151,7 @@ def _parse(path: Path, kind: str, raw: bytes, options: ReadOptions) -> Table:
             grids = read_xlsx(raw)
         except Exception as exc:  # openpyxl raises many types on a damaged package
             raise _fail(path, f"not a readable .xlsx: {type(exc).__name__}: {exc}") from None
-        return _table(path, kind, _first_table(grids, options))
+        return _table(path, kind, _best_table(grids, options))
     decoded = decode(raw)
     if kind == "csv":
         from .sheet import read_csv
@@ -174,17 +172,21 @@ def _parse(path: Path, kind: str, raw: bytes, options: ReadOptions) -> Table:
     return _table(path, kind, parsed, decoded.encoding)
 
 
-def _first_table(grids: list[Grid], options: ReadOptions) -> Parsed:
-    """The first grid that reads as a task table; the first one's error if none does."""
+def _best_table(grids: list[Grid], options: ReadOptions) -> Parsed:
+    """The table (or sheet) holding the tasks: of those that read as a task table, the
+    one with the most; the first one's error if none does."""
     first_error: TableFormatError | None = None
+    best: Parsed | None = None
     for grid in grids:
         try:
             parsed = _grid(grid, options)
         except TableFormatError as exc:
             first_error = first_error or exc
             continue
-        if parsed.rows:
-            return parsed
+        if best is None or len(parsed.rows) > len(best.rows):
+            best = parsed
+    if best is not None and best.rows:
+        return best
     raise first_error or TableFormatError("the document has no table")
 
 
@@ -194,7 +196,7 @@ def _docx(path: Path, body: object, options: ReadOptions) -> Table:
     assert isinstance(body, Body)
     if body.tables:
         try:
-            return _table(path, "docx", _first_table(body.tables, options))
+            return _table(path, "docx", _best_table(body.tables, options))
         except TableFormatError:
             if not body.paragraphs or options.columns:
                 raise

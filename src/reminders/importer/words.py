@@ -12,7 +12,6 @@ from ..core.grammar import cn_number
 
 # -- header vocabulary, matched after removing spaces and line breaks ------------------
 
-FIELDS = ("number", "task", "units", "partners", "leader", "time", "group", "ignore")
 FIELD_LABELS = {
     "number": "编号 number",
     "task": "任务 task",
@@ -84,7 +83,6 @@ def header_field(cell: str) -> str | None:
 
 # -- numbering marks -----------------------------------------------------------------
 
-CN_NUMERAL = "一二三四五六七八九十"
 SECTION = re.compile(r"^\s*([一二三四五六七八九十]+)、")
 MEASURE = re.compile(r"[（(]([一二三四五六七八九十]+)[）)]")
 MEASURE_AT_START = re.compile(r"^\s*[（(]([一二三四五六七八九十]+)[）)]")
