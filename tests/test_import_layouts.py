@@ -595,3 +595,55 @@ def test_notice_items_yishi_under_measures(
 def _text_report(config_dir: Path, source: Path, capsys: pytest.CaptureFixture[str]) -> str:
     main(["--config", str(config_dir), "import", str(source), "--dry-run"])
     return capsys.readouterr().out
+
+
+def test_a_header_over_two_rows_milestone_columns_and_date_cells(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["序号", "重点工作", "责任单位", None, "一季度", "二季度", "完成时限"])
+    sheet.append([None, None, "牵头单位", "配合单位", None, None, None])
+    sheet.merge_cells("A1:A2")
+    sheet.merge_cells("B1:B2")
+    sheet.merge_cells("C1:D1")
+    sheet.merge_cells("E1:E2")
+    sheet.merge_cells("F1:F2")
+    sheet.merge_cells("G1:G2")
+    long = "完成校舍安全鉴定并建立档案，逐校逐栋核查登记，形成鉴定报告并报送主管部门审核备案"
+    sheet.append([1, "校舍安全鉴定", "教育局", "各校", long, long, datetime(2026, 6, 30)])
+    sheet.append([2, "消防设施检修", "各校", None, long, long, "2026/9/30前"])
+    source = tmp_path / "t.xlsx"
+    book.save(source)
+    code, report = run(capsys, config_dir, source, "--dry-run")
+    assert columns(report) == [
+        (1, "number"),
+        (2, "task"),
+        (3, "units"),
+        (4, "partners"),
+        (5, "ignore"),
+        (6, "ignore"),
+        (7, "time"),
+    ]
+    assert brief(report) == [
+        ("1", "校舍安全鉴定", ["教育局"], ["各校"], None, "deadline", "2026-06-30"),
+        ("2", "消防设施检修", ["各校"], [], None, "deadline", "2026-09-30"),
+    ]
+    assert code == 0
+
+
+def test_a_unit_and_its_person_in_one_cell_or_line(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = write(
+        tmp_path,
+        "t.csv",
+        "工作任务,责任单位及责任人,完成时限\n加强校园安全管理,县教育局局长,年底前\n",
+    )
+    notice = write(
+        tmp_path, "n.txt", "通知\n1.加强校园安全管理。\n责任单位及责任人：教育局主要领导\n"
+    )
+    _, report = run(capsys, config_dir, table, "--dry-run")
+    assert [(d["units"], d["leader"]) for d in duties_of(report)] == [(["县教育局"], "局长")]
+    _, report = run(capsys, config_dir, notice, "--dry-run")
+    assert [(d["units"], d["leader"]) for d in duties_of(report)] == [(["教育局"], "主要领导")]

@@ -52,6 +52,9 @@ CASES: list[tuple[str | None, str, list[dict[str, Any]]]] = [
     ("一一年一月", "", [{"deadline": "2011-01"}]),
     ("次年一月", "", [{"deadline": "01", "year_offset": 1}]),
     ("9月上旬", "", [{"deadline": "09-10"}]),
+    ("2024-06-30", "", [{"deadline": "2024-06-30"}]),  # a spreadsheet's date cell
+    ("2024/6/30前", "", [{"deadline": "2024-06-30"}]),
+    ("6.30前", "", [{"deadline": "06-30"}]),
     ("十一月第二周", "", [{"window": {"from": "11-08", "to": "11-14"}}]),
     (
         "每学期开学前、期中、期末",

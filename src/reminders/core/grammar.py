@@ -80,6 +80,13 @@ _WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 
 _COUNT = re.compile(rf"(?:至少)?[^。；;，,]{{0,30}}?({_NUM})次")
 _CAMPAIGN = re.compile(rf"从?({_NUM})月(?:({_NUM})日)?起至(.{{1,24}}?)结束")
 _DATE = re.compile(rf"(?:(\d{{4}})年)?({_NUM})月({_NUM})[日号](之?前|止|以前)?(?:完成)?")
+# 2024-06-30, 2024/6/30, 2024.6.30 (a spreadsheet's date cell); 6.30前 in a cell
+_NUMERIC_DATE = re.compile(
+    r"(?<!\d)(\d{4})[-/.](1[0-2]|0?[1-9])[-/.](3[01]|[12]\d|0?[1-9])(?!\d)(之?前|止|以前)?(?:完成)?"
+)
+_SHORT_DATE = re.compile(
+    r"(?<![\d.])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(之?前|止|以前)(?:完成)?"
+)
 _DOT_DATE = re.compile(
     r"(?<![\d.])(1[0-2]|[1-9])\.(3[01]|[12]\d|[1-9])(?![\d.%])(?=[^\d,;。万亿元%]{0,8}?[日节])"
 )
@@ -245,6 +252,15 @@ class _Scanner:
                 self._take(m, DeadlineRule, deadline=value, phrase=m[0])
             elif not m[1]:
                 self.weak.append((cn_number(m[2]), cn_number(m[3]), m[0]))
+        for m in _NUMERIC_DATE.finditer(text):
+            if self._free(m) and (cell or m[4]):
+                value = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
+                self._take(m, DeadlineRule, deadline=value, phrase=m[0])
+        for m in _SHORT_DATE.finditer(text):
+            if self._free(m):
+                self._take(
+                    m, DeadlineRule, deadline=f"{int(m[1]):02d}-{int(m[2]):02d}", phrase=m[0]
+                )
         if not cell:
             for m in _DOT_DATE.finditer(text):
                 self.weak.append((int(m[1]), int(m[2]), m[0]))

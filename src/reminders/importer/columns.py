@@ -160,14 +160,44 @@ def width_of(grid: Sequence[Sequence[str]]) -> int:
     return max(counts, key=lambda n: (counts[n], n))
 
 
+def _names_fields(cells: Sequence[str]) -> bool:
+    return (
+        len(cells) >= 2
+        and not full_width(cells)
+        and sum(1 for c in cells if header_field(c) is not None) >= 2
+    )
+
+
 def header_row(grid: Sequence[Sequence[str]]) -> int | None:
     """The first row naming two known fields, not a full-width title row."""
     for index, cells in enumerate(grid[:HEADER_SCAN_ROWS]):
-        if len(cells) < 2 or full_width(cells):
-            continue
-        if sum(1 for c in cells if header_field(c) is not None) >= 2:
+        if _names_fields(cells):
             return index
     return None
+
+
+def header_rows(grid: Sequence[Sequence[str]]) -> tuple[int, int] | None:
+    """(first, last) rows of the header: a second row of nothing but field names (or
+    cells merged from above) under the first (责任单位 over 牵头单位 | 配合单位) is part
+    of it."""
+    first = header_row(grid)
+    if first is None:
+        return None
+    below = first + 1
+    if below < len(grid) and len(grid[below]) == len(grid[first]) and _names_fields(grid[below]):
+        pairs = zip(grid[first], grid[below], strict=True)
+        if all(not b.strip() or b == a or header_field(b) for a, b in pairs):
+            return first, below
+    return first, first
+
+
+def _combined(grid: Sequence[Sequence[str]], rows: tuple[int, int]) -> list[str]:
+    """One header cell per column: the lower row's where it names a field."""
+    top, bottom = grid[rows[0]], grid[rows[1]]
+    return [
+        lower if header_field(lower) is not None or not upper.strip() else upper
+        for upper, lower in zip(top, bottom, strict=True)
+    ]
 
 
 def _profile(values: Sequence[str], vocabulary: Vocabulary) -> _Profile:
@@ -279,10 +309,13 @@ def map_columns(
     header: int | None,
     vocabulary: Vocabulary,
     override: MappingType[str, str] | None = None,
+    last_header: int | None = None,
 ) -> Mapping:
-    """The mapping of every column of `grid` (whose header row is `header`, if any)."""
+    """The mapping of every column of `grid` (whose header is rows `header` to
+    `last_header`, if any)."""
     width = width_of(grid)
-    start = header + 1 if header is not None else 0
+    bottom = last_header if last_header is not None else header
+    start = bottom + 1 if bottom is not None else 0
     body = [r for r in grid[start : start + PROFILE_ROWS] if not full_width(r) and len(r) >= 2]
     columns_values = [[r[c] if c < len(r) else "" for r in body] for c in range(width)]
     profiles = [_profile(values, vocabulary) for values in columns_values]
@@ -291,7 +324,7 @@ def map_columns(
     headers = [""] * width
     spanned = [False] * width
     if header is not None:
-        cells = list(grid[header])
+        cells = list(grid[header]) if bottom == header else _combined(grid, (header, bottom or 0))
         while len(cells) > width and not cells[-1].strip():
             cells.pop()
         if len(cells) == width:
@@ -317,7 +350,10 @@ def map_columns(
         scores = {
             c: profiles[c].task_score()
             for c in range(width)
-            if c not in chosen and kinds[c] == "text" and (named[c] in (None, "task") or spanned[c])
+            if c not in chosen
+            and kinds[c] == "text"
+            and (named[c] in (None, "task") or spanned[c])
+            and not _names_a_period(headers[c], vocabulary)
         }
         scores = {c: score for c, score in scores.items() if score > 0}
         if scores:
@@ -330,7 +366,9 @@ def map_columns(
         if c in chosen:
             continue
         name, kind = by_header(c), kinds[c]
-        if name is not None and name != "task" and (name in _REPEATABLE or name not in taken):
+        if name is None and _names_a_period(headers[c], vocabulary):
+            chosen[c] = ("ignore", "表头是时段 a period as header: 进度节点 milestones")
+        elif name is not None and name != "task" and (name in _REPEATABLE or name not in taken):
             chosen[c] = (name, "表头 header")
         elif kind in _SHARE and kind not in taken:
             share, what = _SHARE[kind]
@@ -345,6 +383,15 @@ def map_columns(
         width,
         [Column(c, key(headers[c]), *chosen[c]) for c in range(width)],
     )
+
+
+def _names_a_period(header: str, vocabulary: Vocabulary) -> bool:
+    """一季度, 6月, 上半年 as a column's header: milestones per period, not the task."""
+    text = key(header)
+    if not text or header_field(text) is not None or len(text) > 10:
+        return False
+    reading = read_phrases(text, None, vocabulary)
+    return bool(reading.rules) and not reading.not_understood
 
 
 def _apply_override(
@@ -375,4 +422,4 @@ def _apply_override(
     return chosen
 
 
-__all__ = ["Column", "ColumnsError", "Mapping", "header_row", "map_columns"]
+__all__ = ["Column", "ColumnsError", "Mapping", "header_row", "header_rows", "map_columns"]

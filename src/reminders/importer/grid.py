@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.grammar import Vocabulary, read_phrases
-from .columns import ColumnsError, Mapping, full_width, header_row, map_columns
+from .columns import ColumnsError, Mapping, full_width, header_row, header_rows, map_columns
 from .numbering import Entry, NumberingError, assign_ids
-from .rows import Row, join_broken, split_units, squash
+from .rows import Row, join_broken, split_person, split_units, squash
 from .schoolyear import is_calendar, school_year
 from .subjects import subject_units
 from .textable import Grid, TableFormatError, measure_title, title_of
@@ -30,6 +30,7 @@ _ITEM = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*")  # the number must be the ne
 _INLINE_ITEM = re.compile(r"(?<=[。；;])\s*(\d{1,3})\s*[.．、]")
 _UNITS_NOTE = re.compile(r"[（(]\s*(?:牵头|责任)单位\s*[：:；;]\s*([^（）()]{1,80})[）)]")
 LABEL_MAX = 30  # a section heading longer than this is not shown in the section path
+_WITH_PERSON = re.compile(r"责任人|领导|负责人")  # 责任单位及责任人: a unit, then a person
 
 
 @dataclass(slots=True)
@@ -228,11 +229,19 @@ class _Reader:
     def read(self, start: int) -> None:
         cells_all = self.grid.cells
         header = self.mapping.header_row
-        header_key = [key(c) for c in cells_all[header]] if header is not None else None
+        headers = (
+            {
+                tuple(key(c) for c in cells_all[r])
+                for r in range(header, start)
+                if header is not None
+            }
+            if header is not None
+            else set()
+        )
         m = self.mapping
         for r in range(start, len(cells_all)):
             cells = cells_all[r]
-            if header_key is not None and [key(c) for c in cells] == header_key:
+            if tuple(key(c) for c in cells) in headers:
                 continue  # the header again, on a new page or under a new section
             if full_width(cells) or (len(cells) == 1 and m.width > 1):
                 text = next(c for c in cells if c.strip())
@@ -264,6 +273,7 @@ class _Reader:
         notes: list[tuple[str, str]] = []
         values: dict[str, str] = {}
         merged_units = False  # partners and leader go with their units: merged with them
+        people: list[str] = []
         for name in ("units", "partners", "leader"):
             texts = []
             for c in m.all(name):
@@ -271,9 +281,14 @@ class _Reader:
                 merged_units |= name == "units" and inherited
                 if inherited:
                     notes.append(("inherited", f"{name}: “{text}”"))
+                if text and name == "units" and _WITH_PERSON.search(m.columns[c].header):
+                    text, person = split_person(squash(text))  # 责任单位及责任人
+                    people.append(person)
                 if text:
                     texts.append(squash(text))
-            values[name] = "、".join(texts) if name != "leader" else " ".join(texts)
+            if name == "leader":
+                texts = [*people, *texts]
+            values[name] = "、".join(texts) if name != "leader" else " ".join(t for t in texts if t)
         time_col = m.first("time")
         time_limit: str | None = None
         if time_col is not None:
@@ -455,9 +470,10 @@ def parse_grid(
 ) -> Parsed:
     """Read a table: its columns (by meaning, then content), then its rows as tasks."""
     cells = grid.cells
-    header = header_row(cells)
+    span = header_rows(cells)
+    header, last = span if span is not None else (None, None)
     try:
-        mapping = map_columns(cells, header, vocabulary, override)
+        mapping = map_columns(cells, header, vocabulary, override, last)
     except ColumnsError as exc:
         line = grid.lines[header][0] if header is not None and grid.lines[header] else None
         raise TableFormatError(str(exc), line) from None
@@ -471,7 +487,7 @@ def parse_grid(
             "or give them with --columns task=N,units=N,time=N"
         )
     reader = _Reader(grid, mapping, vocabulary, task)
-    start = header + 1 if header is not None else 0
+    start = last + 1 if last is not None else 0
     titles: list[str] = []
     for r in range(start if header is not None else 0):
         if full_width(cells[r]) or len(cells[r]) == 1:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ..core.grammar import Vocabulary, read_phrases
 from .grid import Parsed
 from .numbering import Entry, NumberingError, assign_ids
+from .rows import split_person
 from .schoolyear import school_year
 from .subjects import subject_units
 from .textable import TableFormatError
@@ -36,6 +37,7 @@ from .words import (
 )
 
 _LABELS = (
+    ("both", "(?:责任|牵头)单位及责任(?:人|领导)"),
     ("leader", "责任领导|分管领导|责任人"),
     ("partners", "配合单位|协办单位|配合部门|协作单位"),
     ("lead", "牵头单位|牵头部门|主办单位"),
@@ -87,13 +89,19 @@ class _Node:
 
 
 def labels_of(text: str) -> dict[str, list[str]]:
-    """{lead/units/partners/leader/time: [values]} of `责任单位：X 整改时限：3天`."""
+    """{lead/units/partners/leader/time: [values]} of `责任单位：X 整改时限：3天`;
+    `责任单位及责任人：呈贡县政府主要领导` gives a unit and a leader."""
     found: dict[str, list[str]] = {}
     matches = list(_LABEL.finditer(text))
     for m, after in zip(matches, [*matches[1:], None], strict=True):
         name = next(k for k, v in m.groupdict().items() if v)
         value = text[m.end() : after.start() if after else len(text)].strip(" \t，,；;。")
-        if value:
+        if name == "both":
+            units, person = split_person(value)
+            for key, part in (("units", units), ("leader", person)):
+                if part:
+                    found.setdefault(key, []).append(part)
+        elif value:
             found.setdefault(name, []).append(value)
     return found
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .words import NAME_MAX, is_org
+from .words import NAME_MAX, is_org, person_like
 
 _CUT_AFTER_ORG = re.compile(r"等|按职责|按照职责|分别|共同|负责落实|落实")
 _JOINERS = ("会同", "及", "和", "与", "会")
@@ -104,6 +104,25 @@ def split_units(cell: str) -> tuple[list[str], list[str]]:
             if part and part not in target:
                 target.append(part)
     return lead, partners
+
+
+def split_person(cell: str) -> tuple[str, str]:
+    """责任单位及责任人: 呈贡县政府主要领导 → ('呈贡县政府', '主要领导'): each name that is a
+    unit followed by a person or role gives the unit to the units, the rest to the leader."""
+    units: list[str] = []
+    people: list[str] = []
+    for token in _tokens(cell):
+        if is_org(token):
+            units.append(token)
+            continue
+        for end in range(2, min(len(token), NAME_MAX + 1)):
+            if is_org(token[:end]) and person_like(token[end:]):
+                units.append(token[:end])
+                people.append(token[end:])
+                break
+        else:
+            people.append(token)
+    return "、".join(units), " ".join(people)
 
 
 def row_units(row: Row) -> tuple[list[str], list[str]]:

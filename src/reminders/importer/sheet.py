@@ -20,8 +20,8 @@ from .textable import Grid
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, datetime):  # a date cell: the day is what a time limit needs
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
