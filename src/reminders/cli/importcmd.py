@@ -27,7 +27,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     parser.add_argument(
-        "file", metavar="FILE", help="the table: .txt (flattened Word), .docx, .xlsx or .csv"
+        "file",
+        metavar="FILE",
+        help="the table: .txt (flattened Word, or a notice's numbered paragraphs), .docx, "
+        ".xlsx or .csv",
     )
     parser.add_argument(
         "--year", type=parse_year, metavar="YYYY", help="the plan year the table was issued for"
