@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import find_config_dir
 from ..exceptions import ConfigError, Problem
+from ..importer.columns import ColumnsError, parse_override
 from ..importer.context import load_context
 from ..importer.run import Options, run_import
 from .common import parse_year
@@ -26,7 +27,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     parser.add_argument(
-        "file", metavar="FILE", help="分工表文件：.txt（Word 表格另存的文本）、.docx、.xlsx 或 .csv"
+        "file",
+        metavar="FILE",
+        help="分工表文件：.txt（Word 表格另存的文本，或通知的编号段落）、.docx、.xlsx 或 .csv",
     )
     parser.add_argument(
         "--year", type=parse_year, metavar="YYYY", help="分工表印发的年份（计划年度）"
@@ -43,6 +46,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--add-units",
         action="store_true",
         help="把 units.yaml 中没有的单位追加进去（不带机器人渠道）",
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="SPEC",
+        help="手动指定列 (columns)：task=3,units=4,time=5（列名或从 1 起的列号；"
+        "另有 partners, leader, number, section, ignore）",
     )
     parser.set_defaults(run=cmd_import)
 
@@ -62,6 +71,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
             ]
         )
+    columns = None
+    if args.columns:
+        try:
+            columns = parse_override(args.columns)
+        except ColumnsError as exc:
+            raise ConfigError([Problem(str(exc), args.file)]) from None
     context = load_context(directory)
     if context.warnings and not args.json:
         print_problems(context.warnings)
@@ -72,6 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         force=args.force,
         add_units=args.add_units,
+        columns=columns,
     )
     report = run_import(options, context)
     sys.stdout.write(report.to_json() if args.json else report.to_text())

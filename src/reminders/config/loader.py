@@ -163,7 +163,9 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     if problems or channels is None:
         raise ConfigError(problems)
 
-    plan = compile_plan(settings, units.units, calendar, duties.duties, locate)
+    plan = compile_plan(
+        settings, units.units, calendar, duties.duties, locate, declared_groups=units.groups
+    )
     secret = _password_in_ledger_url(settings, files["settings"])
     if secret is not None:
         plan = replace(plan, warnings=(*plan.warnings, secret))

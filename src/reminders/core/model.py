@@ -254,6 +254,9 @@ class Unit(_Model):
 
 class UnitsFile(_Model):
     units: list[Unit] = Field(min_length=1)
+    groups: list[str] = Field(
+        default_factory=list, description="groups no unit has joined yet (e.g. 各科室)"
+    )
 
 
 # ---------------------------------------------------------------- calendar data
@@ -306,24 +309,37 @@ class CalendarData(_Model):
 
 # ---------------------------------------------------------------- duties
 
+DUTY_ID = r"^\d{1,4}(?:\.\d{1,4}){0,3}$"
+
+
+def duty_sort_key(duty_id: object) -> tuple[int, ...]:
+    """The one place duty ids are taken apart: '3.2.1' → (3, 2, 1), so 2 < 2.3 < 10;
+    anything else sorts last."""
+    parts = str(duty_id).split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        return (10**9,)
+    return tuple(int(part) for part in parts)
+
 
 class Duty(_Model):
-    id: str = Field(pattern=r"^\d+\.\d+$", description="<measure>.<task>, e.g. 4.5")
+    id: str = Field(
+        pattern=DUTY_ID, description="the table's numbering: 4.5 (<measure>.<task>), 7, 2.3, 3.2.1"
+    )
     section: str | None = None
     measure: str | None = None
     title: str = Field(min_length=1)
     text: str = ""
     units: list[str] = Field(min_length=1, description="responsible units or groups")
     partners: list[str] = Field(default_factory=list, description="配合单位")
+    leader: str | None = Field(None, description="责任领导/责任人 as written; never a unit")
     time_limit: str | None = Field(None, description="the time-limit cell, verbatim")
     schedule: list[Rule] | None = Field(None, description="structured rules; replace the phrases")
     lead_times: list[Offset] | None = None
     overdue_steps: list[Offset] | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int]:
-        measure, task = self.id.split(".")
-        return int(measure), int(task)
+    def sort_key(self) -> tuple[int, ...]:
+        return duty_sort_key(self.id)
 
 
 class DutiesFile(_Model):

@@ -87,7 +87,7 @@ _REVIEW_PREFIX = "review/"
 
 
 def review_group_id(unit: str, period: str) -> str:
-    # Duty ids are digits and a dot, so `review/…` never names an occurrence.
+    # Duty ids are digits and dots, so `review/…` never names an occurrence.
     return f"{_REVIEW_PREFIX}{unit}/{period}"
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from ..exceptions import ConfigError, Problem
 from .grammar import Vocabulary, read_phrases
 from .model import CalendarData, Duty, Event, Observance, Settings, Unit
-from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule
+from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule, WindowRule, spec_parts
 from .workcalendar import WorkCalendar, YearOverride
 
 FieldPath = tuple[str | int, ...]
@@ -111,8 +111,12 @@ def compile_plan(
     duties: Sequence[Duty],
     locate: Locate = _no_lines,
     calendar: WorkCalendar | None = None,
+    declared_groups: Sequence[str] = (),
 ) -> Plan:
-    """Check every cross-reference and read every phrase; raise ConfigError listing all problems."""
+    """Check every cross-reference and read every phrase; raise ConfigError listing all problems.
+
+    `declared_groups` are groups declared in units.yaml before any unit joins them (各科室): a duty
+    may name one; it has no occurrences until a unit joins it."""
     out = _Collector(locate)
     names: dict[str, int] = {}
     for i, unit in enumerate(units):
@@ -120,6 +124,10 @@ def compile_plan(
             out.add("units", ("units", i, "name"), "单位名称重复 (duplicate unit)", unit.name)
         names[unit.name] = i
     groups: dict[str, list[str]] = {}
+    for i, group in enumerate(declared_groups):
+        if group in names:
+            out.add("units", ("groups", i), "分组不能与单位同名 (group named like a unit)", group)
+        groups.setdefault(group, [])
     for i, unit in enumerate(units):
         for j, group in enumerate(unit.groups):
             if group in names:
@@ -171,6 +179,17 @@ def compile_plan(
                     name,
                 )
                 continue
+            if not members and name in declared_groups:
+                out.add(
+                    "duties",
+                    (*where, "units", j),
+                    "该组尚无单位 (group has no units yet)：给属于它的单位加上 `groups: ["
+                    + name
+                    + "]`；"
+                    "在此之前它没有到期事项",
+                    name,
+                    warn=True,
+                )
             fanned.extend(m for m in members if m not in fanned)
         rules = [_named_event(r, event_names) for r in _rules(duty, where, vocabulary, out)]
         for rule in rules:
@@ -223,12 +242,23 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
             warn=True,
         )
     if not reading.rules and not reading.not_understood and not reading.invalid:
-        out.add(
-            "duties",
-            (*where, "time_limit"),
-            f"任务 {duty.id} 没有时限：time_limit 和正文中都没有能给出到期日的用语",
-            duty.time_limit,
-        )
+        if duty.time_limit is None:  # the table gives none (a target): kept, no occurrences
+            out.add(
+                "duties",
+                (*where, "id"),
+                f"任务 {duty.id} 无时限 (no time limit)：没有到期事项；要提醒，请加上 time_limit "
+                "或 schedule",
+                duty.id,
+                warn=True,
+            )
+        else:
+            out.add(
+                "duties",
+                (*where, "time_limit"),
+                f"任务 {duty.id} 没有时限：time_limit 和正文中都没有能给出到期日的用语"
+                "（任务确无时限时，删去 time_limit 这一行）",
+                duty.time_limit,
+            )
     return reading.rules
 
 
@@ -279,9 +309,10 @@ def _check_rule(
         )
     elif isinstance(rule, DeadlineRule):
         year, month, day = rule.parts
+        year = year or settings.plan_year + (rule.year_offset or 0)
         if day is not None:
             try:
-                date(year or settings.plan_year, month, day)
+                date(year, month, day)
             except ValueError:
                 out.add(
                     "duties",
@@ -289,6 +320,28 @@ def _check_rule(
                     f"任务 {duty.id}：{year or settings.plan_year} 年没有这个日期",
                     rule.deadline,
                 )
+    elif isinstance(rule, WindowRule):
+        ends = []
+        for spec in (rule.window.start, rule.window.end):
+            y, m, d = spec_parts(spec)
+            try:
+                ends.append(date(y or settings.plan_year, m, d or 1))
+            except ValueError:
+                out.add(
+                    "duties",
+                    (*where, field_name),
+                    f"任务 {duty.id}：{y or settings.plan_year} 年没有这个日期 (no such date)",
+                    spec,
+                )
+                return
+        explicit = all(spec_parts(s)[0] is not None for s in (rule.window.start, rule.window.end))
+        if explicit and ends[1] < ends[0]:
+            out.add(
+                "duties",
+                (*where, field_name),
+                f"任务 {duty.id}：时段结束早于开始 (the window ends before it starts)",
+                f"{rule.window.start}..{rule.window.end}",
+            )
 
 
 def _expired(rule: Rule, settings: Settings, events: dict[str, Event]) -> bool:

@@ -269,8 +269,12 @@ class Renderer:
 
 
 def duty_texts(plan: Plan) -> dict[str, str]:
-    """Each duty's full task text (the title is a shortened form), for `$text`."""
-    return {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
+    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`."""
+    texts = {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
+    for c in plan.duties:
+        if c.duty.leader:
+            texts[c.duty.id] = f"{texts.get(c.duty.id, c.duty.title)}（责任人：{c.duty.leader}）"
+    return texts
 
 
 def _duty_order(duty: str) -> tuple[int, ...]:

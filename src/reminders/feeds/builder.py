@@ -48,7 +48,7 @@ from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
 
-SortKey = tuple[date, tuple[int, int], int, str]
+SortKey = tuple[date, tuple[int, ...], int, str]
 _PRUNE_AFTER = timedelta(days=366)
 _GZIP_LEVEL = 6
 

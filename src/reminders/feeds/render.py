@@ -111,6 +111,8 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
     parts.append(f"责任单位：{'、'.join(duty.units)}（本单位：{occurrence.unit}）")
     if duty.partners:
         parts.append(f"配合单位：{'、'.join(duty.partners)}")
+    if duty.leader:
+        parts.append(f"责任人：{duty.leader}")
     if duty.time_limit:
         parts.append(f"时限（原文）：{duty.time_limit}")
     parts.append(
