@@ -147,3 +147,17 @@ class DaemonProcess:
             self.sock.close()
             self.sock = None
         self.notify_path.unlink(missing_ok=True)
+
+
+def ledger_made_at(state: Path, moment: str) -> None:
+    """Make the state directory's ledger as a service started at `moment` would (local
+    time, Asia/Shanghai): a weekly report whose time comes after it is owed, one whose
+    time came before it is not (a first start sends no report)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from reminders.ledger import Ledger, default_url
+
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    when = datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    Ledger.open(default_url(state), now=when).close()

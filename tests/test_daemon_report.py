@@ -12,11 +12,12 @@ from typing import Any
 
 from reminders.ledger import Ledger, default_url
 
-from .daemonproc import DaemonProcess
+from .daemonproc import DaemonProcess, ledger_made_at
 from .fakerobot import FakeRobots
 from .robotconfig import set_delivery, wire_dingtalk
 
 MONDAY = "2026-11-30T09:30"  # the report's time, 09:00, has just passed
+BEFORE = "2026-11-27T17:00"  # the bureau started before it: the report is owed
 BUREAU = ("dingtalk", "tok00madeup")
 SWEEP = ("--sweep-seconds", "1")
 
@@ -73,6 +74,7 @@ def test_a_report_refused_for_a_while_is_retried_until_it_goes_out(
         env = wire_dingtalk(config_dir, robots)
         set_delivery(config_dir, attempts_per_run=2, retry_base_seconds=1, retry_max_seconds=2)
         robots.down = True
+        ledger_made_at(state, BEFORE)
         daemon = DaemonProcess(config_dir, state, now=MONDAY, env=env, args=SWEEP).start()
         # the run's own tries, then later wake-ups' tries: the report is not given up
         wait(daemon, lambda: robots.report_tries >= 5)
@@ -101,6 +103,7 @@ def test_a_report_waiting_for_its_retry_survives_a_kill(config_dir: Path, tmp_pa
             lease_seconds=10,
         )
         robots.down = True
+        ledger_made_at(state, BEFORE)
         started = time.monotonic()
         first = DaemonProcess(config_dir, state, now=MONDAY, env=env, args=SWEEP).start()
         wait(first, lambda: robots.report_tries >= 1)  # refused once: now 5 s to the next try

@@ -78,7 +78,7 @@ def test_a_keyword_robot_takes_every_kind_of_message(
         for unit in ROBOTS:
             assert main(["--config", str(config_dir), "send-test", unit]) == 0, capsys.readouterr()
         out = capsys.readouterr().out
-        assert out.count(": ok: HTTP 200") >= len(ROBOTS)
+        assert out.count("成功 ok: HTTP 200") >= len(ROBOTS)
 
         assert robots.total_rejections() == 0
         bureau = robots.robots[("dingtalk", "kw-bureau-token")]

@@ -205,9 +205,9 @@ def test_new_rules_in_structured_form() -> None:
     ("rule", "message"),
     [
         ({"deadline": "2026-01", "year_offset": 1}, "year_offset"),
-        ({"every": "week", "at": ["end"]}, "'at' is for month or longer"),
-        ({"every": "semester", "at": []}, "'at' lists"),
-        ({"window": {"from": "13", "to": "12"}}, "month 13"),
+        ({"every": "week", "at": ["end"]}, "at 用于月及更长的周期"),
+        ({"every": "semester", "at": []}, "at 列出"),
+        ({"window": {"from": "13", "to": "12"}}, "没有 13 月"),
     ],
 )
 def test_bad_structured_rules_are_refused(rule: dict[str, Any], message: str) -> None:
