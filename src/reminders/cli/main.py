@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
+from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd, userscmd
 from .common import parse_year
 from .errors import EXIT_USAGE, handle_cli_error
 
 # One entry per command module; each adds its subcommands and sets `run`.
-COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd]
+COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd, userscmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
