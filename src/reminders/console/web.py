@@ -65,6 +65,7 @@ log = logging.getLogger("reminders.console")
 PREFIX = "/console"
 COOKIE = "reminders_console"
 FORM_SLACK = 256 * 1024  # the form's other fields and multipart framing, beyond the file
+FORM_LIMIT = 64 * 1024  # any request body but an upload
 TEXT_LIMIT = 500
 _LINK = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 _LINKABLE = re.compile(r"^(https?://|/console/evidence/[0-9a-f]{32}$)")
@@ -196,6 +197,7 @@ class Console:
     def __init__(self, deps: ConsoleDeps) -> None:
         self.deps = deps
         self.loop = deps.loop
+        self._max_upload = deps.loop.plan.settings.console.max_upload_mb * 1024 * 1024
         self.throttle = LoginThrottle()
         self._hashing = asyncio.Semaphore(2)  # argon2: a few at a time on a small server
         self.env = jinja2.Environment(
@@ -226,13 +228,18 @@ class Console:
         self.env.filters["external"] = external_parts
         self.env.tests["linkable"] = lambda part: bool(_LINKABLE.match(str(part)))
 
-    # -- settings, read per request (a reload changes them) ------------------------------
+    # -- settings: `console:` is read at start; the rest per request (a reload changes it)
     @property
     def settings(self) -> Any:
         return self.loop.plan.settings
 
     def max_upload(self) -> int:
-        return int(self.settings.console.max_upload_mb) * 1024 * 1024
+        return self._max_upload
+
+    def body_cap(self) -> int:
+        """The hard limit of an upload request: past the limit, a body this small is still
+        read (and dropped) so the browser shows the answer; a larger one is cut off."""
+        return 2 * self._max_upload + FORM_SLACK
 
     def _local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if moment is None:
@@ -317,6 +324,8 @@ class Console:
         limit = self.max_upload() + FORM_SLACK
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
+            async for _ in request.stream():  # dropped: a browser shows no answer mid-upload
+                pass
             return await self.message(
                 request,
                 413,
@@ -794,7 +803,12 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
         Route(f"{PREFIX}/login/{{token}}", console.login_link, methods=["GET", "POST"]),
         Route(f"{PREFIX}/logout", g(console.logout), methods=["POST"]),
         Route(f"{PREFIX}/unit/{{unit:path}}", g(console.unit)),
-        Route(f"{PREFIX}/item/{{occurrence:path}}", g(console.item), methods=["GET", "POST"]),
+        Route(
+            f"{PREFIX}/item/{{occurrence:path}}",
+            g(console.item),
+            methods=["GET", "POST"],
+            max_body_size=console.body_cap(),
+        ),
         Route(f"{PREFIX}/review/{{group:path}}", g(console.review), methods=["GET", "POST"]),
         Route(f"{PREFIX}/duty/{{duty}}", g(console.duty)),
         Route(f"{PREFIX}/history", g(console.history)),
@@ -817,4 +831,9 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
         ),
     ]
     handlers: Mapping[Any, Any] = {HTTPException: console.not_found}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=handlers,
+        max_body_size=FORM_LIMIT,
+    )
