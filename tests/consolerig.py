@@ -39,12 +39,8 @@ PNG = (
 def cli(config: Path, state: Path, *argv: str, stdin: str = "") -> tuple[int, str]:
     """Run `reminders <argv>` in process with --state-dir; (exit code, stdout)."""
     out = io.StringIO()
-    command = [*argv[:2], "--state-dir", str(state), *argv[2:]]
-    with (
-        contextlib.redirect_stdout(out),
-        _stdin(stdin),
-    ):
-        code = main(["--config", str(config), *command])
+    with contextlib.redirect_stdout(out), _stdin(stdin):
+        code = main(["--config", str(config), *argv, "--state-dir", str(state)])
     return code, out.getvalue()
 
 

@@ -9,20 +9,24 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import uuid
-from urllib.parse import unquote
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import httpx
+import icalendar
 import pytest
 from itsdangerous import TimestampSigner
 
 from reminders.closedloop import LoopStore, sign
 from reminders.closedloop.keys import action_key
+from reminders.config import load_config
 from reminders.console.accounts import Accounts
 from reminders.console.auth import console_secret
+from reminders.feeds import feed_specs, load_tokens
 from reminders.ledger import Ledger
 
 from .consolerig import (
@@ -351,17 +355,37 @@ def test_file_names_cannot_escape_the_evidence_directory(rig: Rig) -> None:
         assert ledger not in answer.content and b"import" not in answer.content, path
 
 
+def _due_subjects(rig: Rig) -> set[str]:
+    code, out = cli(rig.config, rig.state, "due", "--at", "2026-12-24T10:00", "--json")
+    assert code == 0
+    return {entry["subject"] for entry in json.loads(out)["would_send"]}
+
+
+def _feed_summary(rig: Rig, uid: str) -> str:
+    plan = load_config(rig.config).plan
+    spec = next(s for s in feed_specs(plan) if s.kind == "unit" and s.units == {SCHOOL_UNIT})
+    token = load_tokens(rig.state, [spec.key])[spec.key]
+    body = httpx.get(f"{rig.base}/feeds/{token}/{quote(spec.filename)}").content
+    for event in icalendar.Calendar.from_ical(body).walk("VEVENT"):
+        if str(event["UID"]) == uid:
+            return str(event["SUMMARY"])
+    raise AssertionError(f"{uid} not in the feed")
+
+
 def test_a_console_change_goes_through_the_store(rig: Rig) -> None:
+    """History row, feeds refreshed, pending reminders stopped: as a CLI or link change."""
     school = rig.signed_in(SCHOOL)
-    target = "1.2/县第一中学/2026-Q1"
-    answer = upload(school, target, "会议记录.png", PNG, by="张老师", note="已学习",
+    target = "4.4/县第一中学/2026-Q4"  # due 2026-12-31: in the feed, reminded from 12-24
+    uid = f"{target}@reminders.local"
+    assert target in _due_subjects(rig) and not _feed_summary(rig, uid).startswith("✓")
+    answer = upload(school, target, "会议记录.png", PNG, by="张老师", note="已召开",
                     link="https://pan.example.cn/s/1")  # fmt: skip
     assert answer.status_code == 303
     page = school.http.get(answer.headers["location"])
     assert "已标记完成" in page.text and "会议记录.png" in page.text
     closure = rig.store.get(target)
     assert closure is not None and closure.state == "done"
-    assert closure.by == f"张老师（{SCHOOL[0]}）" and closure.note == "已学习"
+    assert closure.by == f"张老师（{SCHOOL[0]}）" and closure.note == "已召开"
     link, file = closure.evidence.split()  # type: ignore[union-attr]
     assert link == "https://pan.example.cn/s/1" and file.startswith("/console/evidence/")
     assert school.http.get(file).content == PNG
@@ -369,12 +393,16 @@ def test_a_console_change_goes_through_the_store(rig: Rig) -> None:
     assert change.via == "console" and change.after == "done"
     code, out = cli(rig.config, rig.state, "history", target, "--json")
     assert code == 0 and json.loads(out)[0]["via"] == "console"
+    assert target not in _due_subjects(rig)
+    deadline = time.monotonic() + 15
+    while not _feed_summary(rig, uid).startswith("✓已完成"):
+        assert time.monotonic() < deadline, "the feed was not refreshed"
+        time.sleep(0.1)
     again = upload(school, target, "又一份.png", PNG)
     assert again.status_code == 303
     note = school.http.get(again.headers["location"]).text
     assert "未作更改" in note and "附件未保存" in note
     assert len(rig.store.history(target)) == 1
-    assert sum(1 for f in rig.evidence_files() if f.read_bytes() == PNG) >= 1
 
 
 def test_action_links_still_work_without_login(rig: Rig) -> None:

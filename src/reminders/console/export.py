@@ -22,8 +22,19 @@ from ..closedloop.state import Closure
 from ..core.occurrence import Occurrence
 from .board import STATUS_LABELS, status
 
-HEADER = ("任务编号", "任务", "本次", "截止日期", "状态", "办结时间", "办理人", "说明", "佐证材料")
-WIDTHS = (9, 48, 16, 12, 11, 17, 14, 36, 48)
+HEADER = (
+    "任务编号",
+    "任务",
+    "本次",
+    "截止日期",
+    "状态",
+    "办结时间",
+    "办理人",
+    "说明",
+    "佐证材料",
+    "事项编号",
+)
+WIDTHS = (9, 48, 16, 12, 11, 17, 14, 36, 48, 30)
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -47,6 +58,7 @@ class LedgerRow:
             (c.by or "") if closed and c else "",
             (c.note or "") if closed and c else "",
             absolute(c.evidence, base_url) if closed and c and c.evidence else "",
+            o.id,
         ]
 
 
@@ -104,7 +116,7 @@ def workbook(
     summary = book.create_sheet("汇总")
     _columns(summary, (14, *WIDTHS))
     summary.freeze_panes = "B2"
-    summary.auto_filter.ref = f"A1:J{len(rows) + 1}"
+    summary.auto_filter.ref = f"A1:K{len(rows) + 1}"
     summary.append(("单位", *HEADER))
     for row in rows:
         summary.append([row.occurrence.unit, *row.cells(zone, base_url)])
