@@ -99,7 +99,7 @@ def january_cell(page: Page) -> Locator:
 def test_a_school_reports_and_the_bureau_sees_it(
     service: tuple[str, Path], browser: Browser, tmp_path: Path
 ) -> None:
-    base, state = service
+    base, _ = service
     bureau = context(browser, base, 1280).new_page()
     log_in(bureau, *BUREAU)
     expect(bureau.get_by_role("heading", name=re.compile("总览"))).to_be_visible()

@@ -204,7 +204,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     config, accounts = _accounts(args, writes=True)
     assert accounts is not None
     settings = config.settings
-    minutes = args.minutes or settings.console.login_link_minutes
+    minutes = settings.console.login_link_minutes if args.minutes is None else args.minutes
     if not 1 <= minutes <= 7 * 24 * 60:
         raise ConfigError(
             [Problem("有效期须在 1 分钟到 7 天之间 (expiry)", field="--minutes", value=minutes)]
