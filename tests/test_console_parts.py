@@ -202,7 +202,6 @@ def test_the_board_colours_counts_and_ranks() -> None:
         units=plan.unit_names(),
         today=today,
         zone=ZONE,
-        calendar=plan.calendar,
         year=2026,
         grain="month",
         semesters=(plan.settings.semesters.spring, plan.settings.semesters.autumn),

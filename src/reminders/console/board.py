@@ -5,7 +5,8 @@ An occurrence's status refines the weekly report's classification
 (`closedloop.report.classify`): an open one due within `SOON` is "due soon".
 A cell (one unit, one month or quarter, by due date) takes the most urgent
 status of its occurrences: overdue, due soon, not yet due, done late, done
-on time, waived.
+on time, waived. A unit's overdue count and the oldest are read off the same
+statuses (no workday counts: the board shows calendar days).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from datetime import date, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from ..closedloop.overdue import Overdue, overdue
 from ..closedloop.report import classify
 from ..closedloop.state import Closure
 from ..core.occurrence import Occurrence
 from ..core.periods import SemesterDates, Span, spans
-from ..core.workcalendar import WorkCalendar
 
 SOON = timedelta(days=14)
 
@@ -159,7 +158,6 @@ def build_board(
     units: Sequence[str],
     today: date,
     zone: ZoneInfo,
-    calendar: WorkCalendar,
     year: int,
     grain: Grain,
     semesters: SemesterDates,
@@ -174,13 +172,11 @@ def build_board(
         if row is None or o.due.year != year:
             continue
         row.cells[bisect_right(starts, o.due) - 1].counts[statuses[o.id]] += 1
-    late: list[Overdue] = overdue(
-        [o for o in occurrences if o.unit in rows], closures, today, calendar
-    )
-    for item in late:
-        row = rows[item.occurrence.unit]
-        row.overdue += 1
-        row.oldest = max(row.oldest, item.days)
+    for o in occurrences:
+        if statuses[o.id] == "overdue" and o.unit in rows:
+            row = rows[o.unit]
+            row.overdue += 1
+            row.oldest = max(row.oldest, (today - o.due).days)
     current = next((s for s in columns if s.start <= today <= s.end), None)
     if current is None:  # a year other than today's: its last period
         current = columns[-1] if columns[-1].end < today else columns[0]
@@ -200,6 +196,6 @@ def build_board(
         fortnight=_tally(
             "未来两周", today, today + SOON - timedelta(days=1), occurrences, statuses
         ),
-        overdue_total=len(late),
+        overdue_total=sum(r.overdue for r in rows.values()),
         ranking=ranking,
     )

@@ -19,7 +19,6 @@ from ..core.occurrence import Occurrence, review_group
 from ..core.plan import CompiledDuty, Plan
 from .board import SOON, Board, Grain, Status, build_board, status, worst
 from .evidence import Evidence
-from .health import ChannelHealth
 
 UNIT_AHEAD = timedelta(days=45)  # how far ahead a unit page looks by default
 HISTORY_PAGE = 100
@@ -87,27 +86,49 @@ def _window_start(plan: Plan, today: date) -> date:
     return max(plan.settings.start, today - OVERDUE_REACH)
 
 
-def board(
-    loop: Loop, now: datetime, year: int, grain: Grain, units: list[str] | None = None
-) -> Board:
-    plan = loop.plan
-    today = loop.today(now)
-    names = units if units is not None else plan.unit_names()
-    start = min(date(year, 1, 1), _window_start(plan, today))
-    end = max(date(year, 12, 31), today + SOON)
-    occurrences = lookup.between(plan, start, end, set(names) if units is not None else None)
-    closures = loop.store.closures(names if units is not None else None)
-    return build_board(
-        occurrences,
-        closures,
-        units=names,
-        today=today,
-        zone=loop.zone(),
-        calendar=plan.calendar,
-        year=year,
-        grain=grain,
-        semesters=(plan.settings.semesters.spring, plan.settings.semesters.autumn),
-    )
+class Boards:
+    """The board, computed again only when it may have changed.
+
+    The plan is immutable and replaced whole on a reload; a state change from any
+    process adds a history row, so the ledger's revision grows. The last board is
+    reused while the plan, the day, the view and the revision are the same, and the
+    last expansion while the plan and the span are (a state change needs only the
+    states read again). One per console: two ledgers never share it.
+    """
+
+    def __init__(self) -> None:
+        self._expansion: tuple[Plan, date, date, list[Occurrence]] | None = None
+        self._board: tuple[Plan, tuple[object, ...], Board] | None = None
+
+    def occurrences(self, plan: Plan, start: date, end: date) -> list[Occurrence]:
+        last = self._expansion  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] is plan and last[1:3] == (start, end):
+            return last[3]
+        found = lookup.between(plan, start, end)
+        self._expansion = (plan, start, end, found)
+        return found
+
+    def board(self, loop: Loop, now: datetime, year: int, grain: Grain) -> Board:
+        plan = loop.plan
+        today = loop.today(now)
+        key = (year, grain, today, loop.store.revision())
+        last = self._board
+        if last is not None and last[0] is plan and last[1] == key:
+            return last[2]
+        start = min(date(year, 1, 1), _window_start(plan, today))
+        end = max(date(year, 12, 31), today + SOON)
+        made = build_board(
+            self.occurrences(plan, start, end),
+            loop.store.closures(),
+            units=plan.unit_names(),
+            today=today,
+            zone=loop.zone(),
+            year=year,
+            grain=grain,
+            semesters=(plan.settings.semesters.spring, plan.settings.semesters.autumn),
+        )
+        self._board = (plan, key, made)
+        return made
 
 
 def warnings(loop: Loop, now: datetime) -> list[str]:
@@ -283,24 +304,3 @@ def day_bounds(
     since = datetime.combine(start, time(0), zone) if start else None
     before = datetime.combine(end + timedelta(days=1), time(0), zone) if end else None
     return since, before
-
-
-__all__ = [
-    "HISTORY_PAGE",
-    "Board",
-    "ChannelHealth",
-    "DutyView",
-    "Entry",
-    "Group",
-    "Item",
-    "Section",
-    "board",
-    "day_bounds",
-    "default_span",
-    "duty_view",
-    "group",
-    "item",
-    "robot_channels",
-    "unit_sections",
-    "warnings",
-]

@@ -199,6 +199,7 @@ class Console:
         self.loop = deps.loop
         self._max_upload = deps.loop.plan.settings.console.max_upload_mb * 1024 * 1024
         self.throttle = LoginThrottle()
+        self.boards = views.Boards()
         self._hashing = asyncio.Semaphore(2)  # argon2: a few at a time on a small server
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("reminders.console", "templates"),
@@ -457,7 +458,7 @@ class Console:
     def _board(self, now: datetime, year: int, grain: Any) -> dict[str, Any]:
         plan = self.loop.plan
         return {
-            "board": views.board(self.loop, now, year, grain),
+            "board": self.boards.board(self.loop, now, year, grain),
             "year": year,
             "health": channel_health(self.deps.engine, views.robot_channels(plan), now),
             "warnings": views.warnings(self.loop, now),
