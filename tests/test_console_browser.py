@@ -183,18 +183,21 @@ def test_pages_fit_a_phone(service: tuple[str, Path], browser: Browser) -> None:
     base, _ = service
     page = context(browser, base, 390).new_page()
     log_in(page, *SCHOOL)
-    for path in (
-        f"/console/unit/{quote(SCHOOL_UNIT)}",
-        f"/console/item/{quote(JANUARY_ITEM)}",
-        "/console/history",
-        "/console/export",
-        f"/console/review/review/{quote(SCHOOL_UNIT)}/review-2026-Q4",
+    for path, name in (
+        (f"/console/unit/{quote(SCHOOL_UNIT)}", None),
+        (f"/console/item/{quote(JANUARY_ITEM)}", None),
+        ("/console/history", "09-school-history"),
+        ("/console/export", None),
+        (f"/console/review/review/{quote(SCHOOL_UNIT)}/review-2026-Q4", "10-school-self-check"),
+        ("/console/duty/4.4", "11-school-duty"),
     ):
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)
-    shoot(page, "09-school-history")
+        if name:
+            shoot(page, name)
     bureau = context(browser, base, 390).new_page()
     log_in(bureau, *BUREAU)
     assert bureau.evaluate("document.documentElement.scrollWidth") <= 390
-    shoot(bureau, "10-bureau-board-phone")
+    bureau.goto("/console/history")
+    shoot(bureau, "12-bureau-history")
