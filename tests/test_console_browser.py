@@ -90,6 +90,8 @@ def log_in(page: Page, name: str, password: str) -> None:
     page.get_by_label("账号").fill(name)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    expect(page).not_to_have_url(re.compile(r"/console/login"))
+    page.wait_for_load_state()
 
 
 def january_cell(page: Page) -> Locator:
