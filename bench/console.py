@@ -11,6 +11,8 @@ service's dispatcher before and after the console was added, in the same run.
    feature: /act/ and /api/ tried first), (b) today's without a console and
    (c) today's with the console, each in its own uvicorn process, loaded by wrk
    (1 thread) in turn, twice over (a b c a b c) to even out drift.
+3. Memory: the real service's RSS when idle, then after the board, a unit page and
+   an export were viewed (the console is built on its first request).
 
     .venv/bin/python bench/console.py [--schools N] [--runs N] [--seconds N] [--no-http]
 """
@@ -34,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from daemon import county_config
+from daemon import county_config, rss_kb
 from feeds import ensure_tools, free_port, load, wait_port
 from reminders.closedloop import Loop, LoopStore, feed_marks, lookup
 from reminders.closedloop.app import LoopApp, RootApp
@@ -250,6 +252,49 @@ def bench_feeds(config_dir: Path, state: Path, seconds: int, connections: int) -
         )
 
 
+def bench_memory(config_dir: Path, state: Path, idle: float) -> None:
+    import socket
+
+    port = free_port()
+    notify = state.parent / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(notify))
+    sock.settimeout(120)
+    argv = [sys.executable, "-m", "reminders", "--config", str(config_dir), "run",
+            "--state-dir", str(state), "--listen", f"127.0.0.1:{port}",
+            "--log-level", "WARNING", "--now", NOW.strftime("%Y-%m-%dT%H:%M")]  # fmt: skip
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify)}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while b"READY=1" not in sock.recv(65536):
+            pass
+        time.sleep(idle)
+        before = rss_kb(proc.pid)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            page = client.get("/console/login")
+            csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            form = {"name": "督办科", "password": PASSWORD, "csrf": csrf}
+            assert client.post("/console/login", data=form).status_code == 303
+            school = load_config(config_dir).plan.unit_names()[1]
+            steps = []
+            for label, path in (
+                ("the board", "/console/"),
+                ("a unit page", f"/console/unit/{quote(school)}"),
+                ("an export of the year", "/console/export.xlsx"),
+            ):
+                assert client.get(path).status_code == 200, path
+                time.sleep(idle)
+                steps.append(f"{label} {rss_kb(proc.pid) / 1024:.1f} MB")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        sock.close()
+    print(
+        f"3. the service's RSS: idle {before / 1024:.1f} MB (console not yet built); "
+        f"then after {', '.join(steps)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schools", type=int, default=100)
@@ -257,6 +302,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before RSS")
+    parser.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_child:
@@ -274,9 +321,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config_dir = county_config(Path(tmp) / "config", args.schools)
         state = Path(tmp) / "state"
+        if args.only_memory:
+            loop = Loop(LoopStore.of(Ledger.open(f"sqlite:///{state / 'ledger.sqlite3'}")),
+                        lambda: load_config(config_dir).plan)  # fmt: skip
+            close_some(loop)
+            Accounts(loop.store.engine, console_secret(action_key(state))).add(
+                "督办科", "bureau", [], PASSWORD, NOW
+            )
+            bench_memory(config_dir, state, args.idle)
+            return
         bench_pages(config_dir, state, args.runs)
         if not args.no_http:
             bench_feeds(config_dir, state, args.seconds, args.connections)
+        bench_memory(config_dir, state, args.idle)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    for old in SHOTS.glob("*.png"):  # a step renamed or gone leaves no stale picture
+        old.unlink()
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run tests/setup.sh (it installs Debian's chromium)")
     with sync_playwright() as playwright:

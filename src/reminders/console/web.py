@@ -53,6 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..closedloop.loop import Loop
 from ..closedloop.state import ACTION_LABELS, ACTIONS, STATE_LABELS, Action
 from ..core.occurrence import KIND_LABELS, review_group, split_review_group
+from ..daemon.memory import release_free_memory
 from . import views
 from .accounts import Account, Accounts, LinkRefused
 from .auth import LoginThrottle, csrf_ok, new_csrf
@@ -457,8 +458,10 @@ class Console:
 
     def _board(self, now: datetime, year: int, grain: Any) -> dict[str, Any]:
         plan = self.loop.plan
+        board = self.boards.board(self.loop, now, year, grain)
+        release_free_memory()
         return {
-            "board": self.boards.board(self.loop, now, year, grain),
+            "board": board,
             "year": year,
             "health": channel_health(self.deps.engine, views.robot_channels(plan), now),
             "warnings": views.warnings(self.loop, now),
@@ -738,6 +741,7 @@ class Console:
         units = account.visible(self.loop.plan.unit_names())
         base = self.settings.loop.base_url or self.settings.feeds.base_url
         data = await asyncio.to_thread(export, self.loop, now, start, end, units, base)
+        await asyncio.to_thread(release_free_memory)  # the workbook's tens of MB
         name = f"安全生产台账_{start}_{end}.xlsx"
         headers = {
             "content-disposition": f'attachment; filename="ledger_{start}_{end}.xlsx"; '
