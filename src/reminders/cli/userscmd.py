@@ -31,7 +31,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "users",
         help="督办看板的账号 (console accounts): add, passwd, remove, list, link",
         description="管理督办看板（/console/）的账号。教育局账号 (--bureau) 查看并办理全部单位；"
-        "单位账号 (--unit) 只能查看并办理自己的单位。账号保存在 ledger 数据库中（与提醒、办结记录同库）。",
+        "单位账号 (--unit) 只能查看并办理自己的单位。"
+        "账号保存在 ledger 数据库中（与提醒、办结记录同库）。",
     )
     sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
