@@ -52,6 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..closedloop.loop import Loop
 from ..closedloop.state import ACTION_LABELS, ACTIONS, STATE_LABELS, Action
+from ..core.model import Settings
 from ..core.occurrence import KIND_LABELS, review_group, split_review_group
 from ..daemon.memory import release_free_memory
 from . import views
@@ -232,7 +233,7 @@ class Console:
 
     # -- settings: `console:` is read at start; the rest per request (a reload changes it)
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.loop.plan.settings
 
     def max_upload(self) -> int:
@@ -307,9 +308,7 @@ class Console:
         query = urlencode({"next": safe_next(target)})
         return RedirectResponse(f"{PREFIX}/login?{query}", 303)
 
-    def guard(
-        self, handler: Handler, *, form: bool = False
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def guard(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A page for signed-in accounts; POSTs must carry the session's CSRF token."""
 
         async def endpoint(request: Request) -> Response:
