@@ -713,6 +713,7 @@ class Console:
             "changes": changes[: views.HISTORY_PAGE],
             "units": visible,
             "duties": [(d.duty.id, d.duty.title) for d in plan.duties],
+            "titles": {d.duty.id: d.duty.title for d in plan.duties},
             "filters": filters,
             "page": page,
             "more": more,
