@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reminders.closedloop import LoopStore, build_report
+from reminders.closedloop import Loop, LoopStore, build_report
 from reminders.closedloop.lookup import between
 from reminders.closedloop.state import Closure
 from reminders.console.accounts import AccountError, Accounts, LinkRefused
@@ -18,6 +18,7 @@ from reminders.console.auth import LoginThrottle, console_secret, csrf_ok
 from reminders.console.board import CLOSED, build_board, status
 from reminders.console.evidence import Refused, clean_name, content_type
 from reminders.console.health import channel_health
+from reminders.console.views import Boards
 from reminders.ledger import Entry, Ledger
 
 from .helpers import duty, make_plan
@@ -349,3 +350,24 @@ def test_robot_health_from_the_ledger(ledger: Ledger) -> None:
     assert ordered == ["ding", "wecom", "feishu"]  # failing ones first
     later = channel_health(ledger.engine, ["wecom"], T0 + timedelta(days=40))
     assert later[0].sent == 0 and later[0].last_sent == T0 + timedelta(minutes=1)
+
+
+def test_the_board_is_reused_until_the_plan_the_day_or_a_state_changes(ledger: Ledger) -> None:
+    plan = make_plan([duty("1.1", "每月", units=["各校"])])
+    plans = [plan]
+    loop = Loop(LoopStore.of(ledger), lambda: plans[-1])
+    boards = Boards()
+    now = datetime(2026, 10, 20, 10, tzinfo=ZONE)
+    first = boards.board(loop, now, 2026, "month")
+    assert boards.board(loop, now + timedelta(hours=1), 2026, "month") is first
+    assert first.rows[1].cells[8].status == "overdue"  # 一中, September
+    # a change from another process (the CLI) shows at once
+    other = LoopStore.of(Ledger.open(str(ledger.engine.url)))
+    other.apply("1.1/一中/2026-09", "一中", "done", now, by="张三")
+    changed = boards.board(loop, now, 2026, "month")
+    assert changed is not first and changed.rows[1].cells[8].status == "done_late"
+    assert boards.board(loop, now + timedelta(days=1), 2026, "month") is not changed  # a new day
+    plans.append(make_plan([duty("1.1", "每季度", units=["各校"])]))  # a reload
+    reloaded = boards.board(loop, now + timedelta(days=1), 2026, "month")
+    assert reloaded.rows[1].cells[8].status == "overdue"  # 1.1/一中/2026-Q3, open
+    assert boards.board(loop, now, 2026, "quarter").grain == "quarter"

@@ -91,14 +91,24 @@ class Boards:
 
     The plan is immutable and replaced whole on a reload; a state change from any
     process adds a history row, so the ledger's revision grows. The last board is
-    reused while the plan, the day, the view and the revision are the same, and the
-    last expansion while the plan and the span are (a state change needs only the
-    states read again). One per console: two ledgers never share it.
+    reused while the plan, the day, the view and the revision are the same; the last
+    expansion while the plan and the span are (a state change needs only the states
+    read again), and the states while the revision is (a reload needs only the
+    expansion). One per console: two ledgers never share it.
     """
 
     def __init__(self) -> None:
         self._expansion: tuple[Plan, date, date, list[Occurrence]] | None = None
+        self._closures: tuple[int, dict[str, Closure]] | None = None
         self._board: tuple[Plan, tuple[object, ...], Board] | None = None
+
+    def closures(self, loop: Loop, revision: int) -> dict[str, Closure]:
+        last = self._closures
+        if last is not None and last[0] == revision:
+            return last[1]
+        found = loop.store.closures()
+        self._closures = (revision, found)
+        return found
 
     def occurrences(self, plan: Plan, start: date, end: date) -> list[Occurrence]:
         last = self._expansion  # one read: another thread may replace it meanwhile
@@ -111,7 +121,8 @@ class Boards:
     def board(self, loop: Loop, now: datetime, year: int, grain: Grain) -> Board:
         plan = loop.plan
         today = loop.today(now)
-        key = (year, grain, today, loop.store.revision())
+        revision = loop.store.revision()
+        key = (year, grain, today, revision)
         last = self._board
         if last is not None and last[0] is plan and last[1] == key:
             return last[2]
@@ -119,7 +130,7 @@ class Boards:
         end = max(date(year, 12, 31), today + SOON)
         made = build_board(
             self.occurrences(plan, start, end),
-            loop.store.closures(),
+            self.closures(loop, revision),
             units=plan.unit_names(),
             today=today,
             zone=loop.zone(),
