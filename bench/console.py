@@ -6,15 +6,17 @@ service's dispatcher before and after the console was added, in the same run.
    computation, the template), logged in as a bureau account, over a ledger where
    60 % of what fell due before today is done (half of it late) and 5 % waived.
    Each page is asked for `--runs` times; the median and the fastest are printed.
-2. Feeds: the same feed (a school's, ~85 kB, 8 kB gzipped) and its 304 through
+2./3. Feeds: the same feed (a school's, ~85 kB, 8 kB gzipped) and its 304 through
    (a) the dispatcher as it was before the console (`RootApp` of the loop's
    feature: /act/ and /api/ tried first), (b) today's without a console and
    (c) today's with the console, each in its own uvicorn process, loaded by wrk
-   (1 thread) in turn, twice over (a b c a b c) to even out drift.
-3. Memory: the real service's RSS when idle, then after the board, a unit page and
+   (1 thread) in turn, `--rounds` times over (a b c a b c) to even out drift; and
+   first, called in process (no sockets), where the dispatch's own cost shows.
+4. Memory: the real service's RSS when idle, then after the board, a unit page and
    an export were viewed (the console is built on its first request).
 
-    .venv/bin/python bench/console.py [--schools N] [--runs N] [--seconds N] [--no-http]
+    .venv/bin/python bench/console.py [--schools N] [--runs N] [--seconds N] [--rounds N]
+                                      [--no-http]
 """
 
 from __future__ import annotations
@@ -211,6 +213,60 @@ def serve_child(variant: str, port: int, config_dir: Path, state: Path) -> None:
     asyncio.run(server.serve())
 
 
+def dispatch_in_process(config_dir: Path, state: Path, path: str, calls: int = 100_000) -> None:
+    """µs per feed request through each dispatcher, called directly (no sockets): the
+    dispatch's own cost, without the load generator's noise."""
+    plan = load_config(config_dir).plan
+    ledger = Ledger.open(f"sqlite:///{state / 'ledger.sqlite3'}")
+    loop = Loop(LoopStore.of(ledger), lambda: plan)
+    publisher = FeedPublisher(state)
+    publisher.publish(plan, NOW)
+    key = action_key(state)
+    loop_app = LoopApp(loop, key, api_token(state), lambda: NOW)
+    feeds = FeedApp(publisher.store)
+    apps: dict[str, Any] = {
+        "the feed app alone (no dispatcher)": feeds,
+        VARIANTS["before"]: RootBefore(feeds, loop_app),
+        VARIANTS["no-console"]: RootApp(feeds, loop_app),
+        VARIANTS["console"]: RootApp(
+            feeds, loop_app, build_console(loop, ledger.engine, state, key, lambda: NOW)
+        ),
+    }
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "headers": [(b"accept-encoding", b"gzip")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def run(app: Any, count: int) -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            await app(scope, receive, send)
+        return (time.perf_counter() - start) / count
+
+    async def rounds() -> dict[str, float]:
+        best = dict.fromkeys(apps, float("inf"))
+        for _ in range(10):  # interleaved, so drift and others' load hit every variant alike
+            for label, app in apps.items():
+                best[label] = min(best[label], await run(app, calls // 10))
+        return best
+
+    print(f"2. a feed request (gzip 200) dispatched in process, {calls:,} calls each, best of 10:")
+    best = asyncio.run(rounds())
+    base = best["the feed app alone (no dispatcher)"]
+    for label, took in best.items():
+        print(f"   {label:<44} {took * 1e6:6.2f} µs ({100 * took / base:.0f}%)")
+    ledger.close()
+
+
 VARIANTS = {
     "before": "before: /act/ and /api/ first, no console",
     "no-console": "now, console off (console.enabled: false)",
@@ -218,21 +274,22 @@ VARIANTS = {
 }
 
 
-def bench_feeds(config_dir: Path, state: Path, seconds: int, connections: int) -> None:
+def bench_feeds(config_dir: Path, state: Path, seconds: int, connections: int, rounds: int) -> None:
     ensure_tools()
     plan = load_config(config_dir).plan
     spec = next(s for s in feed_specs(plan) if s.kind == "unit" and s.name != "教育局")
     publisher = FeedPublisher(state)
     feed = publisher.publish(plan, NOW)[spec.slug]
     path = f"/feeds/{publisher.tokens[spec.key]}/{quote(spec.filename)}"
+    dispatch_in_process(config_dir, state, path)
     tool = "wrk (1 thread)" if os.path.exists("/usr/bin/wrk") else "a Python asyncio client"
     print(
-        f"2. feed requests/s, loopback, {connections} connections, {seconds} s each, "
+        f"3. feed requests/s, loopback, {connections} connections, {seconds} s each, "
         f"load from {tool}; feed {spec.name}: {feed.size // 1024} kB, "
         f"{len(feed.gzipped) // 1024} kB gzipped"
     )
     results: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
-    for _ in range(2):
+    for _ in range(rounds):
         for variant in VARIANTS:
             port = free_port()
             child = subprocess.Popen(
@@ -300,7 +357,7 @@ def bench_memory(config_dir: Path, state: Path, idle: float) -> None:
         proc.wait(30)
         sock.close()
     print(
-        f"3. the service's RSS: idle {before / 1024:.1f} MB (console not yet built); "
+        f"4. the service's RSS: idle {before / 1024:.1f} MB (console not yet built); "
         f"then after {', '.join(steps)}"
     )
 
@@ -311,6 +368,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="a b c, this many times over")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before RSS")
     parser.add_argument("--only-memory", action="store_true", help=argparse.SUPPRESS)
@@ -342,7 +400,7 @@ def main() -> None:
             return
         bench_pages(config_dir, state, args.runs)
         if not args.no_http:
-            bench_feeds(config_dir, state, args.seconds, args.connections)
+            bench_feeds(config_dir, state, args.seconds, args.connections, args.rounds)
         bench_memory(config_dir, state, args.idle)
 
 
