@@ -11,6 +11,7 @@ import argparse
 import getpass
 import sys
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -109,6 +110,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--worst", type=int, default=10, metavar="N", help="列出逾期最久的 N 项（默认 10）"
     )
     report.add_argument("--json", action="store_true", help="输出 JSON")
+    report.add_argument(
+        "--xlsx",
+        metavar="FILE",
+        help="另存台账为 Excel 工作簿：汇总、周报统计、每单位一张表 (write the ledger workbook)",
+    )
+    report.add_argument(
+        "--force", action="store_true", help="覆盖已有的 --xlsx 文件 (overwrite FILE)"
+    )
     report.set_defaults(run=cmd_report)
 
     history = commands.add_parser(
@@ -221,10 +230,12 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from ..closedloop.report import COLUMN_LABELS, COLUMNS, UNTRACKED_LABEL
 
-    _, loop, now = _loop(args, writes=False)
+    config, loop, now = _loop(args, writes=False)
     start: date | None = args.start
     end: date | None = args.end
     report = loop.report(now, start, end, worst=args.worst)
+    if args.xlsx:
+        _write_workbook(args, config, loop, now, report.start, report.end)
     if args.json:
         print_json(report.as_json())
         return EXIT_OK
@@ -249,6 +260,29 @@ def cmd_report(args: argparse.Namespace) -> int:
             o = item.occurrence
             print(f"  {o.id}  {o.title}  截止 {o.due}，逾期 {item.days} 天")
     return EXIT_OK
+
+
+def _write_workbook(
+    args: argparse.Namespace, config: Config, loop: Loop, now: datetime, start: date, end: date
+) -> None:
+    from ..atomic import write_atomic
+    from ..console.export import export
+
+    target = Path(args.xlsx)
+    if target.exists() and not args.force:
+        raise ConfigError(
+            [Problem("文件已存在，加 --force 覆盖 (file exists; --force)", str(target))]
+        )
+    settings = config.settings
+    base = settings.loop.base_url or settings.feeds.base_url
+    data = export(loop, now, start, end, config.plan.unit_names(), base)
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(f"无法写入 (cannot write): {exc.strerror}", str(target))]
+        ) from None
+    print(f"台账已写入 {target}（{start} 至 {end}）", file=sys.stderr)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -12,12 +12,12 @@ if stopsignal.wanted(sys.argv):  # `reminders run`: a SIGTERM from here on exits
     stopsignal.catch()
 
 from .. import __version__
-from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
+from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd, userscmd
 from .errors import EXIT_OK, EXIT_USAGE, handle_cli_error
 from .parser import Parser, add_shared_options, finish, print_overview
 
 # One entry per command module; each adds its subcommands and sets `run`.
-COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd]
+COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd, userscmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

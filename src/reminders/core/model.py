@@ -210,6 +210,15 @@ class LoopSettings(_Model):
     report_worst: int = Field(10, ge=0, le=200, description="worst overdue items listed")
 
 
+class ConsoleSettings(_Model):
+    """`console:`: the web console (督办看板) on the service's listener."""
+
+    enabled: bool = Field(True, description="serve the console under /console/")
+    session_hours: int = Field(168, ge=1, le=2160, description="a login lasts this long")
+    login_link_minutes: int = Field(30, ge=1, le=1440, description="`users link` expiry")
+    max_upload_mb: int = Field(20, ge=1, le=200, description="largest evidence file")
+
+
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     plan_year: int = Field(ge=2000, le=2100)
@@ -227,6 +236,7 @@ class Settings(_Model):
     feeds: FeedSettings = FeedSettings()
     delivery: DeliverySettings = DeliverySettings()
     loop: LoopSettings = LoopSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -170,7 +170,14 @@ class Service:
         loop_app = LoopApp(
             self.loop, key, api_token(state_dir, self.environ), self.clock.now, self.state_changed
         )
-        app = RootApp(FeedApp(self.publisher.store), loop_app)
+        console = None
+        if self.config.settings.console.enabled:
+            from ..console import build_console
+
+            console = build_console(
+                self.loop, self.ledger.engine, state_dir, key, self.clock.now, self.state_changed
+            )
+        app = RootApp(FeedApp(self.publisher.store), loop_app, console)
         server = EmbeddedServer(server_config(app, host, port))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         opened.callback(self._cancel_tasks)
@@ -190,6 +197,8 @@ class Service:
             host,
             port,
         )
+        if console is not None:
+            log.info("console (督办看板) on http://%s:%d/console/", host, port)
         silent = [u.name for u in self.config.plan.units if not u.channels]
         log.info(
             "config %s: %d duties, %d units; state %s; %s",

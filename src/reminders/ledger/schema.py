@@ -181,10 +181,58 @@ outbox = Table(
 )
 
 
+# -- version 5: the web console (督办看板): accounts, one-time login links, evidence files --
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", String(16), nullable=False, comment="bureau/unit"),
+    Column("units", Text, nullable=False, comment="JSON list of the units a unit account sees"),
+    Column("password_hash", Text, comment="argon2; null: login links only"),
+    Column("epoch", Integer, nullable=False, comment="bumped on passwd/remove: ends sessions"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+console_login_links = Table(
+    "console_login_links",
+    metadata,
+    Column("digest", String(64), primary_key=True, comment="SHA-256 of the link's nonce"),
+    Column("user_name", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+console_evidence = Table(
+    "console_evidence",
+    metadata,
+    Column("id", String(32), primary_key=True, comment="random; also the stored file's name"),
+    Column("occurrence_id", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("filename", Text, nullable=False, comment="as uploaded, for display only"),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Index("ix_console_evidence_occurrence", "occurrence_id"),
+    Index("ix_console_evidence_unit", "unit"),
+)
+
+
 def _v4(conn: Connection) -> None:
     """Version 4: the outbox. Each message of a digest is written before it is sent and
     deleted when the robot has taken it, so a crash repeats only what was on the wire."""
     outbox.create(conn)
+
+
+def _v5(conn: Connection) -> None:
+    """Version 5: the console's accounts, login links and uploaded evidence."""
+    console_users.create(conn)
+    console_login_links.create(conn)
+    console_evidence.create(conn)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
@@ -192,6 +240,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "occurrence states and history (closed loop)", _v2),
     (3, "names of any length (text columns on PostgreSQL)", _v3),
     (4, "outbox: each message written before it is sent", _v4),
+    (5, "console accounts, login links and evidence files", _v5),
 ]
 
 LATEST = MIGRATIONS[-1][0]
