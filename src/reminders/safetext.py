@@ -38,12 +38,9 @@ _BREAKS = re.compile("[\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _MARKUP = str.maketrans({"<": "＜", ">": "＞", "@": "＠", "[": "［", "]": "］"})
 _SUSPECT = re.compile(r"[<>@\[\]&]|://|[A-Za-z0-9]\.[A-Za-z0-9]")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")  # &lt; &#60; would decode to markup
-_SCHEME = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}):(?=//)")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-# a host name: labels and a last label of letters (or punycode), as linkifiers see one
-_HOST = re.compile(
-    rf"(?<![A-Za-z0-9.-])(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]+)(?![A-Za-z0-9-])"
-)
+# a run of host-name characters holding a dot; a host name when a label after a dot is
+# a top-level domain as linkifiers see one (two or more letters, or punycode)
+_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9.-]*")
 # an IPv4 address after // or before a path or port (a bare 1.2.3.4 may be a duty id)
 _IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"
 _ADDRESS = re.compile(rf"(?<=//){_IPV4}|(?<![\d.]){_IPV4}(?=[/:])")
@@ -67,6 +64,14 @@ def _defang(match: re.Match[str]) -> str:
     return match[0].replace(".", "[.]")
 
 
+def _defang_host(match: re.Match[str]) -> str:
+    run = match[0]
+    for label in run.split(".")[1:]:
+        if (len(label) >= 2 and label.isalpha()) or label[:4].lower() == "xn--":
+            return run.replace(".", "[.]")
+    return run
+
+
 def inert(text: str) -> str:
     """`text` on one line with nothing a chat robot would read as a mention, a tag or a
     link: markup characters as their full-width twins, URLs and host names defanged."""
@@ -74,6 +79,6 @@ def inert(text: str) -> str:
     if _SUSPECT.search(text) is None:
         return text
     text = _ENTITY.sub("＆", text).translate(_MARKUP)
-    text = _SCHEME.sub(r"\1[:]", text)
-    text = _HOST.sub(_defang, text)
+    text = text.replace("://", "[:]//")
+    text = _RUN.sub(_defang_host, text)
     return _ADDRESS.sub(_defang, text)
