@@ -54,6 +54,10 @@ QUEUE_SECONDS = 10.0
 RETRY_AFTER_SECONDS = 5
 """Retry-After of a 503 for want of room."""
 
+REFUSED_LINGER_SECONDS = 1.0
+"""How long a connection refused for want of room is kept to drop what its client sends
+(so it reads the 503 rather than a reset)."""
+
 BACKLOG = 2048
 """Connections the kernel queues for the listener before they are accepted."""
 

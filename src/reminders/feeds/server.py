@@ -310,6 +310,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     _head_bytes: int = 0  # bytes received while the head is incomplete
     _head_parsed: int = 0  # bytes of request line and headers parsed
     _in_head: bool = True
+    _refused: bool = False  # answered 503 for want of room: reading only to drop it
 
     def _arm(self, seconds: float) -> None:
         if self._deadline is not None:
@@ -329,8 +330,17 @@ class GuardedHttpTools(HttpToolsProtocol):
             if self.pressure.opened(self):
                 self.pressure.idle(self)
             else:  # at the limit and nothing idle to close: no room
-                self.transport.write(httpguard.BUSY_RESPONSE)
-                self.transport.close()
+                self._refuse()
+
+    def _refuse(self) -> None:
+        """Answer 503 and close gently: what the client sends meanwhile is read and
+        dropped (closing with it unread would reset the connection, and the client
+        would lose the answer), for at most `httpguard.REFUSED_LINGER_SECONDS`."""
+        self._refused = True
+        self.transport.write(httpguard.BUSY_RESPONSE)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._arm(httpguard.REFUSED_LINGER_SECONDS)
 
     # -- for Pressure ---------------------------------------------------------
     def idle_sheddable(self) -> bool:
@@ -347,6 +357,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         super().data_received(data)
         # Counted after parsing, so a body that arrives with its head is not
         # mistaken for head bytes; a head that never ends is.
