@@ -23,6 +23,9 @@ per address would fall on the proxy or a whole school first.
 uvicorn's own `limit_concurrency` counts open connections, so 1,100 idle ones
 made every request a 503; it is off, `GuardedHttpTools` (feeds/server.py) uses
 `Pressure`, and `server_config` wraps the app in `Admission`.
+
+The last section bounds what the JSON API accepts (dates, spans, nesting), checked
+by closedloop/app.py before any work, each past its bound a 400.
 """
 
 from __future__ import annotations
