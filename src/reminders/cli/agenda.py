@@ -11,7 +11,7 @@ from ..core.occurrence import KIND_LABELS, Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import weekday_cn
 from ..exceptions import ConfigError, Problem
-from .common import load, parse_date, print_json, table_width, today
+from .common import at_or_now, load, parse_date, print_json, table_width, today
 from .errors import EXIT_OK
 from .table import Table
 
@@ -79,7 +79,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ..daemon.trial import check_service_start
+
     config = load(args)
+    check_service_start(config, at_or_now(None, config))  # what `run` computes at start
     plan = config.plan
     print(
         f"ok: {config.directory}: {len(plan.duties)} duties, {len(plan.units)} units, "

@@ -7,10 +7,14 @@ import json
 import shutil
 import sys
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ..config import Config, find_config_dir, load_config
+from ..limits import MAX_YEAR, MIN_YEAR
 from .errors import print_problems
+
+D = TypeVar("D", date, datetime)
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -35,9 +39,10 @@ def parse_year(text: str) -> int:
 def parse_instant(text: str) -> datetime:
     """An argparse type for date-times (YYYY-MM-DDTHH:MM, optional offset)."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
+    return _in_range(moment, text)
 
 
 def at_or_now(moment: datetime | None, config: Config) -> datetime:
@@ -50,9 +55,18 @@ def at_or_now(moment: datetime | None, config: Config) -> datetime:
 
 def parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    return _in_range(day, text)
+
+
+def _in_range(day: D, text: str) -> D:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"日期须在 {MIN_YEAR}–{MAX_YEAR} 年之间 (date out of range): {text[:40]!r}"
+        )
+    return day
 
 
 def state_dir_option(holding: str) -> argparse.ArgumentParser:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
-from ..exceptions import ConfigError, Problem
+from ..exceptions import ConfigError, Problem, shown
+from ..limits import SHOWN_VALUE_CHARS
 from .channels import ChannelsFile
 from .yamlfile import YamlFile
 
@@ -41,6 +42,12 @@ class Config:
     duties: DutiesFile
     plan: Plan
     channels: ChannelsFile = field(default_factory=ChannelsFile)
+    duty_lines: tuple[int | None, ...] = ()
+    """The line of each duty in duties.yaml, for problems found after loading."""
+
+    @property
+    def duties_file(self) -> Path:
+        return self.directory / DEFAULT_FILES["duties"]
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -68,7 +75,7 @@ def validate_file(
             loc = _clean_loc(error["loc"])
             problems.append(
                 Problem(
-                    error["msg"],
+                    error["msg"].removeprefix("Value error, "),
                     str(yaml.path),
                     yaml.line_of(loc),
                     dotted(loc) or None,
@@ -90,7 +97,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> FieldPath:
 def _shown_value(value: Any, kind: str) -> Any:
     if kind == "missing":
         return None
-    if isinstance(value, dict | list) and len(repr(value)) > 80:
+    if isinstance(value, dict | list) and len(shown(value)) >= SHOWN_VALUE_CHARS:
         return f"{type(value).__name__} of {len(value)}"
     return value
 
@@ -167,7 +174,8 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     secret = _password_in_ledger_url(settings, files["settings"])
     if secret is not None:
         plan = replace(plan, warnings=(*plan.warnings, secret))
-    return Config(directory, settings, units, calendar, duties, plan, channels)
+    lines = tuple(files["duties"].line_of(("duties", i)) for i in range(len(duties.duties)))
+    return Config(directory, settings, units, calendar, duties, plan, channels, lines)
 
 
 def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:

@@ -46,6 +46,7 @@ from ..statelock import StateLock
 from .clock import Clock
 from .memory import release_free_memory
 from .notify import Notifier
+from .trial import check_service_start
 
 log = logging.getLogger("reminders.daemon")
 
@@ -372,6 +373,7 @@ class Service:
             config = await asyncio.to_thread(
                 load_config, self.options.config_dir, self.options.plan_year
             )
+            await asyncio.to_thread(check_service_start, config, self.clock.now())
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:
