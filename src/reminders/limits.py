@@ -30,6 +30,9 @@ YAML_MAX_ALIAS_NODES = 10_000
 """Values that aliases may add in one file, counted after expansion: a "billion
 laughs" file is refused at the alias that crosses it, before anything expands."""
 
+YAML_MAX_ALIAS_CHARS = 200_000
+"""Characters that aliases may add in one file, counted after expansion."""
+
 YAML_MAX_SCALAR_CHARS = 20_000
 """One value (a string or number) in a YAML file, before the models' own bounds."""
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
-from ..exceptions import ConfigError, Problem, shown
+from ..exceptions import ConfigError, Problem, clipped, shown
 from ..limits import SHOWN_VALUE_CHARS
 from .channels import ChannelsFile
 from .yamlfile import YamlFile
@@ -70,6 +70,11 @@ def validate_file(
         data = {**data, **overrides}
     try:
         return model.model_validate(data)
+    except (TypeError, ArithmeticError) as exc:  # a check that met a value it did not expect
+        problems.append(
+            Problem(f"无法检查的值 (unexpected value): {clipped(str(exc), 200)}", str(yaml.path))
+        )
+        return None
     except ValidationError as exc:
         for error in exc.errors():
             loc = _clean_loc(error["loc"])
@@ -133,7 +138,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     problems: list[Problem] = []
     for key, name in DEFAULT_FILES.items():
         path = directory / name
-        if not path.exists():
+        if not os.path.lexists(path):
             problems.append(
                 Problem(
                     f"missing file; the config directory needs {', '.join(DEFAULT_FILES.values())}",
@@ -162,7 +167,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
 
     channels: ChannelsFile | None = ChannelsFile()
     channels_path = directory / OPTIONAL_FILES["channels"]
-    if channels_path.exists():
+    if os.path.lexists(channels_path):  # a broken link is an error, not a missing file
         files["channels"] = YamlFile.load(channels_path)
         channels = validate_file(ChannelsFile, files["channels"], problems)
     if channels is not None:

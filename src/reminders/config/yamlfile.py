@@ -12,14 +12,15 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError
-from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, ScalarEvent
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..exceptions import ConfigError, Problem, clipped
 from ..limits import (
     CONFIG_FILE_MAX_BYTES,
+    YAML_MAX_ALIAS_CHARS,
     YAML_MAX_ALIAS_NODES,
     YAML_MAX_ALIASES,
     YAML_MAX_DEPTH,
@@ -31,23 +32,33 @@ from ..userfiles import read_user_file
 class _Constructor(RoundTripConstructor):
     """Leaves dates as text, so the models validate them and errors get a line number."""
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts (4,300)
+            raise ConstructorError(
+                None, None, "数字过长 (number too long)", node.start_mark
+            ) from None
+
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
 
 
 class _BoundedComposer(Composer):
     """Refuses, at the line where it happens, nesting deeper than YAML_MAX_DEPTH, a value
     longer than YAML_MAX_SCALAR_CHARS, more aliases than YAML_MAX_ALIASES, aliases that
-    would add more than YAML_MAX_ALIAS_NODES values once expanded, and an alias inside
-    the very value it names (a loop). Nothing is expanded to find out: each value's
-    expanded size is counted once, as it is read."""
+    would add more than YAML_MAX_ALIAS_NODES values or YAML_MAX_ALIAS_CHARS characters
+    once expanded, and an alias inside the very value it names (a loop). Nothing is
+    expanded to find out: each value's expanded size is counted once, as it is read."""
 
     def compose_document(self) -> Any:
         self._nesting = 0
         self._aliases = 0
         self._alias_nodes = 0
+        self._alias_chars = 0
         self._open: dict[str, int] = {}  # anchors of the values being read, and how often
-        self._sizes: dict[int, int] = {}
+        self._sizes: dict[int, tuple[int, int]] = {}  # id(node) -> expanded (values, chars)
         return super().compose_document()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
@@ -73,7 +84,12 @@ class _BoundedComposer(Composer):
         if anchor is not None:
             self._open[anchor] -= 1
         self._nesting -= 1
-        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+        values, chars = 1, len(node.value) if isinstance(node, ScalarNode) else 0
+        for child in _children(node):
+            child_values, child_chars = self._sizes.get(id(child), (1, 0))
+            values += child_values
+            chars += child_chars
+        self._sizes[id(node)] = values, chars
         return node
 
     def _alias(self, event: AliasEvent) -> None:
@@ -83,13 +99,16 @@ class _BoundedComposer(Composer):
         target = self.anchors.get(name)
         if target is None:
             return  # ruamel reports the undefined alias
+        values, chars = self._sizes.get(id(target), (1, 0))
         self._aliases += 1
-        self._alias_nodes += self._sizes.get(id(target), 1)
+        self._alias_nodes += values
+        self._alias_chars += chars
         if self._aliases > YAML_MAX_ALIASES:
             self._refuse(f"别名 (alias) 超过 {YAML_MAX_ALIASES} 个", event)
-        if self._alias_nodes > YAML_MAX_ALIAS_NODES:
+        if self._alias_nodes > YAML_MAX_ALIAS_NODES or self._alias_chars > YAML_MAX_ALIAS_CHARS:
             self._refuse(
-                f"别名 (alias) 展开后超过 {YAML_MAX_ALIAS_NODES} 个值；"
+                f"别名 (alias) 展开后超过 {YAML_MAX_ALIAS_NODES} 个值或 "
+                f"{YAML_MAX_ALIAS_CHARS} 个字符；"
                 "请直接写出这些值，不要层层引用",
                 event,
             )
@@ -146,7 +165,7 @@ class YamlFile:
             line: int | None = mark.line + 1 if mark is not None else None
             message = clipped(" ".join(str(part) for part in (exc.context, exc.problem) if part))
             raise ConfigError([Problem(f"invalid YAML: {message}", str(path), line)]) from None
-        except YAMLError as exc:
+        except (YAMLError, ValueError, RecursionError) as exc:
             raise ConfigError([Problem(f"invalid YAML: {clipped(str(exc))}", str(path))]) from None
         return cls(path, data)
 

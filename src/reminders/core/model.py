@@ -124,6 +124,15 @@ DateRange = Annotated[
     tuple[date, date], BeforeValidator(_date_range), AfterValidator(_bounded_range)
 ]
 BoundedDate = Annotated[date, AfterValidator(_bounded_date)]
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:  # also what a bare number such as 0 becomes
+        raise ValueError('时刻写作 "HH:MM"，不带时区 (local time, e.g. "09:00")')
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
@@ -145,8 +154,8 @@ MonthDayRange = Annotated[
 
 
 class SendWindow(_Model):
-    start: time = time(9, 0)
-    end: time = time(17, 30)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(17, 30)
     workdays_only: bool = True
 
     @model_validator(mode="after")
@@ -237,7 +246,7 @@ class LoopSettings(_Model):
         description="public URL of the service for action links; default: feeds.base_url",
     )
     report_weekday: Weekday | None = Field("mon", description="weekly report day; null: off")
-    report_time: time = Field(time(9, 0), description="weekly report time (local)")
+    report_time: LocalTime = Field(time(9, 0), description="weekly report time (local)")
     report_to: list[str] | None = Field(
         None, description="units that get the weekly report; default: every supervising unit"
     )
