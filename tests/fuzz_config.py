@@ -389,6 +389,31 @@ def leap_day(rng: Random) -> Case:
     return Case("leap-day", f"02-29 as {kind}, plan year {year}", build)
 
 
+@hostile("bulk")
+def bulk(rng: Random) -> Case:
+    """Files near the size limits, in shapes that cost the YAML reader the most."""
+    name = rng.choice(REQUIRED)
+    shape = rng.choice(["list-items", "map-keys", "flow-list", "comments"])
+    size = rng.choice([200_000, 600_000, 1_000_000])
+
+    def build(scratch: Path) -> Plan:
+        config = _config(scratch)
+        path = config / name
+        text = path.read_text(encoding="utf-8")
+        if shape == "list-items":
+            extra = "x-bulk:\n" + "- 1\n" * (size // 4)
+        elif shape == "map-keys":
+            extra = "x-bulk:\n" + "".join(f"  k{i}: 1\n" for i in range(size // 12))
+        elif shape == "flow-list":
+            extra = "x-bulk: [" + "1," * (size // 2) + "1]\n"
+        else:
+            extra = "# 注释\n" * (size // 12)
+        path.write_text(extra + text, encoding="utf-8")
+        return _plan(config, name)
+
+    return Case("bulk", f"{shape} of {size:,} bytes in {name}", build)
+
+
 # -- random mutations ----------------------------------------------------------------
 
 

@@ -96,6 +96,12 @@ REFUSED = [
         id="nesting-50000",
     ),
     pytest.param(
+        prepend("duties.yaml", "x:\n" + "- 1\n" * 45_000),
+        "duties.yaml:39999",
+        "超过 40000 个值",
+        id="too-many-values",
+    ),
+    pytest.param(
         special("calendar.yaml", os.mkfifo), "calendar.yaml", "命名管道 (FIFO)", id="fifo"
     ),
     pytest.param(
