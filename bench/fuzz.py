@@ -5,7 +5,9 @@ tests/fuzz_config.py; import tables and HTTP requests register their own classes
 with a `target`), N seeded cases each, and prints per class how many were
 refused with a clean error, accepted, or FAILED (traceback, hang, over budget,
 an error not naming the file, a config validate passes that a command then
-fails on), with the slowest case and the largest memory peak.
+fails on), with the largest CPU time, wall time and memory peak of one command.
+The budget is CPU time (wall time on a shared machine measures the others' load
+too); a command still running at 4 × the budget of wall time is killed as a hang.
 
     .venv/bin/python bench/fuzz.py [--per-class 100] [--seed 16] [--target config]
                                    [--only CLASS ...] [--exec] [--seconds 5] [--megabytes 300]
@@ -49,7 +51,7 @@ def main() -> int:
     parser.add_argument("--target", default="config", choices=sorted(set(TARGETS.values())))
     parser.add_argument("--only", nargs="*", choices=sorted(CLASSES), default=None)
     parser.add_argument("--exec", action="store_true", help="run the reminders script itself")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="CPU budget per command")
     parser.add_argument("--megabytes", type=float, default=300.0)
     args = parser.parse_args()
     assert fuzz_config.FILES
@@ -62,7 +64,7 @@ def main() -> int:
     mode = "exec" if args.exec else "fork"
     print(
         f"{args.per_class} cases per class, seed {args.seed}, {mode}, "
-        f"budget {args.seconds:.0f} s and {args.megabytes:.0f} MB per command"
+        f"budget {args.seconds:.0f} s of CPU and {args.megabytes:.0f} MB per command"
     )
     results = []
     started = time.monotonic()

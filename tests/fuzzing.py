@@ -16,10 +16,14 @@ process, so that a hang can be killed and memory measured:
   with the same cap; its peak is the process's own (wait4). `bench/fuzz.py
   --exec` uses it.
 
-For every command: exit 0 or 1, no traceback, under `seconds` and `megabytes`;
-exit 1 comes with an error line naming one of the case's files. Targets other
-than the config directory (import tables, HTTP) add their own classes to
-`CLASSES` with the same Case shape.
+For every command: exit 0 or 1, no traceback, under `seconds` of CPU and
+`megabytes` of memory; exit 1 comes with an error line naming one of the case's
+files. The time budget is CPU time (user + system, from wait4): on a shared
+2-core machine wall time doubles under others' load, which would measure the
+machine rather than the program. A command that waits instead of computing
+(reading a FIFO) is killed at WALL_FACTOR times the budget of wall time and
+counts as a hang. Targets other than the config directory (import tables, HTTP)
+add their own classes to `CLASSES` with the same Case shape.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from pathlib import Path
 from random import Random
 from typing import IO
 
-SECONDS = 5.0
+SECONDS = 5.0  # CPU per command
 MEGABYTES = 300
+WALL_FACTOR = 4  # wall-clock seconds before a command is killed, in budgets
 _CAP_SLACK_MB = 200  # the address-space cap sits this far above the budget
 
 
@@ -63,8 +68,9 @@ class Case:
 @dataclass
 class Outcome:
     argv: list[str]
-    code: int | None  # None: killed at the time limit
-    seconds: float
+    code: int | None  # None: killed at the wall-clock limit
+    seconds: float  # CPU, user + system
+    wall: float
     megabytes: float
     stdout: str
     stderr: str
@@ -90,8 +96,9 @@ class ClassResult:
     def failures(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.failures]
 
-    def row(self) -> tuple[str, int, int, int, int, float, float]:
+    def row(self) -> tuple[str, int, int, int, int, float, float, float]:
         seconds = max((o.seconds for v in self.verdicts for o in v.outcomes), default=0.0)
+        wall = max((o.wall for v in self.verdicts for o in v.outcomes), default=0.0)
         megabytes = max((o.megabytes for v in self.verdicts for o in v.outcomes), default=0.0)
         rejected = sum(1 for v in self.verdicts if v.rejected and not v.failures)
         accepted = sum(1 for v in self.verdicts if not v.rejected and not v.failures)
@@ -102,6 +109,7 @@ class ClassResult:
             accepted,
             len(self.failures),
             seconds,
+            wall,
             megabytes,
         )
 
@@ -140,7 +148,7 @@ def _cap_address_space(megabytes: float) -> None:
 
 
 def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Outcome:
-    """`main(argv)` in a forked child; killed after `seconds`."""
+    """`main(argv)` in a forked child; killed after WALL_FACTOR × `seconds` of wall time."""
     from reminders.cli.main import main
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -172,10 +180,10 @@ def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEG
             finally:
                 os._exit(code)
         os.close(report_w)
-        code, elapsed = _wait(pid, started, seconds)
+        code, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
         peak_kb = os.read(report_r, 64).decode() or "0"
         os.close(report_r)
-        return Outcome(argv, code, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
+        return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
 def run_exec(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Outcome:
@@ -193,29 +201,23 @@ def run_exec(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGAB
                 os.execv(script, [str(script), *argv])
             finally:
                 os._exit(127)
-        code, elapsed, usage = _wait4(pid, started, seconds)
-        peak = usage.ru_maxrss / 1024 if usage is not None else 0.0
-        return Outcome(argv, code, elapsed, peak, _text(out), _text(err))
+        code, elapsed, cpu, peak = _wait4(pid, started, seconds)
+        return Outcome(argv, code, cpu, elapsed, peak, _text(out), _text(err))
 
 
-def _wait(pid: int, started: float, seconds: float) -> tuple[int | None, float]:
-    code, elapsed, _ = _wait4(pid, started, seconds)
-    return code, elapsed
-
-
-def _wait4(
-    pid: int, started: float, seconds: float
-) -> tuple[int | None, float, resource.struct_rusage | None]:
+def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float, float, float]:
+    """(exit code or None when killed, wall seconds, CPU seconds, peak RSS in MB)."""
     delay = 0.002
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         elapsed = time.monotonic() - started
-        if done:
-            return os.waitstatus_to_exitcode(status), elapsed, usage
-        if elapsed > seconds:
+        if not done and elapsed > seconds * WALL_FACTOR:
             os.kill(pid, signal.SIGKILL)
-            os.wait4(pid, 0)
-            return None, elapsed, None
+            _, status, usage = os.wait4(pid, 0)
+            return None, elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        if done:
+            cpu = usage.ru_utime + usage.ru_stime
+            return os.waitstatus_to_exitcode(status), elapsed, cpu, usage.ru_maxrss / 1024
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -236,7 +238,7 @@ def judge(
     for outcome in outcomes:
         command = " ".join(outcome.argv[2:]) if outcome.argv[:1] == ["--config"] else outcome.argv
         if outcome.code is None:
-            failures.append(f"{command}: no answer in {seconds:.0f} s (hang)")
+            failures.append(f"{command}: no answer in {outcome.wall:.0f} s (hang)")
             continue
         if "Traceback" in outcome.stderr:
             last = outcome.stderr.strip().splitlines()[-1][:200]
@@ -244,7 +246,7 @@ def judge(
         if outcome.code not in (0, 1):
             failures.append(f"{command}: exit {outcome.code}")
         if outcome.seconds > seconds:
-            failures.append(f"{command}: {outcome.seconds:.1f} s (budget {seconds:.0f} s)")
+            failures.append(f"{command}: {outcome.seconds:.1f} s of CPU (budget {seconds:.0f} s)")
         if outcome.megabytes > megabytes:
             failures.append(f"{command}: {outcome.megabytes:.0f} MB (budget {megabytes:.0f} MB)")
         if outcome.code == 1:
@@ -299,24 +301,25 @@ def table(results: Sequence[ClassResult]) -> str:
     """Counts per class, one line each, and a total."""
     head = (
         f"{'class':<16} {'cases':>5} {'refused':>7} {'accepted':>8} {'FAILED':>6} "
-        f"{'max s':>6} {'max MB':>6}"
+        f"{'max CPU s':>9} {'max wall s':>10} {'max MB':>6}"
     )
     lines = [head, "-" * len(head)]
     total = [0, 0, 0, 0]
-    worst_s = worst_mb = 0.0
+    worst = [0.0, 0.0, 0.0]
     for result in results:
-        cls, cases, refused, accepted, failed, seconds, megabytes = result.row()
+        cls, cases, refused, accepted, failed, seconds, wall, megabytes = result.row()
         lines.append(
             f"{cls:<16} {cases:>5} {refused:>7} {accepted:>8} {failed:>6} "
-            f"{seconds:>6.2f} {megabytes:>6.0f}"
+            f"{seconds:>9.2f} {wall:>10.2f} {megabytes:>6.0f}"
         )
         for i, n in enumerate((cases, refused, accepted, failed)):
             total[i] += n
-        worst_s, worst_mb = max(worst_s, seconds), max(worst_mb, megabytes)
+        for i, x in enumerate((seconds, wall, megabytes)):
+            worst[i] = max(worst[i], x)
     lines.append("-" * len(head))
     lines.append(
         f"{'total':<16} {total[0]:>5} {total[1]:>7} {total[2]:>8} {total[3]:>6} "
-        f"{worst_s:>6.2f} {worst_mb:>6.0f}"
+        f"{worst[0]:>9.2f} {worst[1]:>10.2f} {worst[2]:>6.0f}"
     )
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 Every class of tests/fuzz_config.py, CASES_PER_CLASS seeded cases each, each run as
 `validate` then `agenda --json` in a forked child (tests/fuzzing.py): exit 0 or 1,
-no traceback, under 5 s and 300 MB, an error naming the file. `pytest -s` prints
+no traceback, under 5 s of CPU and 300 MB, an error naming the file. `pytest -s` prints
 the counts per class; `bench/fuzz.py` runs more.
 """
 
