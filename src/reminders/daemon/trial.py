@@ -2,9 +2,10 @@
 and what a reload must pass before it replaces the running config.
 
 At start (and after every reload) `reminders run` expands the plan over its
-windows: the feeds' window, the delivery lookback, the scheduler's look-ahead and
-the weekly report's range (plan start to today). `check_service_start` does the
-same in memory — no ledger, no robot, no file written — so that whatever would
+windows: the feeds' window (duty by duty, as the feed builder does), the delivery
+lookback, the scheduler's look-ahead and the weekly report's range (plan start to
+today), and plans the reminders of each. `check_service_start` does the same in
+memory — no ledger, no robot, no file, no feed rendered — so that whatever would
 fail there fails here first. A failure is traced to the duty that causes it and
 reported with its file, line and field.
 """
@@ -16,10 +17,11 @@ from datetime import datetime
 
 from ..closedloop.lookup import between
 from ..config import Config
+from ..core.expand import expand
 from ..core.plan import Plan
 from ..delivery.plan import due_at, next_due_instant, zone
 from ..exceptions import ConfigError, Problem, clipped
-from ..feeds.builder import FeedBuilder
+from ..feeds.builder import feed_window
 
 
 def check_service_start(config: Config, now: datetime) -> None:
@@ -34,7 +36,9 @@ def check_service_start(config: Config, now: datetime) -> None:
 def _start(plan: Plan, now: datetime) -> None:
     """What the service computes from the plan when it starts."""
     today = now.astimezone(zone(plan.settings)).date()
-    FeedBuilder().build(plan, today, now)
+    window = feed_window(plan.settings, today)
+    for compiled in plan.duties:
+        expand(replace(plan, duties=(compiled,)), window)
     due_at(plan, now)
     next_due_instant(plan, (), now)
     between(plan, plan.settings.start, today)  # the weekly report's range
