@@ -250,7 +250,7 @@ def judge(
         if outcome.megabytes > megabytes:
             failures.append(f"{command}: {outcome.megabytes:.0f} MB (budget {megabytes:.0f} MB)")
         if outcome.code == 1:
-            errors = [line for line in outcome.stderr.splitlines() if "error" in line]
+            errors = [line for line in outcome.stderr.splitlines() if line.startswith("错误")]
             if not any(name in line for line in errors for name in plan.names):
                 failures.append(
                     f"{command}: exit 1 without an error naming {' or '.join(plan.names)}: "

@@ -73,7 +73,7 @@ def test_second_daemon_on_the_same_state_dir_is_refused(config_dir: Path, tmp_pa
         assert second.proc is not None
         assert second.proc.wait(30) == 1
         second.close()
-        assert "another `reminders run` is using the state directory" in second.log()
+        assert "另一个 `reminders run` 正在使用该状态目录" in second.log()
         assert "Traceback" not in second.log()
     finally:
         assert first.stop() == 0

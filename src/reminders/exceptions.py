@@ -52,15 +52,15 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.file or "<config>"
-        if self.line is not None:
-            where = f"{where}:{self.line}"
-        parts = [where]
+        """`file:line: field: message（当前值：value）`, each part when known."""
+        parts = []
+        if self.file:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
         if self.field:
             parts.append(self.field)
-        text = ": ".join(parts) + f": {clipped(self.message)}"
+        text = ": ".join([*parts, clipped(self.message)])
         if self.value is not None:
-            text += f" (got {shown(self.value)})"
+            text += f"（当前值：{shown(self.value)}）"
         return text
 
 

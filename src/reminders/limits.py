@@ -57,9 +57,6 @@ PHRASE_MAX_CHARS = 200
 SETTING_MAX_CHARS = 2000
 """URLs, templates and the other free-form strings in settings and channels."""
 
-DUTY_ID_MAX_CHARS = 64
-"""A duty id (`4.5`, `3.2.1`, later `<plan>:<id>`)."""
-
 DUTY_ID_MAX_LEVELS = 4
 """Numeric levels of a duty id: `1.2.3.4` at most."""
 

@@ -32,11 +32,12 @@ def overdue(
     today: date,
     calendar: WorkCalendar,
 ) -> list[Overdue]:
-    """Open occurrences due before `today`, the longest overdue first."""
+    """Open occurrences due before `today`, the longest overdue first; those due before
+    tracking started (history) are never overdue."""
     out = [
         Overdue(o, (today - o.due).days, calendar.workdays_between(o.due, today))
         for o in occurrences
-        if o.due < today and not is_closed(o.id, closures)
+        if o.due < today and o.tracked and not is_closed(o.id, closures)
     ]
     out.sort(key=lambda item: (-item.days, item.occurrence.unit, item.occurrence.id))
     return out

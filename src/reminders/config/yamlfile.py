@@ -11,12 +11,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import Composer, ComposerError
-from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.scanner import RoundTripScanner, ScannerError
+from ruamel.yaml.scanner import RoundTripScanner
 
 from ..exceptions import ConfigError, Problem, clipped
 from ..limits import (
@@ -31,6 +31,10 @@ from ..limits import (
 from ..userfiles import read_user_file
 
 
+class _Refused(MarkedYAMLError):
+    """A file past one of the limits: its own message, not a syntax error's hints."""
+
+
 class _Constructor(RoundTripConstructor):
     """Leaves dates as text, so the models validate them and errors get a line number."""
 
@@ -38,9 +42,7 @@ class _Constructor(RoundTripConstructor):
         try:
             return super().construct_yaml_int(node)
         except ValueError:  # more digits than Python converts (4,300)
-            raise ConstructorError(
-                None, None, "数字过长 (number too long)", node.start_mark
-            ) from None
+            raise _Refused(None, None, "数字过长 (number too long)", node.start_mark) from None
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
@@ -55,7 +57,7 @@ class _BoundedScanner(RoundTripScanner):
     def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
         if len(self.flow_context) >= YAML_MAX_DEPTH:
             mark = self.reader.get_mark()
-            raise ScannerError(None, None, f"嵌套超过 {YAML_MAX_DEPTH} 层 (nesting too deep)", mark)
+            raise _Refused(None, None, f"嵌套超过 {YAML_MAX_DEPTH} 层 (nesting too deep)", mark)
         super().fetch_flow_collection_start(TokenClass, to_push)
 
 
@@ -133,7 +135,7 @@ class _BoundedComposer(Composer):
             )
 
     def _refuse(self, message: str, event: Any) -> None:
-        raise ComposerError(None, None, message, event.start_mark)
+        raise _Refused(None, None, message, event.start_mark)
 
 
 def _encodable(text: str) -> bool:
@@ -176,7 +178,7 @@ class YamlFile:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             bad_line = raw[: exc.start].count(b"\n") + 1
-            message = "not UTF-8 text; save the file as UTF-8"
+            message = "不是 UTF-8 文本：请把文件另存为 UTF-8 编码 (not UTF-8)"
             raise ConfigError([Problem(message, str(path), bad_line)]) from None
         try:
             data = reader().load(text)
@@ -184,9 +186,16 @@ class YamlFile:
             mark = exc.problem_mark or exc.context_mark
             line: int | None = mark.line + 1 if mark is not None else None
             message = clipped(" ".join(str(part) for part in (exc.context, exc.problem) if part))
-            raise ConfigError([Problem(f"invalid YAML: {message}", str(path), line)]) from None
+            if not isinstance(exc, _Refused):
+                message = (
+                    f"YAML 格式错误 (invalid YAML)：{message}；常见原因：缩进不齐、"
+                    "冒号后少空格、引号不成对"
+                )
+            raise ConfigError([Problem(message, str(path), line)]) from None
         except (YAMLError, ValueError, RecursionError) as exc:
-            raise ConfigError([Problem(f"invalid YAML: {clipped(str(exc))}", str(path))]) from None
+            raise ConfigError(
+                [Problem(f"YAML 格式错误 (invalid YAML)：{clipped(str(exc))}", str(path))]
+            ) from None
         return cls(path, data)
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:

@@ -58,7 +58,7 @@ def _blame(config: Config, now: datetime, failure: Exception) -> list[Problem]:
             field = "schedule" if duty.schedule is not None else "time_limit"
             problems.append(
                 Problem(
-                    f"duty {duty.id}: 服务启动时展开失败 (expansion failed at start): "
+                    f"任务 {duty.id}：服务启动时展开失败 (expansion failed at start)："
                     f"{_reason(exc)}",
                     str(config.duties_file),
                     config.duty_lines[i] if i < len(config.duty_lines) else None,
@@ -68,7 +68,7 @@ def _blame(config: Config, now: datetime, failure: Exception) -> list[Problem]:
     if not problems:
         problems.append(
             Problem(
-                f"服务启动试运行失败 (the service would fail at start): {_reason(failure)}",
+                f"服务启动试运行失败 (the service would fail at start)：{_reason(failure)}",
                 str(config.directory),
             )
         )

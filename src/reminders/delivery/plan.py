@@ -156,12 +156,13 @@ def _at_opening(day: date, plan: Plan) -> datetime:
 def reminders_for(
     plan: Plan, occurrences: Sequence[Occurrence], completions: Collection[str] = ()
 ) -> list[Reminder]:
-    """Every reminder of the given occurrences, completed ones left out, sorted by instant."""
+    """Every reminder of the given occurrences, sorted by instant; completed ones and
+    those due before the plan's track_from (history) left out."""
     steps = _steps_by_duty(plan)
     out: list[Reminder] = []
     reviews: dict[str, list[Occurrence]] = {}
     for occ in occurrences:
-        if occ.id in completions:
+        if occ.id in completions or not occ.tracked:  # done, or history (before track_from)
             continue
         group = review_group(occ)
         if group is not None:

@@ -48,7 +48,7 @@ from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
 
-SortKey = tuple[date, tuple[int, int], int, str]
+SortKey = tuple[date, tuple[int, ...], int, str]
 _PRUNE_AFTER = timedelta(days=366)
 _GZIP_LEVEL = 6
 
@@ -183,7 +183,7 @@ class FeedBuilder:
         self, plan: Plan, today: date, now: datetime, done: Mapping[str, Mark]
     ) -> dict[str, Feed]:
         window = feed_window(plan.settings, today)
-        context = (plan.settings, plan.data, plan.units, window)
+        context = (plan.settings, plan.data, plan.units, window, plan.track_from)
         if context != self._context:
             self._duties.clear()
             self._reviews.clear()

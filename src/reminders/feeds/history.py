@@ -108,8 +108,7 @@ class History:
             raise ConfigError(
                 [
                     Problem(
-                        f"feed history is damaged ({exc}); move it away to start afresh "
-                        "(SEQUENCE numbers restart)",
+                        f"订阅历史已损坏（{exc}）：把它移走即可重新开始（SEQUENCE 编号重新计数）",
                         where,
                     )
                 ]

@@ -92,6 +92,8 @@ def mark_of(completed: Mark | None) -> tuple[str, str] | None:
 
 _MARK_LABELS = {"done": "已完成", "waived": "已免除"}
 _PROVISIONAL = "暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。"
+UNTRACKED = "未跟踪"
+_UNTRACKED_NOTE = "未跟踪：到期日在开始跟踪（track_from）之前，不推送提醒，不计入逾期。"
 
 
 def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | None) -> str:
@@ -109,6 +111,8 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
     parts.append(f"责任单位：{'、'.join(duty.units)}（本单位：{occurrence.unit}）")
     if duty.partners:
         parts.append(f"配合单位：{'、'.join(duty.partners)}")
+    if duty.leader:
+        parts.append(f"责任人：{duty.leader}")
     if duty.time_limit:
         parts.append(f"时限（原文）：{duty.time_limit}")
     parts.append(
@@ -119,6 +123,8 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
     parts.append(f"到期：{due}（{weekday_cn(due)}）")
     if occurrence.provisional:
         parts.append(_PROVISIONAL)
+    if not occurrence.tracked and mark is None:
+        parts.append(_UNTRACKED_NOTE)
     return "\n".join(parts)
 
 
@@ -135,15 +141,16 @@ def render_event(
     kind = KIND_LABELS[occurrence.kind]
     summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
     offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+    quiet = mark is not None or not occurrence.tracked
     return _body(
         occurrence.id,
         min(occurrence.start or due, due),
         due,
-        _marked(summary, mark),
+        _marked(summary, mark, occurrence.tracked),
         _description(occurrence, duty, mark),
         [c for c in (duty.section, kind) if c],
         _status(occurrence.provisional, mark),
-        None if mark is not None else offsets,
+        None if quiet else offsets,
         settings,
         calendar,
     )
@@ -188,23 +195,27 @@ def render_review(
     provisional = any(o.provisional for _, o, _ in members)
     if provisional:
         lines.append(_PROVISIONAL)
+    tracked = any(o.tracked for _, o, _ in members)
+    if not tracked and mark is None:
+        lines.append(_UNTRACKED_NOTE)
+    quiet = mark is not None or not tracked
     return _body(
         group,
         due,
         due,
-        _marked(summary, mark),
+        _marked(summary, mark, tracked),
         "\n".join(lines),
         [kind],
         _status(provisional, mark),
-        None if mark is not None else tuple(settings.delivery.review_lead_times),
+        None if quiet else tuple(settings.delivery.review_lead_times),
         settings,
         calendar,
     )
 
 
-def _marked(summary: str, mark: tuple[str, str] | None) -> str:
+def _marked(summary: str, mark: tuple[str, str] | None, tracked: bool = True) -> str:
     if mark is None:
-        return summary
+        return summary if tracked else f"（{UNTRACKED}）{summary}"
     return f"✓已完成 {summary}" if mark[0] == "done" else f"（已免除）{summary}"
 
 
