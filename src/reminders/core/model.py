@@ -289,7 +289,7 @@ class Settings(_Model):
                 return value
             except (ZoneInfoNotFoundError, ValueError, OSError):  # `America` is a directory
                 pass
-        raise ValueError("不是已知的 IANA 时区 (time zone)，例如 Asia/Shanghai")
+        raise ValueError("不是已知的时区 (time zone)，例如 Asia/Shanghai")
 
     @property
     def start(self) -> date:
