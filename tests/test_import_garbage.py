@@ -190,7 +190,10 @@ def test_line_of_the_trouble_is_named(
         encoding="utf-8",
     )
     assert main(["--config", str(config_dir), "import", str(source)]) == 1
-    assert f"{source}:4: task id 1.1 appears twice (first at line 3)" in capsys.readouterr().err
+    assert (
+        f"{source}:4: 任务编号 1.1 重复 (task id 1.1 appears twice)，首次在第 3 行"
+        in capsys.readouterr().err
+    )
 
 
 def test_failed_write_leaves_the_old_file_whole(
@@ -206,7 +209,7 @@ def test_failed_write_leaves_the_old_file_whole(
     monkeypatch.setattr(os, "replace", boom)
     assert main(["--config", str(config_dir), "import", str(SEED_TABLE)]) == 1
     err = capsys.readouterr().err
-    assert f"{target}: cannot write: No space left on device" in err
+    assert f"{target}: 无法写入 (cannot write): No space left on device" in err
     assert target.read_text(encoding="utf-8") == "title: old\nduties: []\n"
     assert [p.name for p in config_dir.iterdir() if p.name.startswith(".")] == []
 
