@@ -1,11 +1,12 @@
 """Fuzzing: hostile inputs through the real CLI, each within a time and memory budget.
 
-Runs every registered class of hostile input (today: config directories, see
-tests/fuzz_config.py; import tables and HTTP requests register their own classes
-with a `target`), N seeded cases each, and prints per class how many were
+Runs every registered class of hostile input of one target — config directories
+(tests/fuzz_config.py) or import tables and special files (tests/fuzz_import.py,
+`--target import`) — N seeded cases each, and prints per class how many were
 refused with a clean error, accepted, or FAILED (traceback, hang, over budget,
 an error not naming the file, a config validate passes that a command then
-fails on), with the largest CPU time, wall time and memory peak of one command.
+fails on, an import refused with more than a screen of message or with something
+written), with the largest CPU time, wall time and memory peak of one command.
 The budget is CPU time (wall time on a shared machine measures the others' load
 too); a command still running at 4 × the budget of wall time is killed as a hang.
 
@@ -24,12 +25,13 @@ import argparse
 import contextlib
 import io
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import fuzz_config
+from tests import fuzz_config, fuzz_import
 from tests.conftest import SHIPPED_CONFIG
 from tests.fuzzing import (
     CLASSES,
@@ -40,6 +42,7 @@ from tests.fuzzing import (
     run_forked,
     table,
 )
+from tests.test_fuzz_import import warm_import
 
 from reminders.cli.main import main as cli
 
@@ -54,13 +57,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="CPU budget per command")
     parser.add_argument("--megabytes", type=float, default=300.0)
     args = parser.parse_args()
-    assert fuzz_config.FILES
+    assert fuzz_config.FILES and fuzz_import.FORMATS
     classes = args.only or sorted(c for c, target in TARGETS.items() if target == args.target)
     runner = run_exec if args.exec else run_forked
     if not args.exec:  # import what the commands import lazily before forking
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             cli(["--config", str(SHIPPED_CONFIG), "validate"])
             cli(["--config", str(SHIPPED_CONFIG), "agenda", "--json"])
+        with tempfile.TemporaryDirectory() as warm:
+            warm_import(Path(warm))
     mode = "exec" if args.exec else "fork"
     print(
         f"{args.per_class} cases per class, seed {args.seed}, {mode}, "

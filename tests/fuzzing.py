@@ -22,8 +22,9 @@ files. The time budget is CPU time (user + system, from wait4): on a shared
 2-core machine wall time doubles under others' load, which would measure the
 machine rather than the program. A command that waits instead of computing
 (reading a FIFO) is killed at WALL_FACTOR times the budget of wall time and
-counts as a hang. Targets other than the config directory (import tables, HTTP)
-add their own classes to `CLASSES` with the same Case shape.
+counts as a hang. Targets other than the config directory (tests/fuzz_config.py)
+add their own classes to `CLASSES` with the same Case shape: import tables
+(tests/fuzz_import.py), whose refusals must also fit a screen and write nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ SECONDS = 5.0  # CPU per command
 MEGABYTES = 300
 WALL_FACTOR = 4  # wall-clock seconds before a command is killed, in budgets
 _CAP_SLACK_MB = 200  # the address-space cap sits this far above the budget
+SCREEN_LINES = 24
+SCREEN_CHARS = 2000
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Plan:
     names: tuple[str, ...]  # file names an error must mention (any of them)
     must_fail: bool = False  # the first command must exit 1 (a valid result would be a bug)
     consistent: bool = True  # the first command exiting 0 means every command must
+    absent: tuple[Path, ...] = ()  # files a refusal (exit 1 with an error) must not write
+    report_marker: str | None = None  # exit 1 without an error: stdout says what to fix
+    one_screen: bool = False  # a refusal's message fits a screen (SCREEN_LINES, _CHARS)
 
 
 @dataclass
@@ -116,7 +122,7 @@ class ClassResult:
 
 Runner = Callable[[list[str], float, float], Outcome]
 CLASSES: dict[str, Callable[[Random], Case]] = {}
-TARGETS: dict[str, str] = {}  # class -> what it attacks: "config" (later "table", "http")
+TARGETS: dict[str, str] = {}  # class -> what it attacks: "config", "import"
 
 
 def hostile(
@@ -250,12 +256,7 @@ def judge(
         if outcome.megabytes > megabytes:
             failures.append(f"{command}: {outcome.megabytes:.0f} MB (budget {megabytes:.0f} MB)")
         if outcome.code == 1:
-            errors = [line for line in outcome.stderr.splitlines() if line.startswith("错误")]
-            if not any(name in line for line in errors for name in plan.names):
-                failures.append(
-                    f"{command}: exit 1 without an error naming {' or '.join(plan.names)}: "
-                    f"{outcome.stderr.strip()[:200]!r}"
-                )
+            failures += _refusal(command, outcome, plan)
     first = outcomes[0] if outcomes else None
     if first is not None and plan.must_fail and first.code == 0:
         failures.append("accepted a config that must be refused")
@@ -264,6 +265,28 @@ def judge(
             if outcome.code not in (0, None):
                 failures.append(f"validate passed but {' '.join(outcome.argv[2:])} failed")
     return failures
+
+
+def _refusal(command: object, outcome: Outcome, plan: Plan) -> list[str]:
+    """What is wrong with an exit 1: an error naming the file (one screen, nothing in
+    `plan.absent` written), or, where the plan allows it, a report saying what to fix."""
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("错误")]
+    if any(name in line for line in errors for name in plan.names):
+        failures = [
+            f"{command}: refused, but wrote {path}" for path in plan.absent if path.exists()
+        ]
+        lines = outcome.stderr.strip().splitlines()
+        if plan.one_screen and (len(lines) > SCREEN_LINES or len(outcome.stderr) > SCREEN_CHARS):
+            failures.append(
+                f"{command}: a message of {len(lines)} lines, {len(outcome.stderr)} characters"
+            )
+        return failures
+    if not errors and plan.report_marker and plan.report_marker in outcome.stdout:
+        return []
+    return [
+        f"{command}: exit 1 without an error naming {' or '.join(plan.names)}: "
+        f"{outcome.stderr.strip()[:200]!r}"
+    ]
 
 
 def run_case(
@@ -300,7 +323,7 @@ def run_class(
 def table(results: Sequence[ClassResult]) -> str:
     """Counts per class, one line each, and a total."""
     head = (
-        f"{'class':<16} {'cases':>5} {'refused':>7} {'accepted':>8} {'FAILED':>6} "
+        f"{'class':<20} {'cases':>5} {'refused':>7} {'accepted':>8} {'FAILED':>6} "
         f"{'max CPU s':>9} {'max wall s':>10} {'max MB':>6}"
     )
     lines = [head, "-" * len(head)]
@@ -309,7 +332,7 @@ def table(results: Sequence[ClassResult]) -> str:
     for result in results:
         cls, cases, refused, accepted, failed, seconds, wall, megabytes = result.row()
         lines.append(
-            f"{cls:<16} {cases:>5} {refused:>7} {accepted:>8} {failed:>6} "
+            f"{cls:<20} {cases:>5} {refused:>7} {accepted:>8} {failed:>6} "
             f"{seconds:>9.2f} {wall:>10.2f} {megabytes:>6.0f}"
         )
         for i, n in enumerate((cases, refused, accepted, failed)):
@@ -318,7 +341,7 @@ def table(results: Sequence[ClassResult]) -> str:
             worst[i] = max(worst[i], x)
     lines.append("-" * len(head))
     lines.append(
-        f"{'total':<16} {total[0]:>5} {total[1]:>7} {total[2]:>8} {total[3]:>6} "
+        f"{'total':<20} {total[0]:>5} {total[1]:>7} {total[2]:>8} {total[3]:>6} "
         f"{worst[0]:>9.2f} {worst[1]:>10.2f} {worst[2]:>6.0f}"
     )
     return "\n".join(lines)

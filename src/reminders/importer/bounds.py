@@ -59,15 +59,15 @@ def check_width(cells: int, line: int | None) -> None:
     """A row of `cells` cells so far; an error past the limit."""
     if cells > IMPORT_MAX_COLUMNS:
         raise TableFormatError(
-            f"一行超过 {IMPORT_MAX_COLUMNS} 个单元格上限 (too many cells in a row)", line
+            f"一行超过 {IMPORT_MAX_COLUMNS} 列上限 (too many cells in a row)", line
         )
 
 
 def check_cell(length: int, line: int | None) -> None:
-    """A cell of `length` characters; an error past the limit."""
+    """A cell of `length` characters so far; an error past the limit."""
     if length > IMPORT_CELL_MAX_CHARS:
         raise TableFormatError(
-            f"单元格有 {_n(length)} 个字符，超过 {_n(IMPORT_CELL_MAX_CHARS)} 上限 (cell too long)",
+            f"单元格超过 {_n(IMPORT_CELL_MAX_CHARS)} 个字符上限 (cell too long)",
             line,
         )
 
