@@ -45,6 +45,36 @@ from tests.fuzzing import (
 from tests.test_fuzz_import import warm_import
 
 from reminders.cli.main import main as cli
+from reminders.core.grammar import Vocabulary, read_phrases
+
+PHRASE_CASES = (  # issue 16: a time cell of 每月 × 10,000, a task cell of 加密 × 20,000
+    ("每月", "time cell"),
+    ("9月底前", "time cell"),
+    ("每月至少1次", "time cell"),
+    ("加密", "task text"),
+    ("从5月起至年底", "task text"),
+    ("续\n", "task text"),
+)
+
+
+def phrase_reader_figures() -> str:
+    """CPU seconds of the schedule-phrase reader on repeated phrase words, doubling the
+    length: linear when each doubling about doubles the time (the issue saw hangs)."""
+    vocabulary = Vocabulary()
+    lines = [f"{'phrase reader':<34} {'10,000':>8} {'20,000':>8} {'40,000':>8}  (× repeats)"]
+    for unit, where in PHRASE_CASES:
+        seconds = []
+        for repeats in (10_000, 20_000, 40_000):
+            text = unit * repeats
+            started = time.process_time()
+            if where == "time cell":
+                read_phrases(text, "检查", vocabulary)
+            else:
+                read_phrases("9月底前", text, vocabulary)
+            seconds.append(time.process_time() - started)
+        label = f"{unit!r} in the {where}"
+        lines.append(f"{label:<34} " + " ".join(f"{s:>7.2f}s" for s in seconds))
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -79,6 +109,8 @@ def main() -> int:
         )
         print(f"  {cls}: done ({time.monotonic() - started:.0f} s)", flush=True)
     print(table(results))
+    if args.target == "import":
+        print("\n" + phrase_reader_figures())
     failures = describe_failures(results, limit=50)
     if failures:
         print("\nFAILED:\n" + failures)

@@ -128,6 +128,72 @@ IMPORT_XML_MAX_TAGS = 1_000_000
 memory (about 120 bytes an element) and time. A 2,000-row Word table written by Word
 has about 300,000."""
 
+# -- the HTTP listener (feeds, action links, the API, the console): httpguard.py -------------
+MAX_REQUESTS = 64
+"""Requests in progress at once (the app running); more wait their turn."""
+
+QUEUE_SECONDS = 10.0
+"""Longest a request waits for its turn before it is answered 503."""
+
+MAX_CONNECTIONS = 4096
+"""Open connections at once; past it, the longest-idle one is closed (4,096 idle
+connections take about 25 MB)."""
+
+BACKLOG = 2048
+"""Connections the kernel queues for the listener before they are accepted."""
+
+HTTP_HEAD_MAX_BYTES = 16 * 1024
+"""A request's line and headers."""
+
+HTTP_HEAD_SECONDS = 10.0
+"""Time a connection has to send each request's line and headers (slowloris)."""
+
+HTTP_RESPONSE_SECONDS = 60.0
+"""Time a client has to take each response."""
+
+HTTP_KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this."""
+
+# -- the JSON API (closedloop/app.py) --------------------------------------------------------
+API_BODY_MAX_BYTES = 16 * 1024
+"""A request body (the API's bodies are small flat objects)."""
+
+API_LISTING_MAX_DAYS = 800
+"""Longest span of `GET /api/occurrences`. Its dates, like every date of the API, lie
+within MIN_YEAR and MAX_YEAR."""
+
+API_REPORT_MAX_DAYS = 3660
+"""Longest span of `GET /api/report` (ten years; today stands in for a missing end)."""
+
+API_JSON_MAX_DEPTH = 8
+"""Nesting of a JSON request body (the API's bodies are flat objects: depth 1)."""
+
+# -- the web console (console/) -----------------------------------------------------------------
+CONSOLE_FORM_MAX_BYTES = 64 * 1024
+"""Any request body but an upload."""
+
+CONSOLE_UPLOAD_MAX_MB = 200
+"""The most `console.max_upload_mb` may be set to (the largest evidence file; 20 by
+default)."""
+
+CONSOLE_UPLOAD_SLACK_BYTES = 256 * 1024
+"""An upload request's other fields and multipart framing, beyond the file."""
+
+CONSOLE_NOTE_MAX_CHARS = 500
+"""A note typed in the console."""
+
+LEDGER_TEXT_MAX_CHARS = 2000
+"""A note or evidence text kept in the ledger (from any door: CLI, link, API, console)."""
+
+ACCOUNT_NAME_MAX_CHARS = 50
+"""A console account's name."""
+
+PASSWORD_MIN_CHARS = 8
+"""A console password, at least."""
+
+PASSWORD_MAX_CHARS = 1024
+"""A console password, at most (hashing a longer one costs for nothing)."""
+
 # -- error messages -----------------------------------------------------------------------
 SHOWN_VALUE_CHARS = 80
 """A value quoted in an error message is cut to this many characters."""
