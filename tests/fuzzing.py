@@ -138,6 +138,28 @@ def hostile(
     return register
 
 
+def mutate(data: bytes, rng: Random, operations: int, inserts: Sequence[bytes]) -> bytes:
+    """`data` with `operations` random edits: bit flips, insertions (of `inserts` or
+    random bytes), deletions, duplicated runs, sometimes a truncation."""
+    out = bytearray(data)
+    for _ in range(operations):
+        at = rng.randrange(len(out) + 1)
+        op = rng.choice(["flip", "insert", "delete", "duplicate", "truncate", "bytes"])
+        if op == "flip" and at < len(out):
+            out[at] ^= 1 << rng.randrange(8)
+        elif op == "insert":
+            out[at:at] = rng.choice(inserts)
+        elif op == "delete":
+            del out[at : at + rng.randint(1, 40)]
+        elif op == "duplicate":
+            out[at:at] = out[max(0, at - 200) : at]
+        elif op == "truncate" and rng.random() < 0.3:
+            del out[at:]
+        else:
+            out[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+    return bytes(out)
+
+
 # -- running one command -----------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from . import bounds
 from .columns import HEADER_SCAN_ROWS, header_row
 from .columns import Mapping as ColumnMapping
 from .decode import Decoded, DecodeError, decode
+from .docxtable import Body, read_docx
 from .grid import Parsed, parse_grid
 from .notice import read_notice
 from .package import Package, PackageError, open_package
@@ -148,35 +149,20 @@ def _parse(path: Path, kind: str | Package, raw: bytes, options: ReadOptions) ->
 
 def _package(path: Path, package: Package, options: ReadOptions) -> Table:
     """A .docx or .xlsx: its tables (or a document's paragraphs). A bound crossed while
-    reading is a TableFormatError; anything else the libraries raise on a damaged
-    package (they raise many types) says the file is not readable."""
-    if package.kind == "docx":
-        from .docxtable import read_docx
-
-        try:
-            body = read_docx(package)
-        except TableFormatError:
-            raise
-        except PackageError as exc:
-            raise _fail(path, str(exc)) from None
-        except Exception as exc:
-            raise _fail(
-                path, f"不是可读的 .docx (not a readable .docx): {type(exc).__name__}: {exc}"
-            ) from None
-        return _docx(path, body, options)
-    from .xlsx import read_xlsx
+    reading is a TableFormatError; anything else raised on a damaged package (of many
+    types) says the file is not readable."""
+    from .xlsx import read_xlsx  # openpyxl's helpers: only for a workbook
 
     try:
-        grids = read_xlsx(package)
+        body = read_docx(package) if package.kind == "docx" else Body(tables=read_xlsx(package))
     except TableFormatError:
         raise
     except PackageError as exc:
         raise _fail(path, str(exc)) from None
     except Exception as exc:
-        raise _fail(
-            path, f"不是可读的 .xlsx (not a readable .xlsx): {type(exc).__name__}: {exc}"
-        ) from None
-    return _table(path, "xlsx", _best_table(grids, options))
+        what = f".{package.kind} (not a readable .{package.kind})"
+        raise _fail(path, f"不是可读的 {what}: {type(exc).__name__}: {exc}") from None
+    return _body(path, package.kind, body, options)
 
 
 def _best_table(grids: list[Grid], options: ReadOptions) -> Parsed:
@@ -197,13 +183,12 @@ def _best_table(grids: list[Grid], options: ReadOptions) -> Parsed:
     raise first_error or TableFormatError("文档中没有表格 (the document has no table)")
 
 
-def _docx(path: Path, body: object, options: ReadOptions) -> Table:
-    from .docxtable import Body
-
-    assert isinstance(body, Body)
+def _body(path: Path, kind: str, body: Body, options: ReadOptions) -> Table:
+    """The table of a workbook or document that holds the tasks; a document's numbered
+    paragraphs when none does."""
     if body.tables:
         try:
-            return _table(path, "docx", _best_table(body.tables, options))
+            return _table(path, kind, _best_table(body.tables, options))
         except TableFormatError:
             if not body.paragraphs or options.columns:
                 raise
@@ -220,7 +205,7 @@ def _docx(path: Path, body: object, options: ReadOptions) -> Table:
         raise _fail(
             path, "文档中没有表格 (the document has no table)，且" + str(exc), exc.line
         ) from None
-    return _table(path, "docx", parsed)
+    return _table(path, kind, parsed)
 
 
 def _as_sheet(decoded: Decoded) -> Grid | None:
