@@ -13,8 +13,8 @@ process, so that a hang can be killed and memory measured:
   capped a little above the budget so that a blow-up ends in MemoryError
   rather than in a starved machine.
 - `run_exec` starts the installed `reminders` script itself, as a user would,
-  with the same cap; its peak is the process's own (wait4). `bench/fuzz.py
-  --exec` uses it.
+  with the same cap; its peak is the new process's own (VmHWM, reported as it
+  exits). `bench/fuzz.py --exec` uses it.
 
 For every command: exit 0 or 1, no traceback, under `seconds` of CPU and
 `megabytes` of memory; exit 1 comes with an error line naming one of the case's
@@ -214,23 +214,44 @@ def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEG
         return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
+# The script run under an interpreter that reports the image's own peak RSS (VmHWM) on
+# fd 3 as it exits: wait4's ru_maxrss of a child counts the memory of the process it
+# was forked from (the bench, which made the hostile files) up to the exec.
+_EXEC_WRAPPER = """
+import atexit, os, runpy, sys
+def report():
+    with open('/proc/self/status') as status:
+        peak = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    os.write(3, peak.encode())
+atexit.register(report)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
 def run_exec(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Outcome:
-    """The installed `reminders` script as a new process; its own peak RSS (wait4)."""
+    """The installed `reminders` script in a new process; the peak RSS of that process."""
     script = Path(sys.executable).with_name("reminders")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report_r, report_w = os.pipe()
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             try:
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
+                os.dup2(report_w, 3)
                 cap = int((megabytes + _CAP_SLACK_MB) * 2**20) + 512 * 2**20  # + interpreter
                 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-                os.execv(script, [str(script), *argv])
+                command = [sys.executable, "-c", _EXEC_WRAPPER, str(script), *argv]
+                os.execv(sys.executable, command)
             finally:
                 os._exit(127)
-        code, elapsed, cpu, peak = _wait4(pid, started, seconds)
-        return Outcome(argv, code, cpu, elapsed, peak, _text(out), _text(err))
+        os.close(report_w)
+        code, elapsed, cpu, _ = _wait4(pid, started, seconds)
+        peak_kb = os.read(report_r, 64).decode() or "0"
+        os.close(report_r)
+        return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
 def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float, float, float]:
