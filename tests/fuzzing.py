@@ -208,10 +208,10 @@ def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEG
             finally:
                 os._exit(code)
         os.close(report_w)
-        code, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
+        status, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
         peak_kb = os.read(report_r, 64).decode() or "0"
         os.close(report_r)
-        return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
+        return Outcome(argv, status, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
 # The script run under an interpreter that reports the image's own peak RSS (VmHWM) on
