@@ -4,6 +4,7 @@ of days. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -18,15 +19,16 @@ REACH = timedelta(days=800)
 
 
 def find(plan: Plan, occurrence_id: str, today: date) -> Occurrence | None:
-    """The occurrence with this id in the current plan, within REACH of today."""
+    """The occurrence with this id in the current plan, within REACH of today (a retired
+    plan's too: history, never tracked)."""
     parts = split_occurrence_id(occurrence_id)
     if parts is None:
         return None
     duty_id, unit, _ = parts
-    compiled = next((d for d in plan.duties if d.duty.id == duty_id), None)
+    compiled = plan.duty(duty_id)
     if compiled is None or unit not in plan.unit_names():
         return None
-    window = Window(min(today - REACH, plan.settings.start), today + REACH)
+    window = Window(min(today - REACH, plan.start), today + REACH)
     for occurrence in expand(replace(plan, duties=(compiled,)), window, {unit}):
         if occurrence.id == occurrence_id:
             return occurrence
@@ -61,10 +63,21 @@ def group_members(plan: Plan, group_id: str, today: date) -> list[Occurrence]:
     ]
 
 
-def between(plan: Plan, start: date, end: date, units: set[str] | None = None) -> list[Occurrence]:
-    """Occurrences due in [start, end] (not before the plan starts), sorted by due date."""
-    start = max(start, plan.settings.start)
+def between(
+    plan: Plan,
+    start: date,
+    end: date,
+    units: set[str] | None = None,
+    closed: Collection[str] = (),
+) -> list[Occurrence]:
+    """Occurrences due in [start, end] (not before the plan starts), sorted by due date;
+    with them the retired plans' occurrences whose ids are in `closed` (their history:
+    what was done or waived before they were retired)."""
+    start = max(start, plan.start)
     if end < start:
         return []
     found = expand(plan, Window(start, end), units)
+    if closed and plan.retired:
+        old = expand(replace(plan, duties=plan.retired), Window(start, end), units)
+        found += [o for o in old if o.id in closed]
     return sorted((o for o in found if start <= o.due <= end), key=lambda o: (o.due, o.unit, o.id))

@@ -83,15 +83,26 @@ def period_label(key: str) -> str:
 
 
 class _Expander:
-    def __init__(self, plan: Plan, window: Window) -> None:
+    def __init__(self, plan: Plan, window: Window, year: tuple[int, date] | None = None) -> None:
         self.plan = plan
         self.window = window
         self.cal = plan.calendar
         settings = plan.settings
-        self.plan_start = settings.start
-        self.plan_year = settings.plan_year
+        # (plan year, plan start): each duty file may have its own; default the settings'
+        self.plan_year, self.plan_start = year or (settings.plan_year, settings.start)
         self.semesters: SemesterDates = (settings.semesters.spring, settings.semesters.autumn)
         self._cache: dict[tuple[object, ...], list[_Slot]] = {}
+        self._years: dict[tuple[int, date], _Expander] = {}
+
+    def for_duty(self, compiled: CompiledDuty) -> _Expander:
+        """The expander of the duty's plan year (this one, or one kept for that year)."""
+        table = compiled.table
+        if table is None or (table.plan_year, table.start) == (self.plan_year, self.plan_start):
+            return self
+        year = (table.plan_year, table.start)
+        if year not in self._years:
+            self._years[year] = _Expander(self.plan, self.window, year)
+        return self._years[year]
 
     # -- helpers ---------------------------------------------------------
     def provisional(self, *days: date) -> bool:
@@ -424,8 +435,11 @@ class _Expander:
             units = [u for u in compiled.units if only is None or u in only]
             if not units:
                 continue
+            table = compiled.table
+            active = table is None or table.active  # a retired plan's: history, never tracked
+            shown_plan = table.key if table is not None and self.plan.several else None
             seen: set[str] = set()
-            for slot in self.slots_for(compiled):
+            for slot in self.for_duty(compiled).slots_for(compiled):
                 if slot.key in seen:
                     continue
                 seen.add(slot.key)
@@ -442,7 +456,8 @@ class _Expander:
                         slot.provisional,
                         slot.source,
                         slot.key,
-                        track_from is None or slot.due >= track_from,
+                        active and (track_from is None or slot.due >= track_from),
+                        shown_plan,
                     )
                     rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
         rows.sort(key=lambda row: row[0])
