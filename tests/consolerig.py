@@ -15,7 +15,7 @@ import httpx
 
 from reminders.cli.main import main
 
-from .conftest import SHIPPED_CONFIG
+from .conftest import SHIPPED_CONFIG, TRACK_ALL_YEAR
 from .daemonproc import DaemonProcess
 
 NOW = "2026-11-30T10:00"  # a Monday in Shanghai; January's 立即 item is long overdue
@@ -61,6 +61,7 @@ def prepare(root: Path) -> tuple[Path, Path]:
     shutil.copytree(SHIPPED_CONFIG, config)
     with (config / "settings.yaml").open("a", encoding="utf-8") as out:
         out.write(f"\nconsole:\n  max_upload_mb: {MAX_UPLOAD_MB}\n")
+        out.write(TRACK_ALL_YEAR)  # a bureau that has tracked the year: January can be overdue
     state = root / "state"
     for (name, password), role in (
         (BUREAU, ["--bureau"]),

@@ -73,13 +73,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         parents=[state, password],
         help="修改密码，该账号已登录的会话全部失效 (change a password)",
     )
-    passwd.add_argument("name", metavar="NAME")
+    passwd.add_argument("name", metavar="NAME", help="账号名 (account name)")
     passwd.set_defaults(run=cmd_passwd)
 
     remove = sub.add_parser(
         "remove", parents=[state], help="删除账号，其会话和登录链接随即失效 (remove)"
     )
-    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("name", metavar="NAME", help="要删除的账号名 (account name)")
     remove.set_defaults(run=cmd_remove)
 
     listing = sub.add_parser("list", parents=[state], help="列出账号 (list accounts)")
@@ -92,7 +92,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="打印一次性登录链接 (print a one-time login link)",
         description="打印一个只能用一次、短期有效的登录链接，可发给该账号的使用人。",
     )
-    link.add_argument("name", metavar="NAME")
+    link.add_argument("name", metavar="NAME", help="为这个账号生成登录链接 (account name)")
     link.add_argument(
         "--minutes",
         type=int,

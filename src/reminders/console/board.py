@@ -5,8 +5,9 @@ An occurrence's status refines the weekly report's classification
 (`closedloop.report.classify`): an open one due within `SOON` is "due soon".
 A cell (one unit, one month or quarter, by due date) takes the most urgent
 status of its occurrences: overdue, due soon, not yet due, done late, done
-on time, waived. A unit's overdue count and the oldest are read off the same
-statuses (no workday counts: the board shows calendar days).
+on time, waived, untracked (open, due before tracking started). A unit's
+overdue count and the oldest are read off the same statuses (no workday
+counts: the board shows calendar days).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from ..core.periods import SemesterDates, Span, spans
 
 SOON = timedelta(days=14)
 
-Status = Literal["overdue", "due_soon", "pending", "done_late", "done_on_time", "waived"]
+Status = Literal[
+    "overdue", "due_soon", "pending", "done_late", "done_on_time", "waived", "untracked"
+]
 # most urgent first: a cell shows the first its occurrences have
 STATUSES: tuple[Status, ...] = (
     "overdue",
@@ -35,6 +38,7 @@ STATUSES: tuple[Status, ...] = (
     "done_late",
     "done_on_time",
     "waived",
+    "untracked",  # open and due before tracking started (track_from): history, not overdue
 )
 STATUS_LABELS: dict[str, str] = {
     "overdue": "逾期未完成",
@@ -43,6 +47,7 @@ STATUS_LABELS: dict[str, str] = {
     "done_late": "逾期完成",
     "done_on_time": "按时完成",
     "waived": "已免除",
+    "untracked": "未跟踪",
 }
 CLOSED: frozenset[str] = frozenset({"done_late", "done_on_time", "waived"})
 Grain = Literal["month", "quarter"]
