@@ -195,6 +195,14 @@ def test_retiring_a_plan_stops_its_reminders_and_keeps_its_history(
     old_rows = [r.occurrence.id for r in rows if r.occurrence.duty.startswith("old:")]
     assert old_rows == [done_id]  # the 台账 keeps what was done under it, nothing else
 
+    from reminders.console import views
+
+    sections = views.unit_sections(loop, SCHOOL, today, date(2026, 9, 1), date(2026, 12, 31), {})
+    shown = [e for s in sections for e in s.entries if isinstance(e, views.Item)]
+    assert shown and all(e.occurrence.title.startswith("〔duties〕") for e in shown)
+    task = views.duty_view(loop, "old:4.5", "2026-09", today, [SCHOOL])
+    assert task is not None and [i.state for i in task.items] == ["done"]  # its page stays
+
     argv = ["--config", str(config_dir), "--state-dir", str(tmp_path / "none"), "agenda"]
     assert main([*argv, "--from", "2026-11-01", "--to", "2026-11-30", "--unit", SCHOOL]) == 0
     out = capsys.readouterr().out
