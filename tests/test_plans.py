@@ -106,7 +106,7 @@ def test_duties_yaml_keeps_its_ids_when_a_plan_joins_it(config_dir: Path) -> Non
 
     plan_file(config_dir, "2025.yaml", "plan_year: 2025\n", MONTHLY.format(title="检查"))
     both = load_config(config_dir)
-    assert both.plan.several and both.plan_files["duties"] == config_dir / "duties.yaml"
+    assert both.plan.several and both.duties.duties == alone.duties.duties
     after = ids(both, date(2026, 1, 1), date(2026, 12, 31))
     assert {i for i in after if not i.startswith("2025:")} == before_ids
     assert f"2025:4.5/{SCHOOL}/2026-11" in after  # last year's table, still monthly

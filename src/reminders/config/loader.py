@@ -43,7 +43,6 @@ class Config:
     duties: DutiesFile  # the first plan's file (duties.yaml when there is one)
     plan: Plan
     channels: ChannelsFile = field(default_factory=ChannelsFile)
-    plan_files: dict[str, Path] = field(default_factory=dict)  # plan key → its file
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -201,8 +200,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     if secret is not None or ignored:
         extra = (*ignored, *([secret] if secret is not None else []))
         plan = replace(plan, warnings=(*plan.warnings, *extra))
-    located = {table.key: files[table.file].path for table, _ in tables}
-    return Config(directory, settings, units, calendar, tables[0][1], plan, channels, located)
+    return Config(directory, settings, units, calendar, tables[0][1], plan, channels)
 
 
 def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:
