@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.model import PLAN_KEY
 from ..exceptions import ConfigError, Problem
+from .yamlfile import YamlFile
 
 TOP = "duties.yaml"
 FOLDER = "duties"
@@ -98,8 +99,6 @@ def key_problems(file: PlanFile, data: Any, line: int | None) -> list[Problem]:
 def written_key(file: PlanFile) -> str:
     """The file's key as written (`key:`), else its default; a file that does not read
     as YAML has its default (the loader reports it)."""
-    from .yamlfile import YamlFile
-
     try:
         data = YamlFile.load(file.path).data
     except ConfigError:
