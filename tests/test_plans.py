@@ -366,3 +366,28 @@ def test_a_retired_plan_counts_only_its_closed_work(config_dir: Path, tmp_path: 
     report = loop.report(now, date(2026, 10, 1), date(2026, 11, 30))
     assert report.unit(SCHOOL).waived == 1
     assert report.unit("县第二中学").untracked == 0  # its open ones are not counted at all
+
+
+def test_the_trial_names_the_plan_file_of_a_duty_that_would_fail(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reminders.core import expand as expansion
+    from reminders.daemon.trial import check_service_start
+    from reminders.exceptions import ConfigError
+
+    plan_file(config_dir, "b.yaml", "", DEADLINE, MONTHLY.format(title="检查"))
+    config = load_config(config_dir)
+    original = expansion._Expander.slots_for
+
+    def failing(self: expansion._Expander, compiled: expansion.CompiledDuty) -> object:
+        if compiled.duty.id == "b:4.5":
+            raise OverflowError("date value out of range")
+        return original(self, compiled)
+
+    monkeypatch.setattr(expansion._Expander, "slots_for", failing)
+    with pytest.raises(ConfigError) as caught:
+        check_service_start(config, datetime(2026, 11, 30, 9, 30, tzinfo=TZ))
+    (problem,) = caught.value.problems  # not duties.yaml's own 4.5
+    assert problem.file == str(config_dir / "duties" / "b.yaml")
+    assert (problem.line, problem.field) == (6, "duties[1].time_limit")
+    assert "任务 b:4.5" in problem.message

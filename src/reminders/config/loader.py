@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, TablePlan, compile_plan, dotted
-from ..exceptions import ConfigError, Problem
+from ..exceptions import ConfigError, Problem, clipped, shown
+from ..limits import SHOWN_VALUE_CHARS
 from .channels import ChannelsFile
 from .messages import chinese
 from .planfiles import ignored_files, key_problems, plan_files
@@ -34,6 +35,13 @@ OPTIONAL_FILES = {"channels": "channels.yaml"}
 M = TypeVar("M", bound=BaseModel)
 
 
+@dataclass(frozen=True, slots=True)
+class DutyPlace:
+    file: Path
+    index: int  # its place in the file's `duties:` list
+    line: int | None
+
+
 @dataclass(frozen=True)
 class Config:
     directory: Path
@@ -43,6 +51,8 @@ class Config:
     duties: DutiesFile  # the first plan's file (duties.yaml when there is one)
     plan: Plan
     channels: ChannelsFile = field(default_factory=ChannelsFile)
+    duty_places: dict[str, DutyPlace] = field(default_factory=dict)
+    """Where each duty (by its id in the plan) is written, for problems found after loading."""
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -63,6 +73,11 @@ def validate_file(
         data = {**data, **overrides}
     try:
         return model.model_validate(data)
+    except (TypeError, ArithmeticError) as exc:  # a check that met a value it did not expect
+        problems.append(
+            Problem(f"无法检查的值 (unexpected value): {clipped(str(exc), 200)}", str(yaml.path))
+        )
+        return None
     except ValidationError as exc:
         for error in exc.errors():
             loc = _clean_loc(error["loc"])
@@ -90,7 +105,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> FieldPath:
 def _shown_value(value: Any, kind: str) -> Any:
     if kind == "missing":
         return None
-    if isinstance(value, dict | list) and len(repr(value)) > 80:
+    if isinstance(value, dict | list) and len(shown(value)) >= SHOWN_VALUE_CHARS:
         return f"{type(value).__name__} of {len(value)}"
     return value
 
@@ -132,7 +147,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         path = directory / name
         if key == "duties" and plans:
             continue  # the plans are read below: duties.yaml and/or duties/*.yaml
-        if not path.exists():
+        if not os.path.lexists(path):
             problems.append(
                 Problem(
                     f"缺少文件 (missing file)；配置目录需要 {'、'.join(DEFAULT_FILES.values())}"
@@ -175,7 +190,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
 
     channels: ChannelsFile | None = ChannelsFile()
     channels_path = directory / OPTIONAL_FILES["channels"]
-    if channels_path.exists():
+    if os.path.lexists(channels_path):  # a broken link is an error, not a missing file
         files["channels"] = YamlFile.load(channels_path)
         channels = validate_file(ChannelsFile, files["channels"], problems)
     if channels is not None:
@@ -200,7 +215,14 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     if secret is not None or ignored:
         extra = (*ignored, *([secret] if secret is not None else []))
         plan = replace(plan, warnings=(*plan.warnings, *extra))
-    return Config(directory, settings, units, calendar, tables[0][1], plan, channels)
+    places = {
+        table.duty_id(duty.id): DutyPlace(
+            files[table.file].path, i, files[table.file].line_of(("duties", i))
+        )
+        for table, data in tables
+        for i, duty in enumerate(data.duties)
+    }
+    return Config(directory, settings, units, calendar, tables[0][1], plan, channels, places)
 
 
 def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:

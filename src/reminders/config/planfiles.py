@@ -10,6 +10,7 @@ added or retired.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +47,13 @@ def plan_files(directory: Path) -> list[PlanFile]:
     editors' back-ups left alone)."""
     found: list[PlanFile] = []
     top = directory / TOP
-    if top.is_file():
+    if os.path.lexists(top):  # a broken link or a special file is the loader's error
         found.append(PlanFile(top, "duties", prefixed=False))
     folder = directory / FOLDER
     if folder.is_dir():
         for path in sorted(folder.iterdir()):
-            if path.suffix == ".yaml" and not path.name.startswith((".", "#")) and path.is_file():
+            hidden = path.name.startswith((".", "#"))
+            if path.suffix == ".yaml" and not hidden and not path.is_dir():
                 found.append(PlanFile(path, f"{FOLDER}/{path.name}", prefixed=True))
     return found
 

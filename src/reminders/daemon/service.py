@@ -48,6 +48,7 @@ from . import stopsignal
 from .clock import Clock
 from .memory import release_free_memory
 from .notify import Notifier
+from .trial import check_service_start
 
 log = logging.getLogger("reminders.daemon")
 
@@ -296,7 +297,9 @@ class Service:
             assert isinstance(current, ActionLinks)
             key = current.key
         days = timedelta(days=settings.loop.link_days)
-        self.deliverer.action_link = ActionLinks(key, base, days, self.clock.now)
+        self.deliverer.action_link = ActionLinks(
+            key, base, days, self.clock.now, settings.console.enabled
+        )
 
     def _schedule_nightly(self) -> None:
         """The feed window rolls at midnight on the service's clock: rebuild at 00:05."""
@@ -438,6 +441,7 @@ class Service:
                 load_config, self.options.config_dir, self.options.plan_year
             )
             config = await asyncio.to_thread(tracked, config, self.ledger, self.clock.now())
+            await asyncio.to_thread(check_service_start, config, self.clock.now())
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:
