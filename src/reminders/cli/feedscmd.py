@@ -105,7 +105,7 @@ def _build(args: argparse.Namespace, state_dir: Path) -> int:
 
     config = load(args)
     publisher = FeedPublisher(state_dir)
-    feeds = publisher.publish(config.plan, datetime.now(UTC), args.today)
+    feeds = publisher.publish(config.plan, datetime.now(UTC), args.today, render_all=True)
     report = write_feeds(Path(args.output), feeds)
     for feed in feeds.values():
         print(_summary(feed))
@@ -202,6 +202,6 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
         finally:
             watcher.cancel()
 
-    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.feeds), host, port)
+    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.specs), host, port)
     asyncio.run(main())
     return EXIT_OK

@@ -116,7 +116,7 @@ class Service:
         )
         self.loop = Loop(LoopStore.of(self.ledger), lambda: self.config.plan)
         key = action_key(state_dir, self.environ)
-        self.publisher = FeedPublisher(state_dir)
+        self.publisher = FeedPublisher(state_dir, self.clock.now)
         await self._publish()
 
         sock = _bind(*(self.options.listen or configured_listen(self.config.settings)))
@@ -137,7 +137,7 @@ class Service:
         log.info(
             "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
             "--base-url http://%s:%d`)",
-            len(self.publisher.feeds),
+            len(self.publisher.specs),
             host,
             port,
             host,
