@@ -397,13 +397,17 @@ def _self_checks(
 ) -> dict[str, str | None]:
     """Each unit's self-check of one period: "done" (or "waived" when it waived every one)
     once it closed all its standing duties, else None; units in order."""
-    need: Counter[str] = Counter()
+    shapes: Counter[tuple[str, ...]] = Counter()  # duties of one period share their units
     closed: Counter[str] = Counter()
     did: set[str] = set()
     for _, _, units, states in items:
-        need.update(units)
+        shapes[units] += 1
         closed.update(states.keys())
         did.update(u for u, state in states.items() if state == "done")
+    need: dict[str, int] = {}
+    for units, count in shapes.items():
+        for unit in units:
+            need[unit] = need.get(unit, 0) + count
     out: dict[str, str | None] = {}
     for unit, count in need.items():
         if closed[unit] < count:
