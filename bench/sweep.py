@@ -22,13 +22,12 @@ import asyncio
 import logging
 import os
 import tempfile
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from feeds import best  # bench/ is the script's directory
 from reminders.config import load_config
 from reminders.core.expand import Window, expand
 from reminders.core.model import Unit
@@ -54,15 +53,6 @@ INSTANTS = [
     datetime(2026, 12, 24, 10, 0, tzinfo=TZ),
     datetime(2027, 1, 5, 10, 0, tzinfo=TZ),
 ]
-
-
-def best(runs: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def city(schools: int) -> Plan:

@@ -276,9 +276,10 @@ _Review = list[tuple[date, int, DutySlots, Slot]]
 
 def _slots(
     plan: Plan, window: Window, units: set[str] | None
-) -> tuple[list[tuple[DutySlots, tuple[str, ...]]], dict[str, _Review]]:
-    """Each duty's slots with its units (those asked for), and the standing reviews by period."""
-    duties: list[tuple[DutySlots, tuple[str, ...]]] = []
+) -> tuple[list[tuple[Duty, Slot, tuple[str, ...]]], dict[str, _Review]]:
+    """Each duty's slots with its units (those asked for), the standing reviews apart,
+    by period."""
+    singles: list[tuple[Duty, Slot, tuple[str, ...]]] = []
     reviews: dict[str, _Review] = {}
     for found in duty_slots(plan, window):
         members = found.compiled.units
@@ -286,13 +287,14 @@ def _slots(
             members = tuple(u for u in members if u in units)
         if not members:
             continue
-        duties.append((found, members))
         for slot in found.slots:
             if slot.kind == "standing-review":
                 reviews.setdefault(slot.key, []).append((slot.due, found.position, found, slot))
+            else:
+                singles.append((found.compiled.duty, slot, members))
     for items in reviews.values():
         items.sort(key=lambda item: (item[0], item[1]))
-    return duties, reviews
+    return singles, reviews
 
 
 def _review_members(
@@ -329,32 +331,28 @@ def reminders_between(
     instants = _Instants(plan)
     bosses = supervisors(plan)
     out: list[Reminder] = []
-    duties, reviews = _slots(plan, window, units)
-    for found, members in duties:
-        duty = found.compiled.duty
-        for slot in found.slots:
-            if slot.kind == "standing-review":
+    singles, reviews = _slots(plan, window, units)
+    for duty, slot, members in singles:
+        own = [s for s in instants.occurrence(duty.id, slot.due) if start <= s[2] <= end]
+        up: list[Step] = []
+        if bosses:
+            up = [s for s in instants.escalation(duty.id, slot.due) if start <= s[2] <= end]
+        if not own and not up:
+            continue
+        for unit in members:
+            subject = occurrence_id(duty.id, unit, slot.key)
+            if subject in completions:
                 continue
-            own = [s for s in instants.occurrence(duty.id, slot.due) if start <= s[2] <= end]
-            up: list[Step] = []
-            if bosses:
-                up = [s for s in instants.escalation(duty.id, slot.due) if start <= s[2] <= end]
-            if not own and not up:
-                continue
-            for unit in members:
-                subject = occurrence_id(duty.id, unit, slot.key)
-                if subject in completions:
-                    continue
-                occurrence = (slot.occurrence(duty, unit),)
-                for step, stage, instant in own:
-                    out.append(Reminder(subject, step, stage, unit, instant, slot.due, occurrence))
-                boss = bosses.get(unit)
-                if boss is not None:
-                    up_subject = subject_for(subject)
-                    for step, stage, instant in up:
-                        out.append(
-                            Reminder(up_subject, step, stage, boss, instant, slot.due, occurrence)
-                        )
+            occurrence = (slot.occurrence(duty, unit),)
+            for step, stage, instant in own:
+                out.append(Reminder(subject, step, stage, unit, instant, slot.due, occurrence))
+            boss = bosses.get(unit)
+            if boss is not None:
+                up_subject = subject_for(subject)
+                for step, stage, instant in up:
+                    out.append(
+                        Reminder(up_subject, step, stage, boss, instant, slot.due, occurrence)
+                    )
     for period, items in reviews.items():
         dues = {item[0] for item in items}
         if not any(start <= s[2] <= end for due in dues for s in instants.review(due)):
@@ -408,20 +406,16 @@ def next_due_instant(
         found = [s[2] for s in steps if now < s[2] <= end and (best is None or s[2] < best)]
         return min(found, default=None)
 
-    duties, reviews = _slots(plan, window, None)
-    for found, members in duties:
-        duty = found.compiled.duty
-        for slot in found.slots:
-            if slot.kind == "standing-review":
-                continue
-            candidate = first(instants.occurrence(duty.id, slot.due))
-            if candidate is not None and _any_open(duty, slot, members, completions):
+    singles, reviews = _slots(plan, window, None)
+    for duty, slot, members in singles:
+        candidate = first(instants.occurrence(duty.id, slot.due))
+        if candidate is not None and _any_open(duty, slot, members, completions):
+            best = candidate
+        if bosses:
+            candidate = first(instants.escalation(duty.id, slot.due))
+            bossed = (u for u in members if u in bosses)
+            if candidate is not None and _any_open(duty, slot, bossed, completions):
                 best = candidate
-            if bosses:
-                candidate = first(instants.escalation(duty.id, slot.due))
-                bossed = tuple(u for u in members if u in bosses)
-                if candidate is not None and _any_open(duty, slot, bossed, completions):
-                    best = candidate
     for items in reviews.values():
         dues = {item[0] for item in items}
         if first(s for due in dues for s in instants.review(due)) is None:

@@ -191,18 +191,32 @@ def render_review(
                 f"{'✓' if state == 'done' else '—'} {duty.id} {duty.title}"
                 f"（{label}{'：' + note if note else ''}）"
             )
-    lines += ["", f"本次：{first.label}"]
-    lines.append(f"到期：{due}（{weekday_cn(due)}）")
     provisional = any(o.provisional for _, o, _ in members)
+    return _self_check(group, summary, lines, first, due, provisional, mark, settings, calendar)
+
+
+def _self_check(
+    event_id: str,
+    summary: str,
+    lines: list[str],
+    first: Occurrence,
+    due: date,
+    provisional: bool,
+    mark: tuple[str, str] | None,
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """A self-check event: `lines` list the duties; the period and due date follow."""
+    lines = [*lines, "", f"本次：{first.label}", f"到期：{due}（{weekday_cn(due)}）"]
     if provisional:
         lines.append(_PROVISIONAL)
     return _body(
-        group,
+        event_id,
         due,
         due,
         _marked(summary, mark),
         "\n".join(lines),
-        [kind],
+        [KIND_LABELS[first.kind]],
         _status(provisional, mark),
         None if mark is not None else tuple(settings.delivery.review_lead_times),
         settings,
@@ -319,23 +333,9 @@ def render_group_review(
         symbol = "☐" if state is None else ("✓" if state[0] == "done" else "—")
         waived = f"，免除{count.waived}" if count.waived else ""
         lines.append(f"{symbol} {duty.id} {duty.title}（已完成{count.done}/{count.total}{waived}）")
-    lines += ["", *units.lines("自查"), "", f"本次：{first.label}"]
-    lines.append(f"到期：{due}（{weekday_cn(due)}）")
+    lines += ["", *units.lines("自查")]
     provisional = any(o.provisional for _, o, _ in members)
-    if provisional:
-        lines.append(_PROVISIONAL)
-    return _body(
-        event_id,
-        due,
-        due,
-        _marked(summary, mark),
-        "\n".join(lines),
-        [kind],
-        _status(provisional, mark),
-        None if mark is not None else tuple(settings.delivery.review_lead_times),
-        settings,
-        calendar,
-    )
+    return _self_check(event_id, summary, lines, first, due, provisional, mark, settings, calendar)
 
 
 def _marked(summary: str, mark: tuple[str, str] | None) -> str:
