@@ -188,6 +188,21 @@ async def _call(
     return sent[0]["status"], sent[0]["headers"], sent[1]["body"]
 
 
+def test_a_feed_that_cannot_be_rendered_is_a_503(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(name: str) -> None:
+        raise OSError("disk full")
+
+    store = FeedStore(broken)
+    store.update({}, served.tokens, [f.spec for f in served.feeds.values()])
+    with caplog.at_level(logging.ERROR, logger="reminders.feeds"):
+        status, headers, _ = asyncio.run(_call(FeedApp(store), served.path("教育局")))
+    assert status == 503 and dict(headers)[b"retry-after"] == b"60"
+    assert "教育局.ics" in caplog.text and "disk full" in caplog.text
+    assert all(token not in caplog.text for token in served.tokens.values())
+
+
 def test_a_feed_is_rendered_on_its_first_request_and_again_only_once_it_changed(
     tmp_path: Path,
 ) -> None:

@@ -270,6 +270,13 @@ _NOT_FOUND_HEADERS = [
     (b"content-length", str(len(_NOT_FOUND)).encode()),
     (b"cache-control", b"no-store"),
 ]
+_UNAVAILABLE = b"try again later\n"
+_UNAVAILABLE_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_UNAVAILABLE)).encode()),
+    (b"cache-control", b"no-store"),
+    (b"retry-after", b"60"),
+]
 _NOT_ALLOWED = b"method not allowed\n"
 _NOT_ALLOWED_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
@@ -300,7 +307,16 @@ class FeedApp:
         parts = _split(raw)
         entry = self.store.lookup(*parts) if parts is not None else None
         if entry is None and parts is not None:
-            entry = await self.store.render(*parts)
+            try:
+                entry = await self.store.render(*parts)
+            except Exception:
+                log.exception(
+                    "订阅 %s 未能生成 (feed render failed); the next request tries again", parts[1]
+                )
+                await _respond(
+                    send, 503, _UNAVAILABLE_HEADERS, b"" if method == "HEAD" else _UNAVAILABLE
+                )
+                return
         if entry is None:
             body = b"" if method == "HEAD" else _NOT_FOUND
             await _respond(send, 404, _NOT_FOUND_HEADERS, body)
