@@ -119,6 +119,7 @@ def fetch_every_feed(config: Path, state: Path, port: int) -> list[float]:
 @dataclass
 class Run:
     ready: float
+    ready_cpu: float  # CPU seconds the service used until READY (less at the mercy of load)
     settle: float  # seconds from READY until idle
     idle_kb: int
     served_kb: int
@@ -142,6 +143,7 @@ def daemon_run(config: Path, state: Path, idle: float) -> Run:
         while b"READY=1" not in sock.recv(65536):
             pass
         ready = time.perf_counter() - start
+        ready_cpu = cpu_seconds(proc.pid)
         settle = wait_idle(proc.pid)
         time.sleep(idle)
         rss = status_kb(proc.pid, "VmRSS")
@@ -153,7 +155,7 @@ def daemon_run(config: Path, state: Path, idle: float) -> Run:
         proc.terminate()
         proc.wait(30)
         sock.close()
-    return Run(ready, settle, rss, served, peak, first)
+    return Run(ready, ready_cpu, settle, rss, served, peak, first)
 
 
 @dataclass
@@ -163,6 +165,7 @@ class Result:
     feeds: int
     cold: Run
     ready: float
+    ready_cpu: float
     idle: float  # MB
     served: float  # MB
     first_median: float
@@ -182,6 +185,7 @@ def measure(schools: int, runs: int, idle: float) -> Result:
         len(feed_specs(plan)),
         done[0],
         statistics.median(r.ready for r in warm),
+        statistics.median(r.ready_cpu for r in warm),
         statistics.median(r.idle_kb for r in warm) / 1024,
         statistics.median(r.served_kb for r in warm) / 1024,
         statistics.median(first),
@@ -204,27 +208,29 @@ def main() -> None:
     )
     results = [measure(n, args.runs, args.idle) for n in sorted(args.schools)]
     print(
-        f"  {'schools':>7} {'units':>5} {'feeds':>5} | {'READY':>7} {'cold':>7} | "
+        f"  {'schools':>7} {'units':>5} {'feeds':>5} | {'READY':>7} {'CPU':>7} {'cold':>7} | "
         f"{'idle RSS':>8} {'cold':>8} {'settled':>7} | {'fetched':>8} {'peak':>7} | "
         "first request median / max"
     )
     for r in results:
         c = r.cold
         print(
-            f"  {r.schools:>7} {r.units:>5} {r.feeds:>5} | {r.ready:>5.2f} s {c.ready:>5.2f} s | "
+            f"  {r.schools:>7} {r.units:>5} {r.feeds:>5} | {r.ready:>5.2f} s {r.ready_cpu:>5.2f} s "
+            f"{c.ready:>5.2f} s | "
             f"{r.idle:>5.1f} MB {c.idle_kb / 1024:>5.1f} MB {c.settle:>5.0f} s | "
             f"{r.served:>5.1f} MB {c.peak_kb / 1024:>4.0f} MB | "
             f"{r.first_median * 1000:.0f} / {r.first_max * 1000:.0f} ms"
         )
-    print("  (READY, idle and fetched: warm starts, median; cold: the first start, on an empty")
-    print("  state directory; settled: READY until the first delivery run and report were done;")
-    print("  peak: the cold start's VmHWM)")
+    print("  (READY, idle and fetched: warm starts, median; CPU: the CPU time the service used")
+    print("  until READY; cold: the first start, on an empty state directory; settled: READY")
+    print("  until the first delivery run and report were done; peak: the cold start's VmHWM)")
     if len(results) > 1:
         small, large = results[0], results[-1]
         span = large.schools - small.schools
         print(
             f"  per school ({small.schools} -> {large.schools}): "
-            f"READY {(large.ready - small.ready) / span * 1000:.2f} ms, "
+            f"READY {(large.ready - small.ready) / span * 1000:.2f} ms "
+            f"({(large.ready_cpu - small.ready_cpu) / span * 1000:.2f} ms of CPU), "
             f"idle RSS {(large.idle - small.idle) / span * 1024:.1f} kB, "
             f"after every feed was fetched {(large.served - small.served) / span * 1024:.1f} kB"
         )
