@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -191,8 +192,11 @@ def reminders_for(
             out.append(
                 Reminder(subject, step, stage, members[0].unit, instant, due, tuple(members))
             )
-    out.sort(key=lambda r: (r.instant, r.unit, r.due, r.subject, r.step))
+    out.sort(key=_ORDER)
     return out
+
+
+_ORDER = attrgetter("instant", "unit", "due", "subject", "step")
 
 
 def _stage(count: int) -> Stage:
@@ -339,20 +343,19 @@ def reminders_between(
             up = [s for s in instants.escalation(duty.id, slot.due) if start <= s[2] <= end]
         if not own and not up:
             continue
+        add, due = out.append, slot.due
         for unit in members:
             subject = occurrence_id(duty.id, unit, slot.key)
             if subject in completions:
                 continue
             occurrence = (slot.occurrence(duty, unit),)
             for step, stage, instant in own:
-                out.append(Reminder(subject, step, stage, unit, instant, slot.due, occurrence))
-            boss = bosses.get(unit)
+                add(Reminder(subject, step, stage, unit, instant, due, occurrence))
+            boss = bosses.get(unit) if up else None
             if boss is not None:
                 up_subject = subject_for(subject)
                 for step, stage, instant in up:
-                    out.append(
-                        Reminder(up_subject, step, stage, boss, instant, slot.due, occurrence)
-                    )
+                    add(Reminder(up_subject, step, stage, boss, instant, due, occurrence))
     for period, items in reviews.items():
         dues = {item[0] for item in items}
         if not any(start <= s[2] <= end for due in dues for s in instants.review(due)):
@@ -365,7 +368,7 @@ def reminders_between(
                     out.append(
                         Reminder(subject, step, stage, unit, instant, due, tuple(occurrences))
                     )
-    out.sort(key=lambda r: (r.instant, r.unit, r.due, r.subject, r.step))
+    out.sort(key=_ORDER)
     return out
 
 
