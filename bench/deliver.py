@@ -4,7 +4,9 @@
 signed), 20 deadlines each, falling due at 20 successive instants: each robot
 gets 20 digests in quick succession, exactly its 20-per-minute limit. Prints
 messages sent, the robots' rejections (target 0), wall time, and the ledger's
-cost per message: claim + mark one at a time on a fresh file, and as the wall-time
+cost per message, with each message recorded as its robot takes it (written to
+the outbox before it is sent, deleted and its reminders marked sent after):
+claim + write + record one at a time on a fresh file, and as the wall-time
 difference against the same sender with a ledger that remembers nothing (fresh
 robots, same rate limits, same rendering).
 
@@ -29,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakerobot import FakeRobots
 
 from reminders.channels import DingTalkChannel, FeishuChannel, WeComChannel
-from reminders.channels.base import Channel
+from reminders.channels.base import Channel, Outgoing
 from reminders.core.model import CalendarData, Duty, Settings, Unit
 from reminders.core.plan import Plan, compile_plan
 from reminders.delivery import Deliverer, Reminder, reminders_between
-from reminders.ledger import Entry, Ledger
+from reminders.delivery.outbox import written
+from reminders.ledger import Entry, Ledger, Message
 
 TZ = ZoneInfo("Asia/Shanghai")
 SECRET = "SECbench-secret-0000"
@@ -84,14 +87,18 @@ def make_channels(server: FakeRobots, robots: int, tag: str) -> dict[str, Channe
 
 
 def uncontended(path: str, count: int) -> float:
-    """Seconds per claim + mark-sent pair, one at a time, on a fresh file."""
+    """Seconds per message, one at a time on a fresh file: claim its reminder, write it to
+    the outbox, record it taken (what the sender does for a one-part digest)."""
     ledger = Ledger.open(f"sqlite:///{path}")
     now = datetime(2026, 3, 2, 1, 0, tzinfo=ZoneInfo("UTC"))
     start = time.perf_counter()
     for i in range(count):
         entry = Entry(f"k{i}", f"s{i}", "due", "c", "u", now)
         ledger.claim([entry], now, timedelta(minutes=5))
-        ledger.mark_sent([entry.key], now)
+        part = Outgoing("【安全生产提醒】学校 · 3月2日", "- [1.1] 检查" * 20, "u", (entry.key,))
+        (message,) = written("c", "markdown", [part], day="2026-03-02", digest=f"d{i}", now=now)
+        ledger.store_messages([message])
+        ledger.message_sent(message.id, message.completes, now)
     return (time.perf_counter() - start) / count
 
 
@@ -142,6 +149,18 @@ class NoLedger(Ledger):
     def record_skipped(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
+    def messages(self, channel: str) -> list[Message]:
+        return []
+
+    def store_messages(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def message_sent(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def drop_messages(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -182,7 +201,9 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         single = uncontended(f"{tmp}/single.sqlite3", 1000)
-    print(f"ledger claim + mark, one at a time: {single * 1000:.2f} ms/message")
+    print(
+        f"ledger claim + outbox write + record taken, one at a time: {single * 1000:.2f} ms/message"
+    )
     print(f"wall-time difference: {(wall - plain_wall) * 1000 / max(sent, 1):.2f} ms/message")
     return 0 if rejections == 0 and sent == received else 1
 

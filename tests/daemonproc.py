@@ -82,6 +82,22 @@ class DaemonProcess:
                 )
         raise AssertionError(f"no {line} within {timeout}s:\n{self.log()}")
 
+    def woke(self) -> bool:
+        """The service has finished a wake-up since READY (each ends with a STATUS= line):
+        its deliveries and the weekly report owed then are done."""
+        self.poll_notify()
+        if "READY=1" not in self.messages:
+            return False
+        after = self.messages[self.messages.index("READY=1") + 1 :]
+        return any(line.startswith("STATUS=") for line in after[1:])
+
+    def wait_woke(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.woke():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no wake-up done within {timeout}s:\n{self.log()}")
+            time.sleep(0.05)
+
     def wait_log(self, pattern: str, timeout: float = 30.0, after: int = 0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -131,3 +147,17 @@ class DaemonProcess:
             self.sock.close()
             self.sock = None
         self.notify_path.unlink(missing_ok=True)
+
+
+def ledger_made_at(state: Path, moment: str) -> None:
+    """Make the state directory's ledger as a service started at `moment` would (local
+    time, Asia/Shanghai): a weekly report whose time comes after it is owed, one whose
+    time came before it is not (a first start sends no report)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from reminders.ledger import Ledger, default_url
+
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    when = datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    Ledger.open(default_url(state), now=when).close()

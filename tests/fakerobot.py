@@ -1,9 +1,14 @@
 """A fake WeCom / DingTalk / Feishu / webhook robot server on 127.0.0.1 (real HTTP).
 
-It behaves as DESIGN.md §7 describes: signatures and timestamps checked,
+It behaves as the robots' documented protocols do (the README's "Chat robot
+reminders" and docs/使用指南.md list their error codes): signatures and timestamps checked,
 20 messages per minute per robot with the real errcodes (DingTalk blocks the
-robot for 10 minutes), over-long content rejected with the real errcode, and
-failures answered HTTP 200 with an errcode in the body. The clock, the rate
+robot for 10 minutes), over-long messages rejected with the real errcode, and
+failures answered HTTP 200 with an errcode in the body. Byte limits are
+measured as the strictest robot measures them: the whole request body (WeCom
+markdown 4,096 bytes, text 2,048; DingTalk 20,000; Feishu 20 KB; webhook 60 KB).
+A robot given a `keyword` (keyword security) refuses messages without it
+(DingTalk 310000 "keywords not in content", Feishu 19024). The clock, the rate
 windows and the block length are injectable so tests never wait in real time.
 
 Each robot can be told to misbehave (`robot.fail(...)`): answer 502, hang
@@ -38,6 +43,7 @@ WECOM_MARKDOWN_LIMIT = 4096
 WECOM_TEXT_LIMIT = 2048
 DINGTALK_LIMIT = 20000
 FEISHU_BODY_LIMIT = 20 * 1024
+WEBHOOK_BODY_LIMIT = 60 * 1024
 
 
 class _Server(ThreadingHTTPServer):
@@ -181,9 +187,9 @@ class FakeRobots:
         except (UnicodeDecodeError, ValueError):
             payload = None
         if path == "/cgi-bin/webhook/send":
-            return self._wecom(query.get("key", [""])[0], payload)
+            return self._wecom(query.get("key", [""])[0], payload, len(body))
         if path == "/robot/send":
-            return self._dingtalk(query, payload)
+            return self._dingtalk(query, payload, len(body))
         if path.startswith("/open-apis/bot/v2/hook/"):
             return self._feishu(path.rsplit("/", 1)[1], payload, len(body))
         if path.startswith("/hook/"):
@@ -212,7 +218,7 @@ class FakeRobots:
             first = text.split("\n", 1)[0]
             print(f"{robot.kind} {robot.key[:6]}…: {first}", flush=True)
 
-    def _wecom(self, key: str, payload: Any) -> tuple[int, dict[str, Any] | None]:
+    def _wecom(self, key: str, payload: Any, size: int) -> tuple[int, dict[str, Any] | None]:
         robot = self.robot("wecom", key)
         if robot is None:
             return 200, {"errcode": 93000, "errmsg": "invalid webhook url, hint: [x]"}
@@ -228,7 +234,7 @@ class FakeRobots:
         if not content:
             return _reject(robot, "errcode", 44004, "empty content")
         limit = WECOM_MARKDOWN_LIMIT if kind == "markdown" else WECOM_TEXT_LIMIT
-        if len(content.encode("utf-8")) > limit:
+        if size > limit:
             return _reject(robot, "errcode", 40058, f"content exceed max length {limit}")
         if not self._rate(robot):
             return _reject(robot, "errcode", 45009, "api freq out of limit")
@@ -236,7 +242,7 @@ class FakeRobots:
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     def _dingtalk(
-        self, query: dict[str, list[str]], payload: Any
+        self, query: dict[str, list[str]], payload: Any, size: int
     ) -> tuple[int, dict[str, Any] | None]:
         token = query.get("access_token", [""])[0]
         robot = self.robot("dingtalk", token)
@@ -270,7 +276,7 @@ class FakeRobots:
         )
         if robot.keyword and robot.keyword not in text:
             return _reject(robot, "errcode", 310000, "keywords not in content")
-        if len(text.encode("utf-8")) > DINGTALK_LIMIT:
+        if size > DINGTALK_LIMIT:
             return _reject(robot, "errcode", 460101, "message too long, exceed 20000 bytes")
         if not self._rate(robot):
             robot.blocked_until = now + self.block
@@ -329,6 +335,9 @@ class FakeRobots:
                 return 401, {"error": "bad signature"}
         if not isinstance(payload, dict):
             return 400, {"error": "not json"}
+        if len(body) > WEBHOOK_BODY_LIMIT:
+            robot.rejections.append(413)
+            return 413, {"error": "body too large"}
         if not self._rate(robot):
             robot.rejections.append(429)
             return 429, {"error": "slow down"}
@@ -344,6 +353,9 @@ class FakeRobots:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing to answer
+                    self.close_connection = True
+                    return
                 url = urlsplit(self.path)
                 query = parse_qs(url.query, keep_blank_values=True)
                 headers = {k.lower(): v for k, v in self.headers.items()}

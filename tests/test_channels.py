@@ -275,3 +275,151 @@ def test_measure_counts_json_escaped_bytes() -> None:
     assert measure("a\nb") == 4
     assert measure("😀") == 4
     assert json.dumps("😀", ensure_ascii=False).encode() == '"😀"'.encode()
+
+
+# -- byte limits as the robots measure them: the whole request body ------------------
+LIMITS = [
+    ("wecom markdown", lambda r: WeComChannel("w", r.url("wecom", WECOM_KEY)), 4096, 40058),
+    (
+        "wecom text",
+        lambda r: WeComChannel("t", r.url("wecom", WECOM_KEY), mention_mobiles=("13800000000",)),
+        2048,
+        40058,
+    ),
+    (
+        "dingtalk",
+        lambda r: DingTalkChannel(
+            "d", r.url("dingtalk", DING_TOKEN), secret=DING_SECRET, mention_mobiles=("139",)
+        ),
+        20000,
+        460101,
+    ),
+    (
+        "feishu",
+        lambda r: FeishuChannel("f", r.url("feishu", FEISHU_TOKEN), secret=FEISHU_SECRET),
+        20 * 1024,
+        9499,
+    ),
+    (
+        "webhook",
+        lambda r: WebhookChannel("h", r.url("webhook", "school"), secret=HOOK_SECRET),
+        60 * 1024,
+        413,
+    ),
+]
+
+
+def sized(channel: Channel, size: int) -> Outgoing:
+    """A message whose request body is exactly `size` bytes (Chinese, quotes, newlines)."""
+    title = '【安全生产提醒】"教育局" · 9月23日'
+    envelope = len(channel.body(Outgoing(title, "", "教育局", ("k",))))
+    room = size - envelope
+    text = ('安全"检查"\n' * (room // 16))[: room // 16 * 6]
+    text += "a" * (room - channel.text_size(text))
+    message = Outgoing(title, text, "教育局", ("k",))
+    assert len(channel.body(message)) == size
+    return message
+
+
+@pytest.mark.parametrize(("kind", "make", "limit", "code"), LIMITS, ids=[x[0] for x in LIMITS])
+def test_a_body_at_the_limit_is_taken_and_one_byte_more_is_refused(
+    robots: FakeRobots, kind: str, make: object, limit: int, code: int
+) -> None:
+    channel: Channel = make(robots)  # type: ignore[operator]
+    assert channel.byte_limit == limit and channel.max_body < limit
+    assert send(channel, sized(channel, limit)).code == 0
+    over = sized(channel, limit + 1)
+    assert fails(channel, over).code == code
+    assert send(channel, sized(channel, channel.max_body)).code == 0  # what we fill up to
+
+
+@pytest.mark.parametrize(("kind", "make", "limit", "code"), LIMITS, ids=[x[0] for x in LIMITS])
+def test_a_digest_fills_a_part_up_to_the_limit_less_the_margin(
+    robots: FakeRobots, kind: str, make: object, limit: int, code: int
+) -> None:
+    """One item grown a character at a time: one part while it fits, two parts (each
+    under the limit, each taken by the robot) from the first byte that would not."""
+    from datetime import date
+
+    from reminders.delivery.render import Renderer
+
+    from .test_deliver_render import _CALENDAR, reminder
+
+    channel: Channel = make(robots)  # type: ignore[operator]
+    renderer = Renderer(_CALENDAR, {"item": "$text"})
+
+    def parts(length: int) -> int:
+        item = reminder("1.1", "安" * length, date(2026, 9, 30))
+        rendered = renderer.render("教育局", [(item, "k")], date(2026, 9, 23), fit=channel)
+        for part in rendered:
+            assert len(channel.body(part.outgoing())) <= channel.max_body
+        return len(rendered)
+
+    low, high = 1, limit  # parts(low) == 1, parts(high) == 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if parts(middle) == 1 else (low, middle)
+    item = reminder("1.1", "安" * low, date(2026, 9, 23 + 7))
+    (whole,) = renderer.render("教育局", [(item, "k")], date(2026, 9, 23), fit=channel)
+    body = len(channel.body(whole.outgoing()))
+    # full to within a character (3 bytes) and the room a part number would take: "（1/2）"
+    # in the title (the webhook also posts "part": 1, "parts": 2 and the keys)
+    assert channel.max_body - 3 - measure("（99/99）") - 4 <= body <= channel.max_body
+    longer = reminder("1.1", "安" * high, date(2026, 9, 30))
+    for part in renderer.render("教育局", [(longer, "k")], date(2026, 9, 23), fit=channel):
+        assert send(channel, part.outgoing()).code == 0
+
+
+# -- answers that are no robot's ---------------------------------------------------
+@pytest.mark.parametrize("status", [401, 403, 404, 405])
+def test_refused_or_missing_addresses_are_permanent_with_status_and_body(
+    robots: FakeRobots, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def answer(*args: object) -> tuple[int, dict[str, object]]:
+        return status, {"error": "<html>no such path</html>"}
+
+    monkeypatch.setattr(robots, "handle", answer)
+    for channel in all_channels(robots):
+        error = fails(channel)
+        assert not error.transient and error.code == status, channel
+        assert f"HTTP {status}" in error.message and "no such path" in error.message
+
+
+def test_a_wrong_path_is_permanent_and_says_what_answered(robots: FakeRobots) -> None:
+    """A WeCom key in a DingTalk path's place: the fake answers 404 with JSON lacking
+    any errcode, as a web server in front of a wrong URL does."""
+    channel = WeComChannel("w", f"{robots.base}/no/such/path?key={WECOM_KEY}")
+    error = fails(channel)
+    assert not error.transient and error.code == 404
+    assert "HTTP 404" in error.message and "not found" in error.message
+    assert WECOM_KEY not in error.message
+
+
+def test_json_without_a_code_is_permanent(
+    robots: FakeRobots, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(robots, "handle", lambda *args: (200, {"status": "ok?" * 100}))
+    for channel in all_channels(robots)[:3]:
+        error = fails(channel)
+        assert not error.transient, channel
+        assert "HTTP 200" in error.message and "ok?" in error.message
+        assert len(error.message) < 500  # the first 200 characters of the answer
+
+
+def test_keyword_is_put_in_every_title_and_a_refusal_says_where_to_set_it(
+    robots: FakeRobots,
+) -> None:
+    robots.add("dingtalk", "kw-token", None, keyword="校安")
+    robots.add("feishu", "kw-hook", None, keyword="校安")
+    ding = DingTalkChannel("school-ding", robots.url("dingtalk", "kw-token"))
+    feishu = FeishuChannel("school-feishu", robots.url("feishu", "kw-hook"), flavor="markdown")
+    for channel, code in ((ding, 310000), (feishu, 19024)):
+        error = fails(channel)
+        assert error.code == code and not error.transient
+        assert f"channels.{channel.name}.keyword" in error.message and "关键词" in error.message
+        channel.keyword = "安全"  # the wrong one: the hint names it
+        assert "“安全”" in fails(channel).message
+        channel.keyword = "校安"
+        assert send(channel).code == 0
+        assert channel.titled(MESSAGE.title).startswith("校安 ")
+        assert channel.titled("校安周报") == "校安周报"  # already there: unchanged

@@ -37,31 +37,31 @@ CASES = [
             "units: [教育局]\n    time_limit: 11 月底前完成长期坚持",
             "units: [教育厅]\n    time_limit: 11 月底前完成长期坚持",
         ),
-        ["unknown unit or group", "教育厅", "units[0]"],
+        ["没有这个单位或分组", "教育厅", "units[0]"],
         id="unknown-unit",
     ),
     pytest.param(
         replace(
             "duties.yaml", "time_limit: 11 月底前完成长期坚持", "time_limit: 11 月底前完成择机推进"
         ),
-        ["not understood", "择机推进", "duty 4.5", "time_limit"],
+        ["读不懂的时限用语", "择机推进", "任务 4.5", "time_limit"],
         id="unknown-phrase",
     ),
     pytest.param(
         replace(
             "duties.yaml", "time_limit: 4月起至党的二十大结束", "time_limit: 4月起至全运会结束"
         ),
-        ["undefined event", "duty 7.1", "全运会", "cpc20"],
+        ["未定义的事件", "任务 7.1", "全运会", "cpc20"],
         id="undefined-event",
     ),
     pytest.param(
         replace("settings.yaml", "plan_year: 2026", "plan_year: [2026"),
-        ["invalid YAML"],
+        ["YAML 格式错误"],
         id="bad-yaml",
     ),
     pytest.param(
         replace("duties.yaml", 'id: "4.5"', 'id: "4.4"'),
-        ["duplicate duty id", "4.4"],
+        ["任务编号重复", "4.4"],
         id="duplicate-id",
     ),
     pytest.param(
@@ -81,12 +81,12 @@ CASES = [
     ),
     pytest.param(
         replace("settings.yaml", "timezone: Asia/Shanghai", "timezone: Asia/Beijing"),
-        ["timezone", "Asia/Beijing", "IANA"],
+        ["timezone", "Asia/Beijing", "不是已知的时区"],
         id="unknown-time-zone",
     ),
     pytest.param(
         replace("settings.yaml", "lead_times: [7d, 3wd, 0d]", "lead_times: [7d, 3days]"),
-        ["lead_times[1]", "3days", "workdays"],
+        ["lead_times[1]", "3days", "工作日数"],
         id="bad-lead-time",
     ),
     pytest.param(
@@ -104,19 +104,19 @@ CASES = [
             "timezone: Asia/Shanghai",
             "timezone: Asia/Shanghai\nfeeds:\n  listen: 127.0.0.1:70000",
         ),
-        ["feeds.listen", "70000", "0-65535"],
+        ["feeds.listen", "70000", "0–65535"],
         id="port-out-of-range",
     ),
     pytest.param(
         replace(
             "settings.yaml", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\ntimezone: UTC"
         ),
-        ["duplicate key"],
+        ["YAML 格式错误", "duplicate key"],
         id="duplicate-yaml-key",
     ),
     pytest.param(
         replace("settings.yaml", "timezone: Asia/Shanghai", "time_zone: Asia/Shanghai"),
-        ["time_zone", "Extra inputs are not permitted"],
+        ["time_zone", "不认识的设置项"],
         id="misspelt-key",
     ),
     pytest.param(
@@ -130,7 +130,7 @@ CASES = [
     ),
     pytest.param(
         replace("duties.yaml", "time_limit: 11 月底前完成长期坚持", "time_limit: 2月30日前"),
-        ["2月30日前", "not a date", "duty 4.5"],
+        ["2月30日前", "不是存在的日期", "任务 4.5"],
         id="deadline-that-does-not-exist",
     ),
 ]
@@ -148,13 +148,13 @@ def test_bad_config_is_reported_with_file_and_line(
     err = capsys.readouterr().err
     assert code == 1
     assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if line.startswith("错误 error")]
+    errors = [line for line in err.splitlines() if line.startswith("错误：")]
     assert errors, err
     assert len(err.splitlines()) < 25  # one screen
     hit = [line for line in errors if all(n in line for n in needles)]
     assert hit, f"no error line has all of {needles}:\n{err}"
     assert f"{name}:" in hit[0]
-    location = hit[0].split(": ")[1] if hit[0].startswith("错误 error: ") else hit[0]
+    location = hit[0].removeprefix("错误：")
     assert location.split(":")[0].endswith(name) and location.split(":")[1].isdigit(), hit[0]
 
 
@@ -180,7 +180,7 @@ def test_not_utf8(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_file(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (config_dir / "calendar.yaml").unlink()
     assert main(["--config", str(config_dir), "validate"]) == 1
-    assert "calendar.yaml: missing file" in capsys.readouterr().err
+    assert "calendar.yaml: 缺少文件" in capsys.readouterr().err
 
 
 def test_all_problems_are_listed_at_once(
@@ -195,7 +195,7 @@ def test_all_problems_are_listed_at_once(
     assert main(["--config", str(config_dir), "validate"]) == 1
     err = capsys.readouterr().err
     assert "教育厅" in err and "7月某日" in err
-    assert "2 error(s)" in err
+    assert "共 2 个错误" in err
 
 
 def test_plan_year_override_on_the_command_line(
@@ -203,8 +203,8 @@ def test_plan_year_override_on_the_command_line(
 ) -> None:
     assert main(["--config", str(config_dir), "--plan-year", "2022", "validate"]) == 0
     out, err = capsys.readouterr()
-    assert "plan year 2022" in out
-    assert "expired" not in err  # 7.1's campaign is live in 2022
+    assert "计划年度 2022" in out
+    assert "已过期" not in err  # 7.1's campaign is live in 2022
 
 
 def test_a_password_in_the_ledger_url_is_a_warning_that_never_shows_it(
@@ -216,7 +216,7 @@ def test_a_password_in_the_ledger_url_is_a_warning_that_never_shows_it(
         out.write(f"delivery:\n  ledger_url: {url}\n")
     assert main(["--config", str(config_dir), "validate"]) == 0
     captured = capsys.readouterr()
-    line = next(x for x in captured.err.splitlines() if "ledger URL carries a password" in x)
+    line = next(x for x in captured.err.splitlines() if "台账地址 (ledger URL) 中含密码" in x)
     settings = config_dir / "settings.yaml"
     assert f"settings.yaml:{line_of(settings, 'ledger_url')}" in line
     assert "delivery.ledger_url" in line and "PGPASSWORD" in line
@@ -225,4 +225,4 @@ def test_a_password_in_the_ledger_url_is_a_warning_that_never_shows_it(
     text = settings.read_text(encoding="utf-8").replace(f":{secret}@", "@")
     settings.write_text(text, encoding="utf-8")
     assert main(["--config", str(config_dir), "validate"]) == 0
-    assert "carries a password" not in capsys.readouterr().err
+    assert "中含密码" not in capsys.readouterr().err

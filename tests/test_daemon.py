@@ -75,7 +75,7 @@ def test_second_daemon_on_the_same_state_dir_is_refused(config_dir: Path, tmp_pa
         assert second.proc is not None
         assert second.proc.wait(30) == 1
         second.close()
-        assert "another `reminders run` is using the state directory" in second.log()
+        assert "另一个 `reminders run` 正在使用该状态目录" in second.log()
         assert "Traceback" not in second.log()
     finally:
         assert first.stop() == 0
@@ -161,10 +161,10 @@ def test_the_service_socket_sends_each_response_at_once() -> None:
     """Every connection has TCP_NODELAY (asyncio sets it only on a socket made as TCP):
     without it, a response's body waits for the client's delayed ACK of its head, 40 ms
     on every feed request."""
-    from reminders.daemon.service import _bind
+    from reminders.listen import bind
 
     async def accepted() -> list[int]:
-        sock = _bind("127.0.0.1", 0)
+        sock = bind("127.0.0.1", 0)
         seen: list[int] = []
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -85,8 +85,8 @@ def test_send_test_prints_each_robots_answer(
 ) -> None:
     code, out, _ = run(capsys, "--config", str(configured), "send-test", "教育局")
     assert code == 0
-    assert "bureau-wecom (wecom): ok: HTTP 200, code 0: ok" in out
-    assert "bureau-ding (dingtalk): ok" in out
+    assert "bureau-wecom (wecom): 成功 ok: HTTP 200, code 0: ok" in out
+    assert "bureau-ding (dingtalk): 成功 ok" in out
     assert len(robots.robots[("dingtalk", TOKEN)].messages) == 1
 
 
@@ -96,7 +96,7 @@ def test_send_test_reports_a_wrong_secret_without_showing_it(
     (configured / "credentials.env").write_text("ding-secret=SECwrong-wrong\n", encoding="utf-8")
     code, out, err = run(capsys, "--config", str(configured), "send-test", "教育局")
     assert code == 1
-    assert "FAILED (permanent)" in out and "310000" in out
+    assert "失败 FAILED（永久错误 (permanent)）" in out and "310000" in out
     for secret in ("SECwrong-wrong", TOKEN, KEY):
         assert secret not in out + err
 
@@ -105,7 +105,7 @@ def test_send_test_for_a_unit_without_robot_uses_the_log(
     configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "--config", str(configured), "send-test", "县第一中学")
-    assert code == 0 and "log (log): no robot" in out
+    assert code == 0 and "log (log): 没有机器人 (no robot)" in out
 
 
 def test_missing_secret_names_the_variable(
@@ -113,7 +113,7 @@ def test_missing_secret_names_the_variable(
 ) -> None:
     monkeypatch.delenv("TEST_WECOM_KEY")
     code, _, err = run(capsys, "--config", str(configured), "send-test", "教育局")
-    assert code == 1 and "TEST_WECOM_KEY is not set" in err and "Traceback" not in err
+    assert code == 1 and "环境变量 TEST_WECOM_KEY 未设置" in err and "Traceback" not in err
 
 
 def test_unknown_channel_is_a_config_error_with_its_line(config_dir: Path) -> None:

@@ -7,8 +7,15 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reminders.channels import DingTalkChannel, FeishuChannel, WeComChannel, measure
-from reminders.channels.base import Channel
+from reminders.channels import (
+    DingTalkChannel,
+    FeishuChannel,
+    LogChannel,
+    WebhookChannel,
+    WeComChannel,
+    measure,
+)
+from reminders.channels.base import Channel, Outgoing
 from reminders.core.occurrence import Occurrence
 from reminders.delivery.plan import Reminder
 from reminders.delivery.render import Block, Renderer, cut, split
@@ -37,6 +44,26 @@ def reminder(
     return Reminder(occ.id, stage, stage, unit, at("2026-09-23"), due, (occ,))  # type: ignore[arg-type]
 
 
+class Budget:
+    """A budget for the text alone (no envelope): what the rendering tests need."""
+
+    def __init__(self, limit: int, flavor: str = "markdown") -> None:
+        self.limit = limit
+        self.flavor = flavor
+
+    def budget(self, envelope: Outgoing) -> int:
+        return self.limit
+
+    def text_size(self, text: str) -> int:
+        return measure(text)
+
+    def keys_size(self, keys: tuple[str, ...]) -> int:
+        return 0
+
+    def overflow(self, message: Outgoing) -> int:
+        return measure(message.text) - self.limit
+
+
 def test_digest_groups_overdue_today_upcoming() -> None:
     items = [
         reminder("3.1", "以后的事", date(2026, 9, 30)),
@@ -48,7 +75,7 @@ def test_digest_groups_overdue_today_upcoming() -> None:
         "教育局",
         [(r, r.id) for r in items],
         TODAY,
-        limit_for=lambda t: 4000,
+        fit=Budget(4000),
         link="https://example.org/feeds/t.ics",
     )
     assert len(parts) == 1
@@ -68,11 +95,11 @@ def test_a_digest_for_several_units_names_each_items_unit() -> None:
     ]
     renderer = Renderer(_CALENDAR)
     (part,) = renderer.render(
-        "县第一中学、县第二中学", [(r, r.id) for r in items], TODAY, limit_for=lambda t: 4000
+        "县第一中学、县第二中学", [(r, r.id) for r in items], TODAY, fit=Budget(4000)
     )
     assert "- 县第一中学：[12.3] 聘请专家" in part.text
     assert "- 县第二中学：[12.3] 聘请专家" in part.text
-    (single,) = renderer.render("县第一中学", [(items[0], "k")], TODAY, limit_for=lambda t: 4000)
+    (single,) = renderer.render("县第一中学", [(items[0], "k")], TODAY, fit=Budget(4000))
     assert "- [12.3] 聘请专家" in single.text and "县第一中学：" not in single.text
 
 
@@ -82,8 +109,7 @@ def test_templates_are_overridable() -> None:
         "教育局",
         [(reminder("1.1", "事项", TODAY, "due"), "k")],
         TODAY,
-        limit_for=lambda t: 999,
-        plain=True,
+        fit=Budget(999, "text"),
     )
     assert parts[0].title == "提醒：教育局"
     assert parts[0].text == "今日到期（1 项）\n* 1.1 事项 到期 2026-09-23"
@@ -100,14 +126,38 @@ def test_cut_never_splits_a_character_or_an_emoji_sequence() -> None:
         assert not piece.endswith("\u200d")
 
 
+def _keyword(channel: Channel, word: str) -> Channel:
+    channel.keyword = word
+    return channel
+
+
+FAKE_SECRET = "SECmade-up-render-secret"
 CHANNELS: list[Channel] = [
     WeComChannel("w", "k"),
     WeComChannel("t", "k", mention_mobiles=("13800000000",)),
-    DingTalkChannel("d", "t", mention_mobiles=("13800000000",)),
-    FeishuChannel("f", "t"),
+    DingTalkChannel("d", "t", secret=FAKE_SECRET, mention_mobiles=("13800000000",)),
+    _keyword(DingTalkChannel("dk", "t", flavor="text", mention_all=True), '安全"提醒"'),
+    FeishuChannel("f", "t", secret=FAKE_SECRET),
+    _keyword(FeishuChannel("fp", "t", secret=FAKE_SECRET, flavor="markdown"), "提醒"),
+    WebhookChannel("h", "http://127.0.0.1:9/hook", secret=FAKE_SECRET),
+    LogChannel("log"),
 ]
 
-EMOJI = ["😀", "🚒", "👍🏽", "👨\u200d👩\u200d👧", "\n", " ", "a", '"', "\\", "\t"]
+# Chinese, emoji sequences, and what JSON escapes ("\n" 2 bytes, "\x01" 6 bytes)
+EMOJI = [
+    "😀",
+    "🚒",
+    "👍🏽",
+    "👨\u200d👩\u200d👧",
+    "\n",
+    " ",
+    "a",
+    '"',
+    "\\",
+    "\t",
+    "\x01",
+    "\u2028",
+]
 texty = st.lists(
     st.one_of(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), st.sampled_from(EMOJI)),
     min_size=1,
@@ -115,25 +165,29 @@ texty = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     titles=st.lists(texty, min_size=1, max_size=12),
     channel=st.sampled_from(CHANNELS),
     unit=st.text(min_size=1, max_size=30),
+    link=st.one_of(st.none(), texty.map(lambda t: "https://example.org/" + t[:200])),
+    actions=st.booleans(),
 )
-def test_every_part_fits_and_every_reminder_is_carried(
-    titles: list[str], channel: Channel, unit: str
+def test_no_body_exceeds_its_robots_limit_and_every_reminder_is_carried(
+    titles: list[str], channel: Channel, unit: str, link: str | None, actions: bool
 ) -> None:
+    """The whole request body as the robot measures it (envelope, title, keyword,
+    mentions, links, keys, after JSON escaping) stays under the limit less the margin."""
     items = [
-        (reminder(f"{i}.1", title, date(2026, 9, 23 + i % 5)), f"key-{i}")
+        (reminder(f"{i}.1", title, date(2026, 9, 23 + i % 5)), f"key-{i}-{title[:40]}")
         for i, title in enumerate(titles)
     ]
-    parts = Renderer(_CALENDAR).render(
-        unit, items, TODAY, limit_for=channel.limit_for, plain=channel.flavor == "text"
-    )
+    renderer = Renderer(_CALENDAR, action_link=lambda occ: f'https://x.example/act/{occ}"')
+    parts = renderer.render(unit, items, TODAY, fit=channel, link=link, actions=actions, unit=unit)
     carried = set()
     for part in parts:
-        assert measure(part.text) <= channel.limit_for(part.title)
+        body = channel.body(part.outgoing())
+        assert len(body) <= channel.max_body < channel.byte_limit
         carried.update(part.keys)
     assert carried == {key for _, key in items}
     joined = "".join(part.text for part in parts)

@@ -460,12 +460,12 @@ def test_cli_build_writes_files_twice_identically(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("state-dir-is-a-file", "state directory is not a directory"),
-        ("output-is-a-file", "cannot write the feeds"),
-        ("damaged-history", "feed history is damaged"),
-        ("damaged-history-db", "feed history is damaged"),
-        ("damaged-tokens", "feed token file is damaged"),
-        ("short-token", "feed token too short or malformed"),
+        ("state-dir-is-a-file", "状态目录 (state directory) 不是目录"),
+        ("output-is-a-file", "写不了订阅文件"),
+        ("damaged-history", "订阅历史已损坏"),
+        ("damaged-history-db", "订阅历史已损坏"),
+        ("damaged-tokens", "订阅令牌文件已损坏"),
+        ("short-token", "订阅令牌太短或格式不对"),
     ],
 )
 def test_state_and_output_problems_are_clear_errors(

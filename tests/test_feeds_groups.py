@@ -4,7 +4,8 @@ they show changes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import icalendar
@@ -176,3 +177,18 @@ def test_feeds_are_rendered_when_asked_for_and_kept_until_they_change(config: Co
     # a new day: the window moved, every feed is rendered again
     builder.update(config.plan, TODAY + timedelta(days=1), later, {occ("县第一中学"): "张三"})
     assert builder.rendered() == {}
+
+
+def test_a_group_event_before_tracking_started_is_history(config: Config) -> None:
+    """Before `track_from` (#13) a group's events are 未跟踪 as its units' are: no alarms."""
+    plan = replace(config.plan, track_from=date(2027, 1, 1))
+    feeds = FeedBuilder().build(plan, TODAY, NOW)
+    group = events_of(feeds["各校"])
+    for uid in (EVENT, SELF_CHECK):
+        event = group[uid]
+        assert str(event["SUMMARY"]).startswith("（未跟踪）【") and not event.walk("VALARM")
+        assert any(line.startswith("未跟踪：") for line in description(event))
+    later = next(e for uid, e in group.items() if "/2027-Q1" in uid)
+    assert not str(later["SUMMARY"]).startswith("（未跟踪）") and later.walk("VALARM")
+    own = events_of(feeds["县第一中学"])[EVENT.replace("各校", "县第一中学")]
+    assert str(own["SUMMARY"]).startswith("（未跟踪）【")

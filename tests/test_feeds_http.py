@@ -578,7 +578,7 @@ def test_cli_serve_refuses_a_bad_address(
 
     argv = ["--config", str(config_dir), "feeds", "serve", "--state-dir", str(tmp_path)]
     assert main([*argv, "--listen", "no-port"]) == 2
-    assert "expected HOST:PORT" in capsys.readouterr().err
+    assert "应为 HOST:PORT" in capsys.readouterr().err
     settings = config_dir / "settings.yaml"
     settings.write_text(
         settings.read_text(encoding="utf-8") + "\nfeeds:\n  listen: 127.0.0.1:99999\n", "utf-8"

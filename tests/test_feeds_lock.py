@@ -38,7 +38,7 @@ def snapshot(tmp_path: Path) -> dict[str, bytes]:
 
 
 def errors(done: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in done.stderr.splitlines() if line.startswith("错误 error:")]
+    return [line for line in done.stderr.splitlines() if line.startswith("错误：")]
 
 
 def test_build_is_refused_while_the_service_holds_the_state_dir(tmp_path: Path) -> None:
@@ -52,10 +52,8 @@ def test_build_is_refused_while_the_service_holds_the_state_dir(tmp_path: Path) 
             assert "Traceback" not in refused.stderr
             (line,) = errors(refused)
             assert str(state) in line
-            assert (
-                f"another `reminders run` is using the state directory (pid {os.getpid()})" in line
-            )
-            assert "use `reminders feeds urls` for the links" in line
+            assert f"另一个 `reminders run` 正在使用该状态目录（进程 {os.getpid()}）" in line
+            assert "用 `reminders feeds urls` 查看订阅地址" in line
         assert snapshot(tmp_path) == before
 
     assert reminders(state, *LATER).returncode == 0  # free again: the same build goes through
@@ -71,7 +69,7 @@ def test_build_is_refused_beside_the_real_service(config_dir: Path, tmp_path: Pa
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         assert daemon.proc is not None
         (line,) = errors(refused)
-        assert f"`reminders run` is using the state directory (pid {daemon.proc.pid})" in line
+        assert f"`reminders run` 正在使用该状态目录（进程 {daemon.proc.pid}）" in line
         assert (state / HISTORY).read_bytes() == history
         urls = reminders(
             state, "feeds", "urls", "--base-url", "https://cal.test", config=config_dir
@@ -97,13 +95,13 @@ def test_serve_holds_the_state_dir_for_its_whole_run(tmp_path: Path) -> None:
         refused = reminders(state, *LATER)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         (line,) = errors(refused)
-        assert "another reminders process" in line and str(state) in line
+        assert "另一个 reminders 进程" in line and str(state) in line
         assert "pid" not in line  # not a service: nothing to reload, no feeds of its own
         assert (state / HISTORY).read_bytes() == history
 
         # the service's pid file is not written: `reload` would stop a `feeds serve`
         reload = reminders(state, "reload")
-        assert reload.returncode == 1 and "no running service holds" in reload.stderr
+        assert reload.returncode == 1 and "没有运行中的服务 (no running service)" in reload.stderr
         assert server.poll() is None
     finally:
         server.terminate()
@@ -120,7 +118,7 @@ def test_service_refuses_a_state_dir_a_feeds_command_holds(
         daemon = DaemonProcess(config_dir, state).start(wait_ready=False)
         assert daemon.proc is not None and daemon.proc.wait(30) == 1
         daemon.close()
-    assert "another reminders process" in daemon.log() and str(state) in daemon.log()
+    assert "另一个 reminders 进程" in daemon.log() and str(state) in daemon.log()
     assert "Traceback" not in daemon.log()
 
 
@@ -166,7 +164,7 @@ def test_reload_never_signals_a_stranger_named_by_a_stale_pid_file(tmp_path: Pat
             text=True,
             timeout=60,
         )
-        assert done.returncode != 0 and "no running service" in done.stderr
+        assert done.returncode != 0 and "没有运行中的服务" in done.stderr
         assert stranger.poll() is None, "the stranger was signalled"
     finally:
         stranger.kill()

@@ -108,8 +108,14 @@ TEXT_CASES = [
     pytest.param(
         None,
         "每月至少组织 1 次检查，及时消除隐患",
-        [{"every": "month", "count": 1}, {"as_needed": True}],
-        id="empty-cell-reads-adverbs-in-text",
+        [{"every": "month", "count": 1}],
+        id="empty-cell-reads-cadence-not-promptly-in-text",
+    ),
+    pytest.param(
+        None,
+        "学校总务处要随时对校舍进行管理检查，及时报告",
+        [{"as_needed": True}],
+        id="empty-cell-reads-at-any-time-in-text",
     ),
     pytest.param(
         "长期坚持",
@@ -152,6 +158,9 @@ def test_cell_and_text_deadlines_that_disagree_are_reported() -> None:
         pytest.param("下周二", "下周二", id="unknown-words"),
         pytest.param("9月底前完成，视情况而定", "视情况而定", id="partly-understood"),
         pytest.param("尽快", "尽快", id="vague"),
+        pytest.param("9月中旬以后", "以后", id="time-words-after-a-month-are-not-swallowed"),
+        pytest.param("9月某日", "某日", id="vague-day-after-a-month"),
+        pytest.param("第二周", "第二周", id="a-week-with-no-month"),
     ],
 )
 def test_phrase_not_understood(cell: str, leftover: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reminders.cli.main import main
+from reminders.core.model import DUTY_ID
 from reminders.exceptions import RemindersError
 from reminders.importer.source import read_table
 from reminders.importer.writers import write_docx
@@ -133,8 +135,14 @@ GARBAGE: dict[str, tuple[Maker, str]] = {
         _bytes("prose.txt", "这是一封普通的通知。\n请各校认真落实。\n".encode()),
         "no numbered tasks",
     ),
+    # a flat table (no measures at all) imports now (issue #11); a measure table whose
+    # first task comes before its first measure still has no id for that task
     "csv-task-before-measure": (
-        _bytes("early.csv", "具体工作,责任单位,完成时限\n1.检查,教育局,9月底前完成\n".encode()),
+        _bytes(
+            "early.csv",
+            "措施,具体工作,责任单位,完成时限\n,1.检查,教育局,9月底前完成\n"
+            "（一）甲,2.再查,教育局,长期坚持\n".encode(),
+        ),
         "before any measure",
     ),
     "bad-measure-numeral": (
@@ -236,5 +244,6 @@ def test_any_table_like_text_reads_or_fails_cleanly(
         table = read_table(path)
     except RemindersError as exc:
         assert exc.problems and exc.problems[0].file == str(path)
-    else:
-        assert table.rows and all(row.measure_no > 0 for row in table.rows)
+    else:  # measures or not (issue #11), every task has a text and a duty id
+        assert table.rows
+        assert all(re.fullmatch(DUTY_ID, row.id) and row.text for row in table.rows)

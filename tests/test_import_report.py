@@ -27,8 +27,8 @@ def run_json(
         ("1.每月至少组织1次检查,教育局,", "no-time-limit", "“每月至少组织1次”", 0),
         ("1.认真做好工作,教育局,", "no-rule", "neither", 1),
         ("1.认真做好工作,教育局,尽快落实到位", "not-understood", "尽快落实到位", 1),
-        ("1.认真做好工作,教育局,2月30日前完成", "not-understood", "02-30 is not a date", 1),
-        ("1.检查，2月30日前完成整改,教育局,9月底前完成", "not-understood", "02-30 is not", 1),
+        ("1.认真做好工作,教育局,2月30日前完成", "not-understood", "02-30 不是存在的日期", 1),
+        ("1.检查，2月30日前完成整改,教育局,9月底前完成", "not-understood", "02-30 不是", 1),
         ("1.认真做好工作,,长期坚持", "no-unit", "no responsible unit", 1),
         ("1.认真做好工作,县农业局,长期坚持", "unknown-unit", "县农业局", 1),
         ("1.从5月起至党的二十大结束开展整治,教育局,4月起至党的二十大结束", "conflict", "5月起", 0),
@@ -117,4 +117,5 @@ def test_a_broken_units_file_is_reported_as_validate_reports_it(
     import_err = capsys.readouterr().err
     assert main(["--config", str(config_dir), "validate"]) == 1
     assert import_err == capsys.readouterr().err
-    assert "units.yaml:3: units[0].channels: Input should be a valid list (got 5)" in import_err
+    assert "units.yaml:3: units[0].channels: 应为列表 (list)" in import_err
+    assert import_err.splitlines()[0].endswith("（当前值：5）")

@@ -14,7 +14,7 @@ import pytest
 
 from reminders.closedloop import LoopStore
 from reminders.exceptions import ConfigError
-from reminders.ledger import LATEST, Entry, Ledger
+from reminders.ledger import LATEST, Entry, Ledger, Message
 
 T0 = datetime(2026, 9, 23, 1, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -59,6 +59,64 @@ def test_outcomes_and_retry(ledger: Ledger) -> None:
     assert ledger.summary() == {"wecom": {"sent": 1, "claimed": 1, "dead": 1}}
 
 
+def test_the_outbox_holds_a_message_until_its_robot_took_it(ledger: Ledger) -> None:
+    """Written before sending; deleted, and the deliveries it completes marked sent, in
+    one transaction; only the sender holding the claims records them."""
+    ledger.claim(entries(3), T0, LEASE)
+    text = '- [1.1] 安全"检查"\\ 🚒\n  截止：2026-09-30'
+    written = [
+        Message(
+            "d/1",
+            "d",
+            "wecom",
+            1,
+            2,
+            "2026-09-23",
+            "markdown",
+            "教育局",
+            "标题（1/2）",
+            text,
+            ("k0", "k1"),
+            ("k0",),
+            (),
+            T0,
+        ),
+        Message(
+            "d/2",
+            "d",
+            "wecom",
+            2,
+            2,
+            "2026-09-23",
+            "markdown",
+            "教育局",
+            "标题（2/2）",
+            "x",
+            ("k1", "k2"),
+            ("k1", "k2"),
+            ("k1",),
+            T0,
+        ),
+    ]
+    ledger.store_messages(written)
+    assert ledger.messages("wecom") == written and ledger.messages("other") == []
+    other = Ledger(ledger.engine, owner="someone-else")
+    other.message_sent("d/1", ["k0"], T0)  # not its claim: the message goes, k0 stays
+    assert ledger.statuses(["k0"])["k0"].status == "claimed"
+    ledger.store_messages(written[:1])
+    ledger.message_sent("d/1", ["k0"], T0)
+    assert [m.id for m in ledger.messages("wecom")] == ["d/2"]
+    rows = ledger.statuses(["k0", "k1", "k2"])
+    assert (rows["k0"].status, rows["k0"].sent_at, rows["k0"].lease_until) == ("sent", T0, None)
+    assert rows["k1"].status == rows["k2"].status == "claimed"  # k1 continues in d/2
+    ledger.mark_dead(["k1", "k2"], T0, error="x", code=1)
+    ledger.message_sent("d/2", ["k1", "k2"], T0)  # a dead delivery is not made sent
+    assert {r.status for r in ledger.statuses(["k1", "k2"]).values()} == {"dead"}
+    ledger.store_messages(written)
+    ledger.drop_messages(["d/1", "d/2", "no-such"])
+    assert ledger.messages("wecom") == []
+
+
 def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
     ledger.claim(entries(1), T0, LEASE)
     ledger.mark_failed(["k0"], T0, error="x", code=None, retry_at=T0)
@@ -69,7 +127,7 @@ def test_skipped_is_recorded_once_and_overrides_failed(ledger: Ledger) -> None:
 
 def test_memory_url_and_bad_url() -> None:
     assert Ledger.open("sqlite://").version == LATEST
-    with pytest.raises(ConfigError, match="cannot open the ledger"):
+    with pytest.raises(ConfigError, match="打不开台账"):
         Ledger.open("nosuchdb://x")
 
 

@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -72,8 +72,8 @@ def open_at(url: str) -> Iterator[OpenLedger]:
     """Ledger.open on the test's database; every ledger opened is closed afterwards."""
     opened: list[Ledger] = []
 
-    def open_ledger_(owner: str | None = None) -> Ledger:
-        opened.append(Ledger.open(url, owner=owner))
+    def open_ledger_(owner: str | None = None, now: datetime | None = None) -> Ledger:
+        opened.append(Ledger.open(url, owner=owner, now=now))
         return opened[-1]
 
     yield open_ledger_
@@ -94,6 +94,9 @@ def store(open_at: OpenLedger) -> LoopStore:
 # -- the SQLite modules' cases, unchanged ---------------------------------------
 test_claim_is_insert_if_absent = test_ledger.test_claim_is_insert_if_absent
 test_outcomes_and_retry = test_ledger.test_outcomes_and_retry
+test_the_outbox_holds_a_message_until_its_robot_took_it = (
+    test_ledger.test_the_outbox_holds_a_message_until_its_robot_took_it
+)
 test_skipped_is_recorded_once_and_overrides_failed = (
     test_ledger.test_skipped_is_recorded_once_and_overrides_failed
 )
@@ -149,8 +152,16 @@ def test_schema_version_and_migrations(url: str, open_at: OpenLedger) -> None:
             )
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match="newer than this program"):
+    with pytest.raises(ConfigError, match=f"比本程序的 {LATEST} 新"):
         open_at()
+
+
+def test_the_ledger_remembers_when_it_was_made(open_at: OpenLedger) -> None:
+    """Tracking starts the day the ledger was made: the first opener's clock, kept."""
+    made = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
+    assert open_at(now=made).created_at() == made
+    assert open_at(now=made + timedelta(days=40)).created_at() == made  # opening again: kept
+    assert open_at().created_at() == made
 
 
 def test_v1_ledger_is_migrated_in_place_keeping_its_rows(
@@ -310,7 +321,7 @@ def test_a_failed_open_never_shows_the_password(
     else:
         monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg: ImportError
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(ConfigError, match="cannot open the ledger") as caught:
+    with pytest.raises(ConfigError, match="打不开台账") as caught:
         Ledger.open(url)
     said = _everything_said(caught.value, caplog)
     assert PASSWORD not in said

@@ -21,8 +21,9 @@ def run(
 
 
 def test_done_stops_it_being_overdue_and_counts_in_the_report(
-    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tracked_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config_dir = tracked_config
     state = tmp_path / "state"
     code, out, _ = run(
         capsys, config_dir, state, "overdue", "--unit", "教育局", "--json", "--at", AT
@@ -37,7 +38,7 @@ def test_done_stops_it_being_overdue_and_counts_in_the_report(
     )  # fmt: skip
     assert code == 0 and "已完成" in out
     code, out, _ = run(capsys, config_dir, state, "done", "4.5/教育局/2026-09", "--at", AT)
-    assert code == 0 and "nothing changed" in out
+    assert code == 0 and "没有改变" in out
 
     code, out, _ = run(
         capsys, config_dir, state, "overdue", "--unit", "教育局", "--json", "--at", AT
@@ -57,8 +58,9 @@ def test_done_stops_it_being_overdue_and_counts_in_the_report(
 
 
 def test_waive_needs_a_reason_and_undo_reopens(
-    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tracked_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config_dir = tracked_config
     state = tmp_path / "state"
     code = main(
         ["--config", str(config_dir), "waive", "4.5/教育局/2026-09", "--state-dir", str(state)]
@@ -82,14 +84,15 @@ def test_unknown_occurrence_is_a_clear_error(
 ) -> None:
     for bad in ("4.5/教育局/2099-09", "99.9/教育局/2026-09", "nonsense", "4.5/无此单位/2026-09"):
         code, _, err = run(capsys, config_dir, tmp_path / "s", "done", bad)
-        assert code == 1 and "no such occurrence" in err and "Traceback" not in err
+        assert code == 1 and "计划中没有这个事项编号" in err and "Traceback" not in err
+        assert "reminders agenda" in err and "事项编号" in err  # where the ids are shown
 
 
 def test_overdue_unknown_unit(
     config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(capsys, config_dir, tmp_path / "s", "overdue", "--unit", "无此单位")
-    assert code == 1 and "unknown unit" in err
+    assert code == 1 and "没有这个单位" in err
 
 
 def test_tables_print(config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

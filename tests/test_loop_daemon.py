@@ -230,12 +230,17 @@ def test_weekly_report_late_after_downtime_then_on_time_on_the_service_clock(
     state = tmp_path / "state"
     with FakeRobots() as robots:
         env = wire_dingtalk(config_dir, robots)
+        # first started on a Friday: that week's report time came before the ledger: none
+        first = DaemonProcess(config_dir, state, now="2026-11-27T10:00", env=env).start()
+        first.wait_log(r"weekly report of 2026-11-23 not sent: the ledger was made after it")
+        assert first.stop() == 0 and _reports(robots) == []
         # stopped over Monday 09:00: this week's report goes out when it starts on Wednesday
         daemon = DaemonProcess(config_dir, state, now="2026-12-02T10:00", env=env).start()
         _wait(lambda: _reports(robots) == ["2026-12-02"])
         assert daemon.stop() == 0
         again = DaemonProcess(config_dir, state, now="2026-12-03T10:00", env=env).start()
-        again.wait_log(r"weekly report of 2026-11-30: nothing to send")  # not twice
+        again.wait_woke()  # its first wake-up (which looks at the report) is over
+        assert _reports(robots) == ["2026-12-02"]  # not twice
         assert again.stop() == 0
         # three seconds before next Monday's time: sent at 09:00 by the service's clock
         monday = DaemonProcess(config_dir, state, now="2026-12-07T08:59:57", env=env).start()

@@ -22,17 +22,18 @@ READS = [
 @pytest.mark.parametrize("argv", READS, ids=[a[0] for a in READS])
 @pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
 def test_reading_commands_create_nothing(
-    config_dir: Path,
+    tracked_config: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     argv: tuple[str, ...],
     json_output: bool,
 ) -> None:
     state = tmp_path / "no" / "state"
-    code, out, err = run(capsys, config_dir, state, *argv, *(["--json"] if json_output else []))
+    code, out, err = run(capsys, tracked_config, state, *argv, *(["--json"] if json_output else []))
     assert code == 0, err
     assert not (tmp_path / "no").exists()
-    assert f"no ledger yet ({state / 'ledger.sqlite3'}): nothing is marked done or waived" in err
+    where = state / "ledger.sqlite3"
+    assert f"还没有台账 (no ledger yet)：{where}；尚无事项标记为完成或免除" in err
     if json_output:
         json.loads(out)
     elif argv[0] == "overdue":
@@ -44,8 +45,9 @@ def test_reading_commands_create_nothing(
 
 
 def test_no_ledger_reads_as_an_empty_one(
-    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tracked_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    config_dir = tracked_config
     missing, empty = tmp_path / "missing", tmp_path / "empty"
     assert run(capsys, config_dir, empty, "waive", "4.5/教育局/2026-09", "--reason", "x")[0] == 0
     assert run(capsys, config_dir, empty, "undo", "4.5/教育局/2026-09")[0] == 0

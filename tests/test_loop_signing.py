@@ -124,8 +124,8 @@ def test_secrets_come_from_the_environment_or_are_made_once(tmp_path: Path) -> N
     [
         (action_key, {"REMINDERS_ACTION_KEY": "e" * 31}, None, "REMINDERS_ACTION_KEY"),
         (api_token, {"REMINDERS_API_TOKEN": "t" * 23}, None, "REMINDERS_API_TOKEN"),
-        (action_key, {}, "action.key", "action key file damaged"),
-        (api_token, {}, "api.token", "API token file damaged"),
+        (action_key, {}, "action.key", "链接签名密钥文件已损坏"),
+        (api_token, {}, "api.token", "API 令牌文件已损坏"),
     ],
 )
 def test_short_or_damaged_secrets_are_config_errors(

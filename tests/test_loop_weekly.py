@@ -13,7 +13,7 @@ from reminders.closedloop import Loop, LoopStore
 from reminders.closedloop.weekly import _fit, report_times, report_units, send_weekly_report
 from reminders.config import load_config
 from reminders.delivery import deliverer_from_config
-from reminders.ledger import Ledger
+from reminders.ledger import Entry, Ledger
 
 from .fakerobot import FakeRobots
 from .robotconfig import wire_dingtalk
@@ -166,4 +166,68 @@ def test_a_robot_down_at_report_time_leaves_the_report_to_be_retried(
         assert asyncio.run(run(week2)) == 0
         (dead,) = [r for r in ledger.rows() if r.subject == "report/2026-W50"]
         assert dead.status == "dead" and dead.last_code == 300001
+        asyncio.run(deliverer.aclose())
+
+
+def test_an_owed_report_is_retried_taken_over_and_sent_late_once(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """Failed at its time: retried once its retry time has come; a week later still owed,
+    it goes out late beside the new week's; a claim left by a dead process is taken over
+    when its lease runs out."""
+    with FakeRobots() as robots:
+        env = wire_dingtalk(config_dir, robots)
+        config = load_config(config_dir)
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+        ledger = Ledger.open(url)
+        loop = Loop(LoopStore.of(ledger), lambda: config.plan)
+        deliverer = deliverer_from_config(config, ledger, env)
+        wall = [MONDAY]
+        deliverer.clock = lambda: wall[0].timestamp()
+
+        async def no_wait(seconds: float) -> None:
+            return None
+
+        deliverer.sleep = no_wait
+        bureau = robots.robot("dingtalk", "tok00madeup")
+        assert bureau is not None
+
+        def run(now: datetime) -> int:
+            wall[0] = now
+            return asyncio.run(send_weekly_report(deliverer, loop, now))
+
+        def reports() -> list[str]:
+            return [t.split("闭环周报】")[1][:10] for t in bureau.texts() if "闭环周报" in t]
+
+        bureau.fail("502")
+        assert run(MONDAY) == 0
+        (row,) = ledger.rows(step="weekly")
+        assert row.status == "failed" and row.next_attempt_at is not None
+        assert run(MONDAY + timedelta(seconds=5)) == 0  # not yet: waiting for its retry time
+        retry = row.next_attempt_at + timedelta(seconds=1)
+        assert run(retry) == 0  # tried again, still refused
+        # the robot stays down past the next week's time: both weeks are owed then
+        week2 = MONDAY + timedelta(days=7)
+        assert run(week2) == 0
+        assert {r.subject: r.status for r in ledger.rows(step="weekly")} == {
+            "report/2026-W49": "failed",
+            "report/2026-W50": "failed",
+        }
+        bureau.fail(None)
+        assert run(week2 + timedelta(hours=2)) == 2  # W49's late, as written, and W50's
+        assert reports() == ["2026-11-30", "2026-12-07"]
+        assert run(week2 + timedelta(hours=3)) == 0  # once
+
+        # a process that claimed week 3's report and died before sending it
+        week3 = week2 + timedelta(days=7)
+        dead = Ledger.open(url, owner="dead-process")
+        key = "report/2026-W51@weekly>ding-00"
+        lease = timedelta(seconds=config.settings.delivery.lease_seconds)
+        dead.claim(
+            [Entry(key, "report/2026-W51", "weekly", "ding-00", "教育局", week3)], week3, lease
+        )
+        assert run(week3 + timedelta(seconds=10)) == 0  # its lease still holds
+        assert run(week3 + lease + timedelta(seconds=1)) == 1
+        assert reports()[-1] == "2026-12-14"
+        assert ledger.statuses([key])[key].status == "sent"
         asyncio.run(deliverer.aclose())

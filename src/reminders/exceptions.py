@@ -28,15 +28,15 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.file or "<config>"
-        if self.line is not None:
-            where = f"{where}:{self.line}"
-        parts = [where]
+        """`file:line: field: message（当前值：value）`, each part when known."""
+        parts = []
+        if self.file:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
         if self.field:
             parts.append(self.field)
-        text = ": ".join(parts) + f": {self.message}"
+        text = ": ".join([*parts, self.message])
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f"（当前值：{self.value!r}）"
         return text
 
 

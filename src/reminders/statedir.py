@@ -8,6 +8,7 @@ created private (0700) and files in it are written 0600.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Mapping
@@ -17,11 +18,31 @@ from .atomic import write_atomic
 from .exceptions import ConfigError, Problem
 
 DEFAULT_STATE_DIR = "var"
-HINT = "use --state-dir DIR or REMINDERS_STATE_DIR to pick a writable state directory"
+HINT = "用 --state-dir DIR 或环境变量 REMINDERS_STATE_DIR 指定一个可写的状态目录"
 
 
 def unusable_state_dir(path: Path, exc: OSError) -> ConfigError:
-    return ConfigError([Problem(f"state directory not usable: {exc.strerror}; {HINT}", str(path))])
+    return ConfigError(
+        [Problem(f"状态目录不可用 (state directory)：{exc.strerror}；{HINT}", str(path))]
+    )
+
+
+def not_a_directory(path: Path) -> ConfigError:
+    return ConfigError([Problem(f"状态目录 (state directory) 不是目录；{HINT}", str(path))])
+
+
+def check_state_dir(path: Path) -> ConfigError | None:
+    """What `ensure_private_dir` would fail with, found without creating anything: the
+    directory (or, when it does not exist yet, the nearest parent that does) must be
+    a directory this user can write into."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return not_a_directory(path)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return unusable_state_dir(path, PermissionError(errno.EACCES, os.strerror(errno.EACCES)))
+    return None
 
 
 def find_state_dir(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -45,7 +66,7 @@ def ensure_private_dir(path: Path) -> Path:
     except OSError as exc:
         raise unusable_state_dir(path, exc) from None
     if not path.is_dir():
-        raise ConfigError([Problem(f"state directory is not a directory; {HINT}", str(path))])
+        raise not_a_directory(path)
     return path
 
 

@@ -27,13 +27,13 @@ class StateDirBusy(RemindersError):
 
     def __init__(self, state_dir: Path, pid: int | None, advice: str = "") -> None:
         if pid is not None:
-            message = f"another `reminders run` is using the state directory (pid {pid})"
+            message = f"另一个 `reminders run` 正在使用该状态目录（进程 {pid}）"
         else:
             message = (
-                "another reminders process (`reminders run` or `reminders feeds build|serve`) "
-                "is using the state directory"
+                "另一个 reminders 进程（`reminders run` 或 `reminders feeds build|serve`）"
+                "正在使用该状态目录"
             )
-        super().__init__([Problem(message + (f"; {advice}" if advice else ""), str(state_dir))])
+        super().__init__([Problem(message + (f"；{advice}" if advice else ""), str(state_dir))])
         self.state_dir = state_dir
         self.pid = pid
 

@@ -3,7 +3,13 @@
 A channel turns one rendered message part into one HTTP request (or log line)
 and reads the robot's answer. The three robots answer HTTP 200 with a failure
 in the JSON body, so every answer's `errcode`/`code` is checked; a failure
-raises `DeliveryError`, transient (retry later) or permanent.
+raises `DeliveryError`, transient (retry later) or permanent. An answer that
+carries no code at all (a wrong path answered by some web server, HTTP
+401/403/404/405) is permanent: retrying cannot fix the address.
+
+Sizes are measured as the robots measure them: the serialised request body
+(envelope, title, mentions, links, after JSON escaping). `body(message)` is the
+exact body a send would post; the renderer fills each part up to `max_body`.
 
 Secrets (keys, tokens, signing secrets) live only in private attributes; the
 repr, every error message and every log line name the channel, never its URL.
@@ -57,21 +63,35 @@ class Answer:
 
 
 def measure(text: str) -> int:
-    """Bytes `text` takes inside a JSON string: UTF-8 plus escapes (never less than UTF-8)."""
+    """Bytes `text` takes inside a JSON string: UTF-8 plus escapes (never less than UTF-8).
+
+    Additive: measure(a + b) == measure(a) + measure(b), so parts can be filled piece by piece.
+    """
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+#: bytes kept free under every robot's body limit, for what a body may gain between
+#: rendering and sending (a timestamp's digits, a keyword added by a reload)
+MARGIN = 96
+
+#: HTTP statuses that say the address is wrong or refused: no retry can help
+PERMANENT_STATUSES = frozenset({401, 403, 404, 405})
 
 
 class Channel(ABC):
     """A destination for reminders; one instance per configured channel name."""
 
     kind: ClassVar[str]
-    #: the largest `measure(text)` one message may have
+    #: the most bytes the robot accepts, measured as it measures them: the request body
     byte_limit: int = 4000
+    margin: int = MARGIN
     flavor: Flavor = "markdown"
     #: per-robot limit; None means the `delivery.rate_limit_per_minute` setting
     rate_limit_per_minute: int | None = None
     #: a robot's own burst limit (Feishu: 5 per second)
     burst_per_second: int | None = None
+    #: keyword security (关键词): every title carries it (channels.yaml `keyword:`)
+    keyword: str | None = None
 
     def __init__(self, name: str, *, link: str | None = None) -> None:
         self.name = name
@@ -87,9 +107,38 @@ class Channel(ABC):
                 text = text.replace(secret, "***")
         return text
 
-    def limit_for(self, title: str) -> int:
-        """The byte budget for the text of a message with this title."""
-        return self.byte_limit
+    def titled(self, title: str) -> str:
+        """The title as sent: with the channel's keyword in front when it lacks it."""
+        keyword = self.keyword
+        if not keyword or keyword in title:
+            return title
+        return f"{keyword} {title}" if title else keyword
+
+    @abstractmethod
+    def body(self, message: Outgoing) -> bytes:
+        """The request body a send of `message` would post (what the robot measures)."""
+
+    @property
+    def max_body(self) -> int:
+        """The largest body we send: the robot's limit less the margin."""
+        return self.byte_limit - self.margin
+
+    def text_size(self, text: str) -> int:
+        """Bytes `text` adds to the body (additive over concatenation)."""
+        return measure(text)
+
+    def keys_size(self, keys: tuple[str, ...]) -> int:
+        """Bytes a message's ledger keys add to the body (only a webhook posts them)."""
+        return 0
+
+    def budget(self, envelope: Outgoing) -> int:
+        """Bytes (as `text_size` counts them) left for the text of a message shaped like
+        `envelope` (its longest title, its unit, no text, no keys)."""
+        return self.max_body - len(self.body(envelope))
+
+    def overflow(self, message: Outgoing) -> int:
+        """Bytes by which `message`'s body exceeds `max_body` (≤ 0: it fits)."""
+        return len(self.body(message)) - self.max_body
 
     @abstractmethod
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
@@ -155,6 +204,26 @@ class HttpChannel(Channel):
         assert body is not None
         return body
 
+    def robot_code(self, response: httpx.Response, body: dict[str, Any], *names: str) -> int:
+        """The robot's code under the first of `names` the answer has; an answer with none
+        is no robot's (a wrong path, a proxy's page): permanent, with what it said."""
+        for name in names:
+            value = body.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lstrip("-").isdigit():
+                return int(value)
+        raise self.fail(
+            f"HTTP {response.status_code}，应答中没有机器人的 {'/'.join(names)} "
+            f"(not a robot's answer; check the webhook URL): {self.snippet(response)}",
+            transient=False,
+            code=response.status_code if response.status_code >= 400 else None,
+        )
+
+    def snippet(self, response: httpx.Response) -> str:
+        """The first 200 characters of an answer, quoted, secrets redacted."""
+        return repr(self.redact(response.text[:200]))
+
     def check_overload(self, response: httpx.Response) -> None:
         """Fail, to be retried, on HTTP 5xx and 429 whatever the body says."""
         status = response.status_code
@@ -162,12 +231,22 @@ class HttpChannel(Channel):
             raise self.fail(f"HTTP {status}", transient=True, code=status)
 
     def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
-        """Fail on an HTTP error that carries no robot code."""
+        """Fail on an HTTP error that carries no robot code: 5xx/429 transient; 401, 403,
+        404, 405 or an answer that is not JSON permanent, with the status and what it said."""
         self.check_overload(response)
-        if body is None:
-            snippet = self.redact(response.text[:200])
+        status = response.status_code
+        if status in PERMANENT_STATUSES:
             raise self.fail(
-                f"HTTP {response.status_code}, answer is not JSON: {snippet!r}", transient=False
+                f"HTTP {status}，机器人地址被拒绝或不存在 (wrong or refused webhook URL): "
+                f"{self.snippet(response)}",
+                transient=False,
+                code=status,
+            )
+        if body is None:
+            raise self.fail(
+                f"HTTP {status}, answer is not JSON: {self.snippet(response)}",
+                transient=False,
+                code=status,
             )
 
     def check_code(
@@ -184,10 +263,28 @@ class HttpChannel(Channel):
         transient_codes = set(transient)
         hint = (retry_after or {}).get(code)
         raise self.fail(
-            f"robot error {code}: {message}",
+            f"robot error {code}: {message}{self.explain(code, message)}",
             transient=code in transient_codes,
             code=code,
             retry=hint,
+        )
+
+    def explain(self, code: int, message: str) -> str:
+        """A hint appended to the robot's own words for a code the user must act on."""
+        return ""
+
+    def keyword_hint(self) -> str:
+        """What to do when the robot refuses a message for want of its keyword."""
+        where = f"channels.yaml 的 channels.{self.name}.keyword"
+        if self.keyword:
+            return (
+                f"（机器人开启了关键词安全设置 (keyword security)，不接受关键词 “{self.keyword}”："
+                f"请在机器人安全设置里查看它要求的关键词，写到 {where}）"
+            )
+        return (
+            "（机器人开启了关键词安全设置 (keyword security)，消息里必须含它的关键词之一："
+            f"请在机器人安全设置里查看关键词，写到 {where}，例如 keyword: 提醒；"
+            "每条消息的标题都会带上它）"
         )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, robot_url
 
 URL = "https://oapi.dingtalk.com/robot/send"
 
@@ -64,31 +64,38 @@ class DingTalkChannel(HttpChannel):
     def _mention_line(self) -> str:
         return " ".join(f"@{m}" for m in self.mobiles)
 
-    def limit_for(self, title: str) -> int:
-        line = self._mention_line()
-        return self.byte_limit - measure(title) - (measure(line) + 2 if line else 0)
-
-    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+    def body(self, message: Outgoing) -> bytes:
         text = message.text
         line = self._mention_line()
         if line:
             text = f"{text}\n\n{line}"
         at = {"atMobiles": self.mobiles, "isAtAll": self.mention_all}
+        title = self.titled(message.title)
         if self.flavor == "text":
-            content = headed(message.title, text)
+            content = headed(title, text)
             payload: dict[str, object] = {"msgtype": "text", "text": {"content": content}, "at": at}
         else:
             payload = {
                 "msgtype": "markdown",
-                "markdown": {"title": message.title or "提醒", "text": text},
+                "markdown": {"title": title or "提醒", "text": text},
                 "at": at,
             }
-        response = await self.post(client, self.signed_url(), dumps(payload))
+        return dumps(payload)
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        response = await self.post(client, self.signed_url(), self.body(message))
         body = self.json_answer(response)
         return self.check_code(
             response,
-            int(body.get("errcode", -1)),
+            self.robot_code(response, body, "errcode"),
             str(body.get("errmsg", "")),
             transient=(BLOCKED, SYSTEM_BUSY),
             retry_after={BLOCKED: BLOCK_SECONDS},
         )
+
+    def explain(self, code: int, message: str) -> str:
+        # 310000 covers a bad signature, a stale timestamp and a missing keyword: the
+        # robot's message tells which
+        if code == SIGN_OR_KEYWORD and "keyword" in message.lower():
+            return self.keyword_hint()
+        return ""

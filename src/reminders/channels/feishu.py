@@ -19,7 +19,6 @@ SIGN_FAILED = 19021
 KEYWORD_MISSING = 19024
 
 BODY_LIMIT = 20 * 1024
-ENVELOPE = 512  # msg_type, timestamp, sign and post structure
 
 
 def sign(secret: str, timestamp_s: int) -> str:
@@ -28,9 +27,18 @@ def sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
 
 
+def _post_lines(text: str) -> list[list[dict[str, str]]]:
+    return [[{"tag": "text", "text": line}] for line in text.split("\n")]
+
+
+# In post rich text a line break is not `\n` (2 bytes) but the end of one line's JSON
+# and the start of the next: this many bytes.
+_LINE_BREAK = len(dumps({"c": _post_lines("\n")})) - len(dumps({"c": _post_lines("")}))
+
+
 class FeishuChannel(HttpChannel):
     kind = "feishu"
-    byte_limit = BODY_LIMIT - ENVELOPE
+    byte_limit = BODY_LIMIT
     flavor = "text"
     burst_per_second = 5
 
@@ -48,31 +56,41 @@ class FeishuChannel(HttpChannel):
         self._set_robot(robot_url(token, URL, param=None), secret, key=token)
         self.post_format = flavor == "markdown"
 
-    def limit_for(self, title: str) -> int:
-        return self.byte_limit - measure(title + "\n")
+    def text_size(self, text: str) -> int:
+        if not self.post_format:
+            return measure(text)
+        return measure(text) + text.count("\n") * (_LINE_BREAK - measure("\n"))
 
-    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+    def body(self, message: Outgoing) -> bytes:
         payload: dict[str, object]
+        title = self.titled(message.title)
         if self.post_format:
-            lines = [[{"tag": "text", "text": line}] for line in message.text.split("\n")]
             payload = {
                 "msg_type": "post",
-                "content": {"post": {"zh_cn": {"title": message.title, "content": lines}}},
+                "content": {
+                    "post": {"zh_cn": {"title": title, "content": _post_lines(message.text)}}
+                },
             }
         else:
-            payload = {"msg_type": "text", "content": {"text": headed(message.title, message.text)}}
+            payload = {"msg_type": "text", "content": {"text": headed(title, message.text)}}
         if self._secret:
             ts = int(self.clock())
             payload = {"timestamp": str(ts), "sign": sign(self._secret, ts), **payload}
-        response = await self.post(client, self._url, dumps(payload))
+        return dumps(payload)
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        response = await self.post(client, self._url, self.body(message))
         body = self.read_json(response)
         if body is None or not ({"code", "StatusCode"} & set(body)):
             self.check_http(response, body)
         assert body is not None
-        code = int(body.get("code", body.get("StatusCode", -1)))
+        code = self.robot_code(response, body, "code", "StatusCode")
         text_msg = str(body.get("msg", body.get("StatusMessage", "")))
         if code == 0 and response.status_code >= 400:
             self.check_http(response, None)
         if code != 0 and response.status_code >= 500:
             raise self.fail(f"HTTP {response.status_code}, code {code}: {text_msg}", transient=True)
         return self.check_code(response, code, text_msg, transient=(RATE_LIMITED,))
+
+    def explain(self, code: int, message: str) -> str:
+        return self.keyword_hint() if code == KEYWORD_MISSING else ""

@@ -16,7 +16,10 @@ class LogChannel(Channel):
     byte_limit = 64 * 1024
     flavor = "text"
 
+    def body(self, message: Outgoing) -> bytes:
+        return f"{self.titled(message.title)}\n{message.text}".encode()
+
     async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
         part = f" ({message.part}/{message.parts})" if message.parts > 1 else ""
-        logger.info("[%s] %s%s\n%s", self.name, message.title, part, message.text)
+        logger.info("[%s] %s%s\n%s", self.name, self.titled(message.title), part, message.text)
         return Answer(0, 0, "logged")

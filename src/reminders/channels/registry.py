@@ -30,7 +30,7 @@ def read_credentials_file(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            [Problem(f"cannot read credentials file: {exc.strerror}", str(path))]
+            [Problem(f"读不了凭据文件 (credentials file)：{exc.strerror}", str(path))]
         ) from None
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
@@ -39,7 +39,9 @@ def read_credentials_file(path: Path) -> dict[str, str]:
             continue
         name, sep, value = line.partition("=")
         if not sep:
-            raise ConfigError([Problem("expected NAME=value (value not shown)", str(path), number)])
+            raise ConfigError(
+                [Problem("应为 NAME=value 格式的一行（不显示内容）", str(path), number)]
+            )
         values[name.strip()] = value.strip().strip("'\"")
     return values
 
@@ -62,7 +64,8 @@ class _Secrets:
             if not value:
                 self.problems.append(
                     Problem(
-                        f"channel {channel!r}: environment variable {env} is not set",
+                        f"渠道 {channel!r} 的环境变量 {env} 未设置 (not set)；systemd 下把 "
+                        f"{env}=… 写进 /etc/reminders/credentials.env",
                         field=f"channels.{channel}.{what}_env",
                     )
                 )
@@ -77,8 +80,8 @@ class _Secrets:
                 return self.credentials[credential]
             self.problems.append(
                 Problem(
-                    f"channel {channel!r}: credential {credential!r} not found in "
-                    "$CREDENTIALS_DIRECTORY or the credentials_file",
+                    f"渠道 {channel!r} 的凭据 (credential) {credential!r} 未找到：既不在 "
+                    "$CREDENTIALS_DIRECTORY 中，也不在 credentials_file 中",
                     field=f"channels.{channel}.{what}_credential",
                 )
             )
@@ -142,6 +145,7 @@ def _build(name: str, spec: ChannelSpec, secrets: _Secrets, clock: Clock) -> Cha
     channel = _construct(name, spec, secrets, clock)
     if channel is not None:
         channel.rate_limit_per_minute = spec.rate_limit_per_minute
+        channel.keyword = spec.keyword
     return channel
 
 

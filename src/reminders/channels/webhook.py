@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, measure
 
 SIGNATURE_HEADER = "X-Reminders-Signature"
 TIMESTAMP_HEADER = "X-Reminders-Timestamp"
@@ -48,13 +48,16 @@ class WebhookChannel(HttpChannel):
         self._set_robot(url, secret, url_is_secret=url_is_secret)
         self.flavor = "text" if flavor == "text" else "markdown"
 
-    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
-        ts = int(self.clock())
+    def keys_size(self, keys: tuple[str, ...]) -> int:
+        return sum(measure(key) + 3 for key in keys)  # quoted, with a comma
+
+    def body(self, message: Outgoing, ts: int | None = None) -> bytes:
+        ts = int(self.clock()) if ts is None else ts
         payload = {
             "type": "reminders.digest",
             "channel": self.name,
             "unit": message.unit,
-            "title": message.title,
+            "title": self.titled(message.title),
             "text": message.text,
             "format": self.flavor,
             "part": message.part,
@@ -63,7 +66,11 @@ class WebhookChannel(HttpChannel):
             "sent_at": datetime.fromtimestamp(ts, UTC).isoformat(),
             **message.extra,
         }
-        body = dumps(payload)
+        return dumps(payload)
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        ts = int(self.clock())
+        body = self.body(message, ts)
         headers = {TIMESTAMP_HEADER: str(ts)}
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)
@@ -71,7 +78,9 @@ class WebhookChannel(HttpChannel):
         self.check_overload(response)
         status = response.status_code
         if status >= 300:
-            raise self.fail(f"HTTP {status}: {response.text[:200]!r}", transient=False, code=status)
+            raise self.fail(
+                f"HTTP {status}: {self.snippet(response)}", transient=False, code=status
+            )
         data = self.read_json(response) or {}
         code = data.get("errcode", data.get("code", 0))
         message_text = str(data.get("errmsg", data.get("msg", "ok")))

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
+from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, robot_url
 
 URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 
@@ -43,8 +43,8 @@ class WeComChannel(HttpChannel):
         self.flavor = "text" if text else "markdown"
         self.byte_limit = TEXT_LIMIT if text else MARKDOWN_LIMIT
 
-    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
-        content = headed(message.title, message.text)
+    def body(self, message: Outgoing) -> bytes:
+        content = headed(self.titled(message.title), message.text)
         if self.flavor == "text":
             text: dict[str, object] = {"content": content}
             if self.mentions:
@@ -52,15 +52,15 @@ class WeComChannel(HttpChannel):
             payload: dict[str, object] = {"msgtype": "text", "text": text}
         else:
             payload = {"msgtype": "markdown", "markdown": {"content": content}}
-        response = await self.post(client, self._url, dumps(payload))
+        return dumps(payload)
+
+    async def send(self, client: httpx.AsyncClient, message: Outgoing) -> Answer:
+        response = await self.post(client, self._url, self.body(message))
         body = self.json_answer(response)
         return self.check_code(
             response,
-            int(body.get("errcode", -1)),
+            self.robot_code(response, body, "errcode"),
             str(body.get("errmsg", "")),
             transient=(RATE_LIMITED, SYSTEM_BUSY),
             retry_after={RATE_LIMITED: 60.0},
         )
-
-    def limit_for(self, title: str) -> int:
-        return self.byte_limit - measure(title + "\n")

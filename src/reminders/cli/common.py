@@ -13,11 +13,15 @@ from ..config import Config, find_config_dir, load_config
 from .errors import print_problems
 
 
-def load(args: argparse.Namespace) -> Config:
-    """Load the config named by --config / REMINDERS_CONFIG; print its warnings."""
+def load(args: argparse.Namespace, *, all_warnings: bool = False) -> Config:
+    """Load the config named by --config / REMINDERS_CONFIG. Its warnings are printed in
+    full by `validate` (`all_warnings`), as one summary line by every other command."""
     config = load_config(find_config_dir(args.config), args.plan_year)
-    if config.plan.warnings:
-        print_problems(list(config.plan.warnings))
+    warnings = list(config.plan.warnings)
+    if warnings and all_warnings:
+        print_problems(warnings)
+    elif warnings:
+        print(f"{len(warnings)} 条警告，运行 reminders validate 查看", file=sys.stderr)
     return config
 
 
@@ -28,16 +32,19 @@ def today(config: Config) -> date:
 def parse_year(text: str) -> int:
     """An argparse type for plan years."""
     if not text.isdigit() or not 2000 <= int(text) <= 2100:
-        raise argparse.ArgumentTypeError(f"not a year (2000-2100): {text!r}")
+        raise argparse.ArgumentTypeError(f"不是年份 (year)，应为 2000–2100：{text!r}")
     return int(text)
 
 
 def parse_instant(text: str) -> datetime:
-    """An argparse type for date-times (YYYY-MM-DDTHH:MM, optional offset)."""
+    """An argparse type for date-times (YYYY-MM-DDTHH:MM, optional offset; a bare date
+    means its midnight)."""
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM): {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"不是日期时间 (date-time)，应为 YYYY-MM-DDTHH:MM：{text!r}"
+        ) from None
 
 
 def at_or_now(moment: datetime | None, config: Config) -> datetime:
@@ -52,19 +59,35 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise argparse.ArgumentTypeError(f"不是日期 (date)，应为 YYYY-MM-DD：{text!r}") from None
 
 
 def state_dir_option(holding: str) -> argparse.ArgumentParser:
-    """A parent parser with the one `--state-dir DIR` option (see statedir.find_state_dir)."""
+    """A parent parser with the one `--state-dir DIR` option (see statedir.find_state_dir).
+    It defaults to nothing, so `reminders --state-dir DIR COMMAND` is kept."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
-        help=f"state directory holding {holding} "
-        "(default: $REMINDERS_STATE_DIR, $STATE_DIRECTORY, else ./var)",
+        default=argparse.SUPPRESS,
+        help=f"状态目录 (state directory)，存放{holding}；"
+        "默认 $REMINDERS_STATE_DIR、$STATE_DIRECTORY，否则 ./var",
     )
     return parser
+
+
+def at_option(parser: argparse.ArgumentParser, what: str, *aliases: str) -> None:
+    """`--at DATETIME`: the one name for "as of this instant" in every command
+    (`aliases`: the option's older names, still accepted)."""
+    old = f"；旧名 {'、'.join(aliases)} 仍可用" if aliases else ""
+    parser.add_argument(
+        "--at",
+        *aliases,
+        dest="at",
+        metavar="DATETIME",
+        type=parse_instant,
+        help=f"{what} (as of)：YYYY-MM-DDTHH:MM 或 YYYY-MM-DD，按配置的时区；默认现在{old}",
+    )
 
 
 def table_width() -> int:
@@ -80,7 +103,7 @@ def print_json(data: object) -> None:
 
 def listen_address(text: str) -> tuple[str, int]:
     """An argparse type for HOST:PORT (IPv6 as [::1]:8080)."""
-    from ..feeds.server import parse_listen  # not at import time: it loads uvicorn
+    from ..listen import parse_listen
 
     try:
         return parse_listen(text)

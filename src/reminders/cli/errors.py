@@ -16,8 +16,8 @@ EXIT_USAGE = 2
 def print_problems(problems: list[Problem], stream: TextIO | None = None) -> None:
     out = stream or sys.stderr
     for problem in problems:
-        label = "警告 warning" if problem.severity == "warning" else "错误 error"
-        print(f"{label}: {problem}", file=out)
+        label = "警告" if problem.severity == "warning" else "错误"
+        print(f"{label}：{problem}", file=out)
 
 
 def handle_cli_error(run: Callable[[], int]) -> int:
@@ -26,7 +26,7 @@ def handle_cli_error(run: Callable[[], int]) -> int:
     except RemindersError as exc:
         print_problems(exc.problems)
         errors = sum(1 for p in exc.problems if p.severity == "error")
-        print(f"{errors} error(s).", file=sys.stderr)
+        print(f"共 {errors} 个错误。", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130

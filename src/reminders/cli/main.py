@@ -6,35 +6,34 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..daemon import stopsignal
+
+if stopsignal.wanted(sys.argv):  # `reminders run`: a SIGTERM from here on exits 0
+    stopsignal.catch()
+
 from .. import __version__
-from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd
-from .common import parse_year
-from .errors import EXIT_USAGE, handle_cli_error
+from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd, userscmd
+from .errors import EXIT_OK, EXIT_USAGE, handle_cli_error
+from .parser import Parser, add_shared_options, finish, print_overview
 
 # One entry per command module; each adds its subcommands and sets `run`.
-COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd]
+COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd, userscmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reminders",
-        description="Task table (任务分工表) → dated duties, calendar feeds and reminders.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--config",
-        metavar="DIR",
-        help="config directory (default: $REMINDERS_CONFIG, else ./config)",
+        description="reminders：把任务分工表 (task table) 变成按工作日排定的事项、日历订阅、"
+        "群机器人提醒和闭环管理。",
     )
     parser.add_argument(
-        "--plan-year",
-        metavar="YYYY",
-        type=parse_year,
-        help="override settings.plan_year for this run",
+        "--version", action="version", version=f"%(prog)s {__version__}", help="显示版本号并退出"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_shared_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="命令", title="命令 (commands)")
     for module in COMMAND_MODULES:
         module.register(commands)
+    finish(parser)
     return parser
 
 
@@ -44,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command != "run":
+        stopsignal.release()
+    if args.command is None:
+        print_overview(parser)
+        return EXIT_OK
     return handle_cli_error(lambda: int(args.run(args)))
 
 

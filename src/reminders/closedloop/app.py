@@ -353,14 +353,28 @@ def _date(text: str | None) -> date | None:
 
 
 class RootApp:
-    """One listener: `/feeds/` to the feed app, `/act/` and `/api/` to the loop app."""
+    """One listener: `/feeds/` to the feed app (checked first: the hot path), `/act/` and
+    `/api/` to the loop app, `/` and `/console/` to the console; anything else to the
+    feed app, which answers 404."""
 
-    def __init__(self, feeds: ASGIApp, loop: LoopApp | None) -> None:
+    def __init__(
+        self, feeds: ASGIApp, loop: LoopApp | None, console: ASGIApp | None = None
+    ) -> None:
         self.feeds = feeds
         self.loop = loop
+        self.console = console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.loop is not None and LoopApp.handles(scope):
+        path = str(scope.get("path", ""))
+        if path.startswith("/feeds/"):
+            await self.feeds(scope, receive, send)
+        elif self.loop is not None and LoopApp.handles(scope):
             await self.loop(scope, receive, send)
-            return
-        await self.feeds(scope, receive, send)
+        elif self.console is not None and scope.get("type") == "http" and _console_path(path):
+            await self.console(scope, receive, send)
+        else:
+            await self.feeds(scope, receive, send)
+
+
+def _console_path(path: str) -> bool:
+    return path == "/" or path == "/console" or path.startswith("/console/")

@@ -68,23 +68,21 @@ def _secret(
     given = env.get(name)
     if given:
         if len(given.encode()) < minimum:
-            raise ConfigError(
-                [Problem(f"too short: use at least {minimum} random characters", name)]
-            )
+            raise ConfigError([Problem(f"太短：至少用 {minimum} 个随机字符", name)])
         return given
     path = state_dir / file
     text = _made_once(path, make)
     if len(text) < minimum:
-        raise ConfigError([Problem(f"{what} file damaged: delete it to make a new one", str(path))])
+        raise ConfigError([Problem(f"{what}文件已损坏：删除它，会重新生成", str(path))])
     return text
 
 
 def action_key(state_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:
     make = functools.partial(secrets.token_hex, 32)
-    key = _secret(state_dir, environ, KEY_ENV, KEY_FILE, "action key", MIN_KEY_BYTES, make)
+    key = _secret(state_dir, environ, KEY_ENV, KEY_FILE, "链接签名密钥", MIN_KEY_BYTES, make)
     return key.encode()
 
 
 def api_token(state_dir: Path, environ: Mapping[str, str] | None = None) -> str:
     make = functools.partial(secrets.token_urlsafe, 32)
-    return _secret(state_dir, environ, TOKEN_ENV, TOKEN_FILE, "API token", _MIN_TOKEN, make)
+    return _secret(state_dir, environ, TOKEN_ENV, TOKEN_FILE, "API 令牌", _MIN_TOKEN, make)

@@ -3,11 +3,18 @@ group) and action."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .keys import action_key
 from .signing import sign
 from .state import Action
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..core.model import Settings
 
 
 class ActionLinks:
@@ -33,3 +40,29 @@ class ActionLinks:
     def __call__(self, occurrence_id: str, action: Action = "done") -> str:
         token = sign(self.key, occurrence_id, action, self.expiry(self.clock()))
         return f"{self.base_url}/act/{token}"
+
+
+def link_base(settings: Settings) -> str | None:
+    """Where action links point: `loop.base_url`, else `feeds.base_url` (None: neither set)."""
+    return settings.loop.base_url or settings.feeds.base_url
+
+
+def cli_links(
+    config: Config,
+    state_dir: Path,
+    at: datetime,
+    *,
+    fallback: bool,
+    environ: Mapping[str, str] | None = None,
+) -> ActionLinks | None:
+    """The links the service would put in its messages at `at`, signed with its key (made
+    in the state directory when it has none yet, as the service would). No base URL set:
+    None, or with `fallback` the service's own listen address, as the service does."""
+    base = link_base(config.settings)
+    if base is None:
+        if not fallback:
+            return None
+        base = f"http://{config.settings.feeds.listen}"
+    key = action_key(state_dir, environ)
+    days = timedelta(days=config.settings.loop.link_days)
+    return ActionLinks(key, base, days, lambda: at)

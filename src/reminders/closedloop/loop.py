@@ -32,8 +32,9 @@ class UnknownOccurrence(RemindersError):
         super().__init__(
             [
                 Problem(
-                    "no such occurrence in the plan; ids look like 4.5/教育局/2026-09 "
-                    "(`reminders agenda` and `reminders overdue` print them)",
+                    "计划中没有这个事项编号 (occurrence id)；编号形如 4.5/教育局/2026-09，"
+                    "`reminders agenda` 表格的“事项编号”一列列出它们"
+                    "（自查编号形如 review/教育局/review-2026-Q4）",
                     field="OCCURRENCE",
                     value=occurrence_id,
                 )
@@ -151,10 +152,11 @@ class Loop:
     def report(
         self, now: datetime, start: date | None = None, end: date | None = None, worst: int = 10
     ) -> Report:
-        """Counts per unit over occurrences due in [start, end] (default: plan start to today)."""
+        """Counts per unit over occurrences due in [start, end] (default: from the plan
+        start, or from the day tracking started when later, to today)."""
         plan = self.plan
         today = self.today(now)
-        start = start or plan.settings.start
+        start = start or max(plan.settings.start, plan.track_from or plan.settings.start)
         end = end or today
         return build_report(
             lookup.each_between(plan, start, end),
@@ -170,7 +172,7 @@ class Loop:
 
     def listing(self, unit: str, start: date, end: date) -> list[Listed]:
         if unit not in self.plan.unit_names():
-            raise RemindersError([Problem("unknown unit", field="unit", value=unit)])
+            raise RemindersError([Problem("没有这个单位 (unit)", field="unit", value=unit)])
         closures = self.store.closures([unit])
         return [
             Listed(o, closures.get(o.id)) for o in lookup.between(self.plan, start, end, {unit})

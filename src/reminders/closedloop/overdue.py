@@ -32,11 +32,12 @@ def overdue(
     today: date,
     calendar: WorkCalendar,
 ) -> list[Overdue]:
-    """Open occurrences due before `today`, the longest overdue first."""
+    """Open occurrences due before `today`, the longest overdue first; those due before
+    tracking started (history) are never overdue."""
     workdays: dict[date, int] = {}  # by due date: thousands of schools share a few hundred
     out = []
     for o in occurrences:
-        if o.due < today and not is_closed(o.id, closures):
+        if o.due < today and o.tracked and not is_closed(o.id, closures):
             late = workdays.get(o.due)
             if late is None:
                 late = workdays[o.due] = calendar.workdays_between(o.due, today)

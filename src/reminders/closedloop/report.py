@@ -3,6 +3,8 @@
 An occurrence counts once, by its due date in the span [start, end]:
 done on time (closed as done on or before its due day, local time), done
 late, waived, overdue (open, due before `today`) or pending (open, not yet due).
+An open occurrence due before tracking started is history: counted apart as
+`untracked` (未跟踪), never overdue.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ COLUMN_LABELS = {
     "overdue": "逾期未完成",
     "pending": "未到期",
 }
+UNTRACKED_LABEL = "未跟踪"
 
 
 @dataclass(slots=True)
@@ -35,13 +38,20 @@ class UnitCounts:
     waived: int = 0
     overdue: int = 0
     pending: int = 0
+    untracked: int = 0  # open and due before tracking started: not in COLUMNS, not overdue
 
     @property
     def total(self) -> int:
-        return sum(getattr(self, name) for name in COLUMNS)
+        counted: int = sum(getattr(self, name) for name in COLUMNS)
+        return counted + self.untracked
 
     def as_json(self) -> dict[str, object]:
-        return {"unit": self.unit, **{n: getattr(self, n) for n in COLUMNS}, "total": self.total}
+        return {
+            "unit": self.unit,
+            **{n: getattr(self, n) for n in COLUMNS},
+            "untracked": self.untracked,
+            "total": self.total,
+        }
 
 
 @dataclass(slots=True)
@@ -71,6 +81,8 @@ def classify(occurrence: Occurrence, closure: Closure | None, today: date, zone:
         return "done_on_time" if done_on <= occurrence.due else "done_late"
     if closure is not None and closure.state == "waived":
         return "waived"
+    if not occurrence.tracked:
+        return "untracked"
     return "overdue" if occurrence.due < today else "pending"
 
 

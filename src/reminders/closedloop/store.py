@@ -192,6 +192,34 @@ class LoopStore:
         with reading(self.engine) as conn:
             return [_change(r) for r in conn.execute(query)]
 
+    def search(
+        self,
+        *,
+        units: Iterable[str] | None = None,
+        duty: str | None = None,
+        person: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Change]:
+        """History rows, newest first: of these units, of one duty (its id), whose actor
+        contains `person`, at or after `since` and before `before`."""
+        h = occurrence_history.c
+        query = select(occurrence_history).order_by(h.id.desc()).limit(limit).offset(offset)
+        if units is not None:
+            query = query.where(h.unit.in_(list(units)))
+        if duty is not None:
+            query = query.where(h.occurrence_id.startswith(f"{duty}/", autoescape=True))
+        if person:
+            query = query.where(h.actor.contains(person, autoescape=True))
+        if since is not None:
+            query = query.where(h.at >= since)
+        if before is not None:
+            query = query.where(h.at < before)
+        with reading(self.engine) as conn:
+            return [_change(r) for r in conn.execute(query)]
+
     def revision(self) -> int:
         """Grows with every change (in any process): compare to see whether to re-plan."""
         with reading(self.engine) as conn:

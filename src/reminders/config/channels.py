@@ -60,24 +60,27 @@ class ChannelSpec(_Model):
     mention_all: bool = False
     link: str | None = Field(None, description="feed or dashboard link shown in messages")
     rate_limit_per_minute: int | None = Field(None, ge=1, le=1000)
+    keyword: str | None = Field(
+        None, min_length=1, description="keyword security (关键词): put in every message's title"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> ChannelSpec:
         if self.key_env and self.key_credential:
-            raise ValueError("give key_env or key_credential, not both")
+            raise ValueError("key_env 与 key_credential 只能写一个")
         if self.secret_env and self.secret_credential:
-            raise ValueError("give secret_env or secret_credential, not both")
+            raise ValueError("secret_env 与 secret_credential 只能写一个")
         has_key = bool(self.key_env or self.key_credential)
         if self.type in ("wecom", "dingtalk", "feishu") and not has_key:
-            raise ValueError(f"a {self.type} channel needs key_env or key_credential")
-        if self.type == "webhook" and not (has_key or self.url):
-            raise ValueError("a webhook channel needs url, key_env or key_credential")
-        if self.url and self.type != "webhook":
             raise ValueError(
-                "only a webhook may have a plain url; a robot URL holds its key: use key_env"
+                f"{self.type} 渠道需要 key_env 或 key_credential（密钥所在的环境变量或凭据名）"
             )
+        if self.type == "webhook" and not (has_key or self.url):
+            raise ValueError("webhook 渠道需要 url、key_env 或 key_credential")
+        if self.url and self.type != "webhook":
+            raise ValueError("只有 webhook 渠道可写 url；机器人的地址含密钥，请用 key_env")
         if self.type == "log" and (has_key or self.secret_env or self.secret_credential):
-            raise ValueError("a log channel has no key or secret")
+            raise ValueError("log 渠道没有密钥")
         return self
 
 
@@ -95,14 +98,14 @@ class ChannelsFile(_Model):
 
         for name in self.channels:
             if not re.match(_NAME, name):
-                raise ValueError(f"channel name {name!r}: use letters, digits, '-', '_' or '.'")
+                raise ValueError(f"渠道名 {name!r}：只能用字母、数字、'-'、'_' 或 '.'")
         log = self.channels.get("log")
         if log is not None and log.type != "log":
-            raise ValueError("the channel name 'log' is reserved for the log channel")
+            raise ValueError("渠道名 'log' 留给日志渠道，不能另作他用")
         unknown = sorted(set(self.templates) - set(TEMPLATE_NAMES))
         if unknown:
             raise ValueError(
-                f"unknown template(s) {', '.join(unknown)}; known: {', '.join(TEMPLATE_NAMES)}"
+                f"不认识的模板 (template)：{', '.join(unknown)}；可用：{', '.join(TEMPLATE_NAMES)}"
             )
         return self
 

@@ -19,6 +19,7 @@ from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
 from ..exceptions import ConfigError, Problem
 from .channels import ChannelsFile
+from .messages import chinese
 from .yamlfile import YamlFile
 
 DEFAULT_FILES = {
@@ -55,9 +56,7 @@ def validate_file(
     """Validate one loaded file against its model; append located problems, return None."""
     data = yaml.data if yaml.data is not None else {}
     if not isinstance(data, dict):
-        problems.append(
-            Problem("the file must hold a mapping (key: value lines)", str(yaml.path), 1)
-        )
+        problems.append(Problem("文件内容应为映射 (mapping)：每行一个 “键: 值”", str(yaml.path), 1))
         return None
     if overrides:
         data = {**data, **overrides}
@@ -68,7 +67,7 @@ def validate_file(
             loc = _clean_loc(error["loc"])
             problems.append(
                 Problem(
-                    error["msg"],
+                    chinese(error),
                     str(yaml.path),
                     yaml.line_of(loc),
                     dotted(loc) or None,
@@ -117,7 +116,8 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         raise ConfigError(
             [
                 Problem(
-                    "config directory not found (use --config DIR or REMINDERS_CONFIG)",
+                    "找不到配置目录 (config directory)：用 --config DIR 或环境变量 "
+                    "REMINDERS_CONFIG 指定",
                     str(directory),
                 )
             ]
@@ -129,7 +129,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         if not path.exists():
             problems.append(
                 Problem(
-                    f"missing file; the config directory needs {', '.join(DEFAULT_FILES.values())}",
+                    f"缺少文件 (missing file)；配置目录需要 {'、'.join(DEFAULT_FILES.values())}",
                     str(path),
                 )
             )
@@ -163,7 +163,9 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     if problems or channels is None:
         raise ConfigError(problems)
 
-    plan = compile_plan(settings, units.units, calendar, duties.duties, locate)
+    plan = compile_plan(
+        settings, units.units, calendar, duties.duties, locate, declared_groups=units.groups
+    )
     secret = _password_in_ledger_url(settings, files["settings"])
     if secret is not None:
         plan = replace(plan, warnings=(*plan.warnings, secret))
@@ -178,8 +180,8 @@ def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | Non
         return None
     path: FieldPath = ("delivery", "ledger_url")
     return Problem(
-        "the ledger URL carries a password: settings files are no place for secrets; "
-        "give it in PGPASSWORD or a password file (~/.pgpass, PGPASSFILE) instead",
+        "台账地址 (ledger URL) 中含密码：设置文件里不应写密码；"
+        "改用环境变量 PGPASSWORD 或密码文件（~/.pgpass、PGPASSFILE）",
         str(yaml.path),
         yaml.line_of(path),
         dotted(path),
@@ -197,7 +199,8 @@ def _check_channel_names(
                 path: FieldPath = ("units", i, "channels", j)
                 problems.append(
                     Problem(
-                        f"unknown channel; define it in channels.yaml (known: {', '.join(known)})",
+                        f"没有这个渠道 (channel)：先在 channels.yaml 中定义"
+                        f"（已有：{'、'.join(known)}）",
                         str(yaml.path),
                         yaml.line_of(path),
                         dotted(path),

@@ -40,14 +40,18 @@ class YamlFile:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise ConfigError([Problem(f"cannot read: {exc.strerror}", str(path))]) from None
+            raise ConfigError(
+                [Problem(f"读不了文件 (cannot read)：{exc.strerror}", str(path))]
+            ) from None
         if len(raw) > MAX_BYTES:
-            raise ConfigError([Problem(f"file is larger than {MAX_BYTES // 2**20} MB", str(path))])
+            raise ConfigError(
+                [Problem(f"文件太大：超过 {MAX_BYTES // 2**20} MB (file too large)", str(path))]
+            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             bad_line = raw[: exc.start].count(b"\n") + 1
-            message = "not UTF-8 text; save the file as UTF-8"
+            message = "不是 UTF-8 文本：请把文件另存为 UTF-8 编码 (not UTF-8)"
             raise ConfigError([Problem(message, str(path), bad_line)]) from None
         try:
             data = reader().load(text)
@@ -55,9 +59,20 @@ class YamlFile:
             mark = exc.problem_mark or exc.context_mark
             line: int | None = mark.line + 1 if mark is not None else None
             message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-            raise ConfigError([Problem(f"invalid YAML: {message}", str(path), line)]) from None
+            raise ConfigError(
+                [
+                    Problem(
+                        f"YAML 格式错误 (invalid YAML)：{message}；常见原因：缩进不齐、"
+                        "冒号后少空格、引号不成对",
+                        str(path),
+                        line,
+                    )
+                ]
+            ) from None
         except YAMLError as exc:
-            raise ConfigError([Problem(f"invalid YAML: {exc}", str(path))]) from None
+            raise ConfigError(
+                [Problem(f"YAML 格式错误 (invalid YAML)：{exc}", str(path))]
+            ) from None
         return cls(path, data)
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:

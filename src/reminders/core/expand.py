@@ -13,7 +13,7 @@ and periods, and only what is needed is fanned out to units.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from dateutil.rrule import rrulestr
@@ -34,7 +34,9 @@ from .rules import (
     PeriodicRule,
     RRuleRule,
     StandingRule,
+    WindowRule,
     describe_rule,
+    spec_parts,
 )
 
 # A due date moves back at most over one holiday block plus a weekend; periods
@@ -63,6 +65,7 @@ class Slot:
     kind: Kind
     provisional: bool
     source: str
+    tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
 
     def occurrence(self, duty: Duty, unit: str) -> Occurrence:
         return Occurrence(
@@ -77,6 +80,7 @@ class Slot:
             self.provisional,
             self.source,
             self.key,
+            self.tracked,
         )
 
 
@@ -150,11 +154,28 @@ class _Expander:
     # -- rules -------------------------------------------------------------
     def deadline_date(self, rule: DeadlineRule) -> date:
         year, month, day = rule.parts
-        year = year or self.plan_year
+        year = year or self.plan_year + (rule.year_offset or 0)
         return date(year, month, day) if day else month_end(year, month)
 
+    def window_dates(self, rule: WindowRule) -> tuple[date, date]:
+        """First and last day; an end before the start without years is in the next year."""
+        y1, m1, d1 = spec_parts(rule.window.start)
+        y2, m2, d2 = spec_parts(rule.window.end)
+        first = date(y1 or self.plan_year, m1, d1 or 1)
+        year = y2 or (y1 or self.plan_year)
+        if y2 is None and (m2, d2 or 31) < (m1, d1 or 1):
+            year += 1
+        last = date(year, m2, d2) if d2 else month_end(year, m2)
+        return first, last
+
     def every(
-        self, period: Period, count: int, source: str, day: int | None = None, interval: int = 1
+        self,
+        period: Period,
+        count: int,
+        source: str,
+        day: int | None = None,
+        interval: int = 1,
+        at: tuple[str, ...] = (),
     ) -> list[Slot]:
         def build() -> Iterator[Slot]:
             if interval == 1:
@@ -162,6 +183,9 @@ class _Expander:
             else:
                 periods = self.chunked(period, interval)
             for span in periods:
+                if at:
+                    yield from self.points(span, at, source)
+                    continue
                 if day is not None:
                     nominal = _day_in(span, period, day)
                     yield self.slot(
@@ -174,7 +198,19 @@ class _Expander:
                         part.key, period_label(part.key), part.end, start, "recurring", source
                     )
 
-        return self.cached(("every", period, count, day, interval, source), build())
+        return self.cached(("every", period, count, day, interval, at, source), build())
+
+    def points(self, span: Span, at: tuple[str, ...], source: str) -> Iterator[Slot]:
+        """每学期开学前、期中、期末: due on the period's first day, its middle and its last."""
+        middle = span.start + (span.end - span.start) // 2
+        days = {"start": span.start, "middle": middle, "end": span.end}
+        names = {"start": "开始前", "middle": "期中", "end": "期末"}
+        for point in at:
+            nominal = days[point]
+            if nominal < self.plan_start:
+                continue
+            label = f"{period_label(span.key)}{names[point]}"
+            yield self.slot(f"{span.key}.{point}", label, nominal, None, "recurring", source)
 
     def chunked(self, period: Period, interval: int) -> list[Span]:
         """Every `interval` periods from the plan start's, as one span keyed by its first."""
@@ -298,6 +334,27 @@ class _Expander:
         )
         return [s for s in slots if self.in_window(s)]
 
+    def window_slots(self, rule: WindowRule, source: str) -> list[Slot]:
+        """A window (4-12月份): a progress check at each month end inside it, due at its end."""
+        first, last = self.window_dates(rule)
+        slots = [
+            self.slot(
+                f"window-{span.key}",
+                f"进度检查·{period_label(span.key)}",
+                span.end,
+                max(span.start, first),
+                "campaign",
+                source,
+            )
+            for span in spans("month", first, last, self.semesters)
+            if span.end < last
+        ]
+        label = rule.phrase or f"{first:%-m月%-d日}至{last:%-m月%-d日}"
+        slots.append(
+            self.slot(f"window-{last.isoformat()}", label, last, first, "campaign", source)
+        )
+        return [s for s in slots if self.in_window(s)]
+
     def slots_for(self, compiled: CompiledDuty) -> list[Slot]:
         rules = compiled.rules
         settings = self.plan.settings
@@ -319,7 +376,16 @@ class _Expander:
                 if self.in_window(slot):
                     out.append(slot)
             elif isinstance(rule, EveryRule):
-                out.extend(self.every(rule.every, rule.count, source, rule.day, rule.interval or 1))
+                out.extend(
+                    self.every(
+                        rule.every,
+                        rule.count,
+                        source,
+                        rule.day,
+                        rule.interval or 1,
+                        tuple(rule.at or ()),
+                    )
+                )
             elif isinstance(rule, PeriodicRule):
                 out.extend(self.every(settings.cadence.periodic, 1, source))
             elif isinstance(rule, RRuleRule):
@@ -352,10 +418,17 @@ class _Expander:
                     if rule.immediate is True
                     else rule.immediate
                 )
-                due = self.cal.add_workdays(self.plan_start, workdays)
+                if rule.calendar_days:
+                    due = self.cal.last_workday_on_or_before(
+                        self.plan_start + timedelta(days=workdays)
+                    )
+                    label = f"{workdays}天内"
+                else:
+                    due = self.cal.add_workdays(self.plan_start, workdays)
+                    label = f"立即（{workdays}个工作日内）"
                 slot = Slot(
                     "immediate",
-                    f"立即（{workdays}个工作日内）",
+                    label,
                     due,
                     self.plan_start,
                     "immediate",
@@ -370,14 +443,19 @@ class _Expander:
                 out.extend(self.observance(rule, source))
             elif isinstance(rule, CampaignRule):
                 out.extend(self.campaign(rule, source))
+            elif isinstance(rule, WindowRule):
+                out.extend(self.window_slots(rule, source))
         return out
 
     def duty_slots(self, position: int, compiled: CompiledDuty) -> DutySlots:
+        track_from = self.plan.track_from
         seen: set[str] = set()
         kept: list[Slot] = []
         for slot in self.slots_for(compiled):
             if slot.key not in seen:
                 seen.add(slot.key)
+                if track_from is not None and slot.due < track_from:
+                    slot = replace(slot, tracked=False)
                 kept.append(slot)
         return DutySlots(position, compiled, tuple(kept))
 

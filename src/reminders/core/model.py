@@ -37,7 +37,7 @@ class _Model(BaseModel):
 
 def _offset(value: str) -> str:
     if not _OFFSET.match(value):
-        raise ValueError("a lead time is a count of days ('7d') or workdays ('3wd')")
+        raise ValueError("提前量写作天数（'7d'）或工作日数（'3wd'）")
     return value
 
 
@@ -64,7 +64,7 @@ def _month_day(value: Any) -> tuple[int, int]:
         return value
     match = _MONTH_DAY.match(str(value).strip())
     if not match:
-        raise ValueError("expected MM-DD")
+        raise ValueError("应为 MM-DD（月-日）")
     month, day = int(match[1]), int(match[2])
     date(2024, month, day)  # raises for 02-30 and friends
     return month, day
@@ -84,9 +84,9 @@ def _date_range(value: Any) -> tuple[date, date]:
         start = date.fromisoformat(first.strip())
         end = date.fromisoformat(last.strip()) if sep else start
     except ValueError:
-        raise ValueError("expected YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD") from None
+        raise ValueError("应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD") from None
     if end < start:
-        raise ValueError("the range ends before it starts")
+        raise ValueError("结束日早于开始日")
     return start, end
 
 
@@ -98,7 +98,7 @@ def _month_day_range(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
         return value
     first, sep, last = str(value).partition("..")
     if not sep:
-        raise ValueError("expected MM-DD..MM-DD")
+        raise ValueError("应为 MM-DD..MM-DD")
     return _month_day(first), _month_day(last)
 
 
@@ -118,7 +118,7 @@ class SendWindow(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:
         if self.end <= self.start:
-            raise ValueError("send_window.end must be after send_window.start")
+            raise ValueError("send_window.end 必须晚于 send_window.start")
         return self
 
 
@@ -183,7 +183,7 @@ class FeedSettings(_Model):
     @classmethod
     def _port(cls, value: str) -> str:
         if int(value.rpartition(":")[2]) > 65535:
-            raise ValueError("the port must be 0-65535")
+            raise ValueError("端口 (port) 应在 0–65535 之间")
         return value
 
 
@@ -210,10 +210,24 @@ class LoopSettings(_Model):
     report_worst: int = Field(10, ge=0, le=200, description="worst overdue items listed")
 
 
+class ConsoleSettings(_Model):
+    """`console:`: the web console (督办看板) on the service's listener."""
+
+    enabled: bool = Field(True, description="serve the console under /console/")
+    session_hours: int = Field(168, ge=1, le=2160, description="a login lasts this long")
+    login_link_minutes: int = Field(30, ge=1, le=1440, description="`users link` expiry")
+    max_upload_mb: int = Field(20, ge=1, le=200, description="largest evidence file")
+
+
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
     plan_year: int = Field(ge=2000, le=2100)
     plan_start: date | None = Field(None, description="default: 1 January of the plan year")
+    track_from: date | None = Field(
+        None,
+        description="跟踪起始日: occurrences due before it are history (not reminded, not "
+        "overdue); default: the day the ledger was created",
+    )
     lead_times: list[Offset] = Field(default_factory=lambda: ["7d", "3wd", "0d"])
     overdue_steps: list[Offset] = Field(default_factory=lambda: ["1wd", "3wd", "7wd"])
     send_window: SendWindow = SendWindow()
@@ -222,6 +236,7 @@ class Settings(_Model):
     feeds: FeedSettings = FeedSettings()
     delivery: DeliverySettings = DeliverySettings()
     loop: LoopSettings = LoopSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -229,7 +244,7 @@ class Settings(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not a known IANA time zone, e.g. Asia/Shanghai") from None
+            raise ValueError("不是已知的时区 (time zone)，例如 Asia/Shanghai") from None
         return value
 
     @property
@@ -249,6 +264,9 @@ class Unit(_Model):
 
 class UnitsFile(_Model):
     units: list[Unit] = Field(min_length=1)
+    groups: list[str] = Field(
+        default_factory=list, description="groups no unit has joined yet (e.g. 各科室)"
+    )
 
 
 # ---------------------------------------------------------------- calendar data
@@ -275,7 +293,7 @@ class Event(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> Event:
         if self.end < self.start:
-            raise ValueError("the event ends before it starts")
+            raise ValueError("事件的结束日早于开始日")
         return self
 
 
@@ -288,7 +306,7 @@ class Observance(_Model):
     @model_validator(mode="after")
     def _one(self) -> Observance:
         if (self.month is None) == (self.day is None):
-            raise ValueError("an observance has exactly one of 'month' or 'day'")
+            raise ValueError("主题活动 (observance) 须有且只有 month 或 day 之一")
         return self
 
 
@@ -301,24 +319,37 @@ class CalendarData(_Model):
 
 # ---------------------------------------------------------------- duties
 
+DUTY_ID = r"^\d{1,4}(?:\.\d{1,4}){0,3}$"
+
+
+def duty_sort_key(duty_id: object) -> tuple[int, ...]:
+    """The one place duty ids are taken apart: '3.2.1' → (3, 2, 1), so 2 < 2.3 < 10;
+    anything else sorts last."""
+    parts = str(duty_id).split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        return (10**9,)
+    return tuple(int(part) for part in parts)
+
 
 class Duty(_Model):
-    id: str = Field(pattern=r"^\d+\.\d+$", description="<measure>.<task>, e.g. 4.5")
+    id: str = Field(
+        pattern=DUTY_ID, description="the table's numbering: 4.5 (<measure>.<task>), 7, 2.3, 3.2.1"
+    )
     section: str | None = None
     measure: str | None = None
     title: str = Field(min_length=1)
     text: str = ""
     units: list[str] = Field(min_length=1, description="responsible units or groups")
     partners: list[str] = Field(default_factory=list, description="配合单位")
+    leader: str | None = Field(None, description="责任领导/责任人 as written; never a unit")
     time_limit: str | None = Field(None, description="the time-limit cell, verbatim")
     schedule: list[Rule] | None = Field(None, description="structured rules; replace the phrases")
     lead_times: list[Offset] | None = None
     overdue_steps: list[Offset] | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int]:
-        measure, task = self.id.split(".")
-        return int(measure), int(task)
+    def sort_key(self) -> tuple[int, ...]:
+        return duty_sort_key(self.id)
 
 
 class DutiesFile(_Model):

@@ -43,6 +43,7 @@ class Occurrence:
     provisional: bool
     source: str
     period: str
+    tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -57,6 +58,7 @@ class Occurrence:
             "provisional": self.provisional,
             "source": self.source,
             "period": self.period,
+            "tracked": self.tracked,
         }
 
 
@@ -94,7 +96,7 @@ _REVIEW_PREFIX = "review/"
 
 
 def review_group_id(unit: str, period: str) -> str:
-    # Duty ids are digits and a dot, so `review/…` never names an occurrence.
+    # Duty ids are digits and dots, so `review/…` never names an occurrence.
     return f"{_REVIEW_PREFIX}{unit}/{period}"
 
 

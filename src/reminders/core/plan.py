@@ -13,7 +13,7 @@ from datetime import date
 from ..exceptions import ConfigError, Problem
 from .grammar import Vocabulary, read_phrases
 from .model import CalendarData, Duty, Event, Observance, Settings, Unit
-from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule
+from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule, WindowRule, spec_parts
 from .workcalendar import WorkCalendar, YearOverride
 
 FieldPath = tuple[str | int, ...]
@@ -48,6 +48,9 @@ class Plan:
     warnings: tuple[Problem, ...] = ()
     events: dict[str, Event] = field(default_factory=dict)
     observances: dict[str, Observance] = field(default_factory=dict)
+    # Occurrences due before this day are history (未跟踪): shown, never reminded nor overdue.
+    # settings.track_from, else the edge's default (the day the ledger was created).
+    track_from: date | None = None
 
     def unit_names(self) -> list[str]:
         return [unit.name for unit in self.units]
@@ -108,39 +111,45 @@ def compile_plan(
     duties: Sequence[Duty],
     locate: Locate = _no_lines,
     calendar: WorkCalendar | None = None,
+    declared_groups: Sequence[str] = (),
 ) -> Plan:
-    """Check every cross-reference and read every phrase; raise ConfigError listing all problems."""
+    """Check every cross-reference and read every phrase; raise ConfigError listing all problems.
+
+    `declared_groups` are groups declared in units.yaml before any unit joins them (各科室): a duty
+    may name one; it has no occurrences until a unit joins it."""
     out = _Collector(locate)
     names: dict[str, int] = {}
     for i, unit in enumerate(units):
         if unit.name in names:
-            out.add("units", ("units", i, "name"), "duplicate unit name", unit.name)
+            out.add("units", ("units", i, "name"), "单位名称重复 (duplicate unit)", unit.name)
         names[unit.name] = i
     groups: dict[str, list[str]] = {}
+    for i, group in enumerate(declared_groups):
+        if group in names:
+            out.add("units", ("groups", i), "分组不能与单位同名 (group named like a unit)", group)
+        groups.setdefault(group, [])
     for i, unit in enumerate(units):
         for j, group in enumerate(unit.groups):
             if group in names:
-                out.add(
-                    "units", ("units", i, "groups", j), "a group may not share a unit's name", group
-                )
+                out.add("units", ("units", i, "groups", j), "分组名不能与单位名相同", group)
             groups.setdefault(group, []).append(unit.name)
         if unit.supervisor is not None and unit.supervisor not in names:
             out.add(
                 "units",
                 ("units", i, "supervisor"),
-                f"unknown unit; known: {', '.join(names)}",
+                f"没有这个单位 (unit)；已有：{'、'.join(names)}",
                 unit.supervisor,
             )
 
     events: dict[str, Event] = {}
     for i, event in enumerate(data.events):
         if event.key in events:
-            out.add("calendar", ("events", i, "key"), "duplicate event key", event.key)
+            out.add("calendar", ("events", i, "key"), "事件的 key 重复", event.key)
         events[event.key] = event
     observances: dict[str, Observance] = {}
     for i, obs in enumerate(data.observances):
         if obs.key in observances:
-            out.add("calendar", ("observances", i, "key"), "duplicate observance key", obs.key)
+            out.add("calendar", ("observances", i, "key"), "主题活动的 key 重复", obs.key)
         observances[obs.key] = obs
     vocabulary = vocabulary_of(data)
     event_names = dict(vocabulary.events)
@@ -153,7 +162,7 @@ def compile_plan(
             out.add(
                 "duties",
                 (*where, "id"),
-                f"duplicate duty id (also duties[{seen[duty.id]}])",
+                f"任务编号重复 (duplicate duty id)，与 duties[{seen[duty.id]}] 相同",
                 duty.id,
             )
             continue
@@ -162,11 +171,25 @@ def compile_plan(
         for j, name in enumerate(duty.units):
             members = groups.get(name, [name] if name in names else None)
             if members is None:
-                known = ", ".join([*names, *groups])
+                known = "、".join([*names, *groups])
                 out.add(
-                    "duties", (*where, "units", j), f"unknown unit or group; known: {known}", name
+                    "duties",
+                    (*where, "units", j),
+                    f"没有这个单位或分组 (unit or group)；已有：{known}",
+                    name,
                 )
                 continue
+            if not members and name in declared_groups:
+                out.add(
+                    "duties",
+                    (*where, "units", j),
+                    "该组尚无单位 (group has no units yet)：给属于它的单位加上 `groups: ["
+                    + name
+                    + "]`；"
+                    "在此之前它没有到期事项",
+                    name,
+                    warn=True,
+                )
             fanned.update(dict.fromkeys(members))
         rules = [_named_event(r, event_names) for r in _rules(duty, where, vocabulary, out)]
         for rule in rules:
@@ -185,6 +208,7 @@ def compile_plan(
         warnings=tuple(out.warnings),
         events=events,
         observances=observances,
+        track_from=settings.track_from,
     )
 
 
@@ -194,7 +218,7 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
             out.add(
                 "duties",
                 (*where, "schedule"),
-                "an empty schedule gives no due dates; remove it or add a rule",
+                "schedule 为空，没有到期日：删去它，或加一条规则",
                 [],
             )
         return list(duty.schedule)
@@ -203,27 +227,38 @@ def _rules(duty: Duty, where: FieldPath, vocabulary: Vocabulary, out: _Collector
         out.add(
             "duties",
             (*where, "time_limit"),
-            f"duty {duty.id}: schedule phrase not understood: “{phrase}”; write it as a "
-            "phrase from the README or give a structured 'schedule'",
+            f"任务 {duty.id}：读不懂的时限用语 (phrase not understood)：“{phrase}”；"
+            "改写成使用指南/README 中列出的用语，或给出结构化的 schedule",
             duty.time_limit,
         )
     for reason in reading.invalid:
-        out.add("duties", (*where, "time_limit"), f"duty {duty.id}: {reason}", duty.time_limit)
+        out.add("duties", (*where, "time_limit"), f"任务 {duty.id}：{reason}", duty.time_limit)
     for conflict in reading.conflicts:
         out.add(
             "duties",
             (*where, "time_limit"),
-            f"duty {duty.id}: {conflict}",
+            f"任务 {duty.id}：{conflict}",
             duty.time_limit,
             warn=True,
         )
     if not reading.rules and not reading.not_understood and not reading.invalid:
-        out.add(
-            "duties",
-            (*where, "time_limit"),
-            f"duty {duty.id} has no time limit: no phrase in time_limit or text gives a due date",
-            duty.time_limit,
-        )
+        if duty.time_limit is None:  # the table gives none (a target): kept, no occurrences
+            out.add(
+                "duties",
+                (*where, "id"),
+                f"任务 {duty.id} 无时限 (no time limit)：没有到期事项；要提醒，请加上 time_limit "
+                "或 schedule",
+                duty.id,
+                warn=True,
+            )
+        else:
+            out.add(
+                "duties",
+                (*where, "time_limit"),
+                f"任务 {duty.id} 没有时限：time_limit 和正文中都没有能给出到期日的用语"
+                "（任务确无时限时，删去 time_limit 这一行）",
+                duty.time_limit,
+            )
     return reading.rules
 
 
@@ -247,21 +282,20 @@ def _check_rule(
     if isinstance(rule, CampaignRule):
         event = events.get(rule.campaign.until)
         if event is None:
-            known = ", ".join(f"{e.key} ({e.name})" for e in events.values()) or "none defined"
+            known = "、".join(f"{e.key}（{e.name}）" for e in events.values()) or "尚未定义"
             out.add(
                 "duties",
                 (*where, field_name),
-                f"duty {duty.id}: campaign ends with an undefined event; "
-                f"add it to calendar.yaml events (known: {known})",
+                f"任务 {duty.id}：专项行动以一个未定义的事件结束；"
+                f"在 calendar.yaml 的 events 中加上它（已有：{known}）",
                 rule.campaign.until,
             )
         elif _expired(rule, settings, events):
             out.add(
                 "duties",
                 (*where, field_name),
-                f"duty {duty.id}: campaign expired: {event.name} ended {event.end} "
-                f"before the campaign "
-                f"would start in {settings.plan_year}; no occurrences",
+                f"任务 {duty.id}：专项行动已过期 (expired)：{event.name}已于 {event.end} 结束，"
+                f"早于 {settings.plan_year} 年的开始日，不产生事项",
                 rule.phrase,
                 warn=True,
             )
@@ -269,22 +303,45 @@ def _check_rule(
         out.add(
             "duties",
             (*where, field_name),
-            f"duty {duty.id}: unknown observance; "
-            f"known: {', '.join(observances) or 'none defined'}",
+            f"任务 {duty.id}：没有这个主题活动 (observance)；"
+            f"已有：{'、'.join(observances) or '尚未定义'}",
             rule.observance,
         )
     elif isinstance(rule, DeadlineRule):
         year, month, day = rule.parts
+        year = year or settings.plan_year + (rule.year_offset or 0)
         if day is not None:
             try:
-                date(year or settings.plan_year, month, day)
+                date(year, month, day)
             except ValueError:
                 out.add(
                     "duties",
                     (*where, field_name),
-                    f"duty {duty.id}: the deadline does not exist in {year or settings.plan_year}",
+                    f"任务 {duty.id}：{year or settings.plan_year} 年没有这个日期",
                     rule.deadline,
                 )
+    elif isinstance(rule, WindowRule):
+        ends = []
+        for spec in (rule.window.start, rule.window.end):
+            y, m, d = spec_parts(spec)
+            try:
+                ends.append(date(y or settings.plan_year, m, d or 1))
+            except ValueError:
+                out.add(
+                    "duties",
+                    (*where, field_name),
+                    f"任务 {duty.id}：{y or settings.plan_year} 年没有这个日期 (no such date)",
+                    spec,
+                )
+                return
+        explicit = all(spec_parts(s)[0] is not None for s in (rule.window.start, rule.window.end))
+        if explicit and ends[1] < ends[0]:
+            out.add(
+                "duties",
+                (*where, field_name),
+                f"任务 {duty.id}：时段结束早于开始 (the window ends before it starts)",
+                f"{rule.window.start}..{rule.window.end}",
+            )
 
 
 def _expired(rule: Rule, settings: Settings, events: dict[str, Event]) -> bool:

@@ -10,9 +10,9 @@ jumps, and a nightly feed rebuild as the feed window rolls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-import socket
 import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ..closedloop.app import LoopApp, RootApp
 from ..closedloop.keys import action_key, api_token
-from ..closedloop.links import ActionLinks
+from ..closedloop.links import ActionLinks, link_base
 from ..closedloop.loop import Loop
 from ..closedloop.state import feed_marks
 from ..closedloop.store import LoopStore
@@ -39,10 +39,12 @@ from ..delivery.sender import Deliverer
 from ..delivery.setup import channels_from_config, open_ledger
 from ..exceptions import RemindersError
 from ..feeds import EmbeddedServer, FeedApp, FeedPublisher, server_config
-from ..feeds.server import configured_listen
 from ..ledger import Ledger
+from ..listen import bind, configured_listen
 from ..statedir import ensure_private_dir
 from ..statelock import StateLock
+from ..tracking import tracked
+from . import stopsignal
 from .clock import Clock
 from .memory import release_free_memory
 from .notify import Notifier
@@ -83,15 +85,45 @@ class Service:
         self.publisher: FeedPublisher
         self.scheduler: AsyncIOScheduler
         self.next_due: datetime | None = None
+        self.since: datetime | None = None  # when the ledger was made
+        self._untracked_report: datetime | None = None
         self.sent_total = 0
         self.loop: Loop
         self.base_url = ""
         self._signature: ConfigSignature = ()
         self._changed = asyncio.Event()
         self._published_revision = -1
+        self._scheduler_stopped = False
+        self._reload_asked: list[int] = []
 
     # -- life cycle --------------------------------------------------------------
     async def run(self) -> int:
+        """Start, serve until SIGTERM or SIGINT, stop: exit 0. A stop asked for at any
+        moment of start-up closes what was opened so far and exits 0 too."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        # a SIGHUP during start-up (its default would kill us): reloaded once started
+        loop.add_signal_handler(signal.SIGHUP, self._reload_asked.append, signal.SIGHUP)
+        if stopsignal.received():
+            self.stopping.set()
+        try:
+            async with contextlib.AsyncExitStack() as opened:
+                await self._run(opened)
+        except _Stopped:
+            log.info("stopped during start-up")
+            return 0
+        log.info("stopped")
+        return 0
+
+    async def _checkpoint(self) -> None:
+        """Between start-up steps: let a pending signal in, and stop if it asked to."""
+        await asyncio.sleep(0)
+        if self.stopping.is_set():
+            raise _Stopped
+
+    async def _run(self, opened: contextlib.AsyncExitStack) -> None:
+        await self._checkpoint()
         self._signature = config_signature(self.options.config_dir)
         self.config = load_config(self.options.config_dir, self.options.plan_year)
         _log_warnings(self.config)
@@ -100,13 +132,22 @@ class Service:
         if self.clock.offset:
             log.warning("clock shifted for testing: it reads %s", self.clock.now().isoformat())
         state_dir = ensure_private_dir(self.options.state_dir)
-        with StateLock(state_dir):
-            return await self._run(state_dir, zone)
-
-    async def _run(self, state_dir: Path, zone: ZoneInfo) -> int:
+        opened.callback(self.notifier.close)
+        await self._checkpoint()
+        opened.enter_context(StateLock(state_dir))
         loop = asyncio.get_running_loop()
         offset = self.clock.offset.total_seconds()
-        self.ledger = open_ledger(self.config, state_dir)
+        self.ledger = open_ledger(self.config, state_dir, self.clock.now())
+        opened.callback(self.ledger.close)
+        self.since = self.ledger.created_at()
+        self.config = tracked(self.config, self.ledger, self.clock.now())
+        log.info(
+            "tracking from %s (%s): occurrences due earlier are history, not reminded or overdue",
+            self.config.plan.track_from,
+            "settings track_from"
+            if self.config.settings.track_from
+            else "the day the ledger was made; set track_from to change it",
+        )
         self.deliverer = Deliverer(
             self.ledger,
             channels_from_config(self.config, self.environ),
@@ -114,26 +155,39 @@ class Service:
             link_template=self.config.channels.link_template,
             clock=lambda: time.time() + offset,
         )
+        opened.push_async_callback(self.deliverer.aclose)
         self.loop = Loop(LoopStore.of(self.ledger), lambda: self.config.plan)
         key = action_key(state_dir, self.environ)
         self.publisher = FeedPublisher(state_dir, self.clock.now)
+        await self._checkpoint()
         await self._publish()
+        await self._checkpoint()
 
-        sock = _bind(*(self.options.listen or configured_listen(self.config.settings)))
+        sock = bind(*(self.options.listen or configured_listen(self.config.settings)))
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         self._set_links(key)
         loop_app = LoopApp(
             self.loop, key, api_token(state_dir, self.environ), self.clock.now, self.state_changed
         )
-        app = RootApp(FeedApp(self.publisher.store), loop_app)
+        console = None
+        if self.config.settings.console.enabled:
+            from ..console import build_console
+
+            console = build_console(
+                self.loop, self.ledger.engine, state_dir, key, self.clock.now, self.state_changed
+            )
+        app = RootApp(FeedApp(self.publisher.store), loop_app, console)
         server = EmbeddedServer(server_config(app, host, port))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
+        opened.callback(self._cancel_tasks)
+        opened.push_async_callback(_stop_server, server, serving)
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
+            await self._checkpoint()
         if serving.done():
             serving.result()
-            raise RemindersError(f"the feed server did not start on {host}:{port}")
+            raise RemindersError(f"订阅服务未能在 {host}:{port} 上启动 (feed server did not start)")
         log.info(
             "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
             "--base-url http://%s:%d`)",
@@ -143,6 +197,8 @@ class Service:
             host,
             port,
         )
+        if console is not None:
+            log.info("console (督办看板) on http://%s:%d/console/", host, port)
         silent = [u.name for u in self.config.plan.units if not u.channels]
         log.info(
             "config %s: %d duties, %d units; state %s; %s",
@@ -160,6 +216,7 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.start()
+        opened.callback(self._stop_scheduler)
         self.scheduler.add_job(
             self.wake,
             IntervalTrigger(seconds=self.options.sweep_seconds, timezone=zone),
@@ -171,29 +228,27 @@ class Service:
             trigger = IntervalTrigger(seconds=self.options.watch_seconds, timezone=zone)
             self.scheduler.add_job(self._watch_config, trigger, id="watch-config")
         self._spawn(self._after_changes())
-        for signum, handler in (
-            (signal.SIGTERM, self.stopping.set),
-            (signal.SIGINT, self.stopping.set),
-            (signal.SIGHUP, lambda: self._spawn(self.reload())),
-        ):
-            loop.add_signal_handler(signum, handler)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
+        if self._reload_asked:
+            self._spawn(self.reload())
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog(self.notifier.watchdog_interval))
 
         # Ready once serving and planned; the catch-up run (whatever fell due while
-        # we were stopped) may take minutes under rate limits, so it runs after.
+        # we were stopped, and a weekly report still owed) may take minutes under
+        # rate limits, so it runs after.
         self.next_due = self.deliverer.next_wakeup(
             self.config.plan, self.completions(), self.clock.now()
         )
+        await self._checkpoint()
         self.notifier.ready(self.status_line())
         log.info("ready: %s", self.status_line())
         self._spawn(self.wake())
-        self._spawn(self.weekly_report())  # this week's, if it came while we were stopped
 
         await self.stopping.wait()
         log.info("stopping")
         self.notifier.stopping()
-        self.scheduler.shutdown(wait=False)
+        self._stop_scheduler()
         try:
             async with asyncio.timeout(self.options.stop_timeout):
                 await self._lock.acquire()  # an in-flight run finishes first
@@ -201,15 +256,18 @@ class Service:
             log.warning(
                 "a delivery run did not finish in %.0fs; stopping anyway", self.options.stop_timeout
             )
-        server.should_exit = True
-        await serving
+        # `opened` closes the rest: server, tasks, HTTP client, ledger, lock, notifier
+
+    def _stop_scheduler(self) -> None:
+        # AsyncIOScheduler.shutdown only schedules the shutdown: `running` stays True
+        # until the loop runs it, so remember that it was asked
+        if self.scheduler.running and not self._scheduler_stopped:
+            self._scheduler_stopped = True
+            self.scheduler.shutdown(wait=False)
+
+    def _cancel_tasks(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        await self.deliverer.aclose()
-        self.ledger.close()
-        self.notifier.close()
-        log.info("stopped")
-        return 0
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -225,7 +283,7 @@ class Service:
     def _set_links(self, key: bytes | None = None) -> None:
         """Action links under each reminder, to loop.base_url, feeds.base_url or our address."""
         settings = self.config.settings
-        base = settings.loop.base_url or settings.feeds.base_url
+        base = link_base(settings)
         if base is None:
             base = self.base_url
             log.warning(
@@ -256,36 +314,42 @@ class Service:
                 self._schedule_nightly()
 
     def _schedule_report(self) -> None:
-        """A job at the next report time, on the service's clock."""
+        """A wake-up at the next report time, on the service's clock."""
         if self.scheduler.get_job(REPORT_JOB) is not None:
             self.scheduler.remove_job(REPORT_JOB)
         _, upcoming = report_times(self.config.settings, self.clock.now())
         if upcoming is not None:
             trigger = DateTrigger(run_date=self.clock.to_real(upcoming))
-            self.scheduler.add_job(self.weekly_report, trigger, id=REPORT_JOB)
+            self.scheduler.add_job(self._report_time, trigger, id=REPORT_JOB)
 
-    async def weekly_report(self) -> None:
-        """This week's report, if its time has come (once per week: the ledger
-        keeps the claim, so a start after the time sends it late, not twice)."""
-        now = self.clock.now()
-        due, _ = report_times(self.config.settings, now)
+    async def _report_time(self) -> None:
         try:
-            if due is not None:
-                sent = await send_weekly_report(self.deliverer, self.loop, now)
-                late = " (late)" if now - due > timedelta(minutes=5) else ""
-                if sent:
-                    log.info("weekly report: %d message(s) sent%s", sent, late)
-                else:
-                    log.info(
-                        "weekly report of %s: nothing to send (sent before, or no robot)",
-                        due.date(),
-                    )
-        except Exception:
-            log.exception("weekly report failed")
+            await self.wake()
         finally:
-            release_free_memory()
             if not self.stopping.is_set():
                 self._schedule_report()
+
+    async def weekly_report(self, now: datetime) -> None:
+        """The weekly report owed now (this week's once its time has come, or an earlier
+        one failed or abandoned): every wake-up looks until it is sent or dead; the
+        ledger keeps the claim, so a restart sends it late, never twice."""
+        due, _ = report_times(self.config.settings, now, self.since)
+        came, upcoming = report_times(self.config.settings, now)
+        if due is None and came is not None and self._untracked_report != came:
+            self._untracked_report = came  # said once, not at every wake-up
+            log.info(
+                "weekly report of %s not sent: the ledger was made after it; the first "
+                "report goes out at %s",
+                came.date(),
+                upcoming.isoformat(timespec="minutes") if upcoming else "-",
+            )
+        try:
+            sent = await send_weekly_report(self.deliverer, self.loop, now, self.since)
+            if sent:
+                late = due is None or now - due > timedelta(minutes=5)
+                log.info("weekly report: %d message(s) sent%s", sent, " (late)" if late else "")
+        except Exception:
+            log.exception("weekly report failed; the next wake-up tries again")
 
     def state_changed(self) -> None:
         """An occurrence changed state (over HTTP): re-plan and refresh the feeds soon."""
@@ -318,6 +382,7 @@ class Service:
                 self.sent_total += len(report.sent)
             except Exception:
                 log.exception("delivery run failed; the sweep will try again")
+            await self.weekly_report(now)
             self.next_due = await asyncio.to_thread(
                 self.deliverer.next_wakeup, plan, done, self.clock.now()
             )
@@ -372,6 +437,7 @@ class Service:
             config = await asyncio.to_thread(
                 load_config, self.options.config_dir, self.options.plan_year
             )
+            config = await asyncio.to_thread(tracked, config, self.ledger, self.clock.now())
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:
@@ -401,25 +467,19 @@ class Service:
         return f"next reminder {nxt}; sent {self.sent_total} since start; {duties} duties"
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT came during start-up."""
+
+
+async def _stop_server(server: EmbeddedServer, serving: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    if not serving.done():
+        await serving
+
+
 def _log_warnings(config: Config) -> None:
     for warning in config.plan.warnings:
         log.warning("%s", warning)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so; without it
-    # a response's head and body wait on the client's delayed ACK (40 ms each)
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise RemindersError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 def run_service(options: RunOptions, environ: Mapping[str, str] | None = None) -> int:

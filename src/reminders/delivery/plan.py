@@ -167,13 +167,14 @@ def _at_opening(day: date, plan: Plan) -> datetime:
 def reminders_for(
     plan: Plan, occurrences: Sequence[Occurrence], completions: Collection[str] = ()
 ) -> list[Reminder]:
-    """Every reminder of the given occurrences, completed ones left out, sorted by instant."""
+    """Every reminder of the given occurrences, sorted by instant; completed ones and
+    those due before the plan's track_from (history) left out."""
     instants = _Instants(plan)
     bosses = supervisors(plan)
     out: list[Reminder] = []
     reviews: dict[str, list[Occurrence]] = {}
     for occ in occurrences:
-        if occ.id in completions:
+        if occ.id in completions or not occ.tracked:  # done, or history (before track_from)
             continue
         group = review_group(occ)
         if group is not None:
@@ -281,8 +282,8 @@ _Review = list[tuple[date, int, DutySlots, Slot]]
 def _slots(
     plan: Plan, window: Window, units: set[str] | None
 ) -> tuple[list[tuple[Duty, Slot, tuple[str, ...]]], dict[str, _Review]]:
-    """Each duty's slots with its units (those asked for), the standing reviews apart,
-    by period."""
+    """Each duty's tracked slots with its units (those asked for), the standing reviews
+    apart, by period."""
     singles: list[tuple[Duty, Slot, tuple[str, ...]]] = []
     reviews: dict[str, _Review] = {}
     for found in duty_slots(plan, window):
@@ -292,6 +293,8 @@ def _slots(
         if not members:
             continue
         for slot in found.slots:
+            if not slot.tracked:  # due before the plan's track_from: history, never reminded
+                continue
             if slot.kind == "standing-review":
                 reviews.setdefault(slot.key, []).append((slot.due, found.position, found, slot))
             else:

@@ -4,7 +4,9 @@ Templates are `string.Template` text (`$name`), overridable in channels.yaml
 under `templates:`. The digest groups overdue → today → upcoming, then the
 self-check (长期坚持) lists. When it is too long for the robot it is split
 between items; an item longer than a whole message is cut between characters
-(never inside one, never before a combining mark or joiner).
+(never inside one, never before a combining mark or joiner). Sizes are the
+channel's: what each piece adds to the request body the robot measures, and
+every part's real body is checked against the channel's limit before it is kept.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from string import Template
+from typing import Protocol
 
-from ..channels.base import Channel, measure
+from ..channels.base import Channel, Outgoing, measure
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WEEKDAYS_CN, WorkCalendar
@@ -58,6 +61,25 @@ class RenderedPart:
     keys: tuple[str, ...]
     part: int
     parts: int
+    unit: str = ""
+
+    def outgoing(self) -> Outgoing:
+        return Outgoing(self.title, self.text, self.unit, self.keys, self.part, self.parts)
+
+
+class Fit(Protocol):
+    """How a channel measures a message (every Channel is one)."""
+
+    @property
+    def flavor(self) -> str: ...
+
+    def budget(self, envelope: Outgoing) -> int: ...
+
+    def text_size(self, text: str) -> int: ...
+
+    def keys_size(self, keys: tuple[str, ...]) -> int: ...
+
+    def overflow(self, message: Outgoing) -> int: ...
 
 
 def days_left(calendar: WorkCalendar, today: date, due: date) -> str:
@@ -197,10 +219,10 @@ class Renderer:
             "、".join(units),
             [(d.reminder, d.key) for d in items],
             today,
-            limit_for=channel.limit_for,
-            plain=channel.flavor == "text",
+            fit=channel,
             link=self.link(units[0], channel.link) if len(units) == 1 else channel.link,
             actions=channel.kind != "log",  # action links are capabilities: not in logs
+            unit=units[0] if len(units) == 1 else "",
         )
 
     def render(
@@ -209,39 +231,50 @@ class Renderer:
         items: Sequence[tuple[Reminder, str]],
         today: date,
         *,
-        limit_for: Callable[[str], int],
-        plain: bool = False,
+        fit: Fit,
         link: str | None = None,
         actions: bool = True,
+        unit: str = "",
     ) -> list[RenderedPart]:
+        """The parts, each body within `fit`'s limit; `unit`: the message's unit field."""
         t = self.templates
         title = _fill(t["title"], {"unit": unit_label, "date": f"{today:%-m月%-d日}"})
         blocks = self.blocks(items, today, actions)
         footer = _fill(t["footer"], {"link": link}) if link else ""
-        if plain:
+        if fit.flavor == "text":
             title, footer = _plain(title), _plain(footer)
             blocks = [Block(_plain(b.text), b.keys) for b in blocks]
         longest_title = title + _fill(t["part"], _PART_PLACEHOLDER)
-        budget = limit_for(longest_title) - (measure("\n\n" + footer) if footer else 0)
-        if budget < 16:
-            raise ValueError("the title and footer templates leave no room for the message")
-        groups = split(blocks, budget)
-        parts: list[RenderedPart] = []
-        for number, group in enumerate(groups, 1):
-            text = "\n".join(b.text for b in group)
-            if footer and number == len(groups):
-                text = f"{text}\n\n{footer}"
-            part_title = title
-            if len(groups) > 1:
-                part_title += _fill(t["part"], {"part": number, "parts": len(groups)})
-            keys = tuple(dict.fromkeys(k for b in group for k in b.keys))
-            parts.append(RenderedPart(part_title, text, keys, number, len(groups)))
-        return parts
+        envelope = Outgoing(longest_title, "", unit, (), 99, 99)
+        budget = fit.budget(envelope) - (fit.text_size("\n\n" + footer) if footer else 0)
+        while True:
+            if budget < 16:
+                raise ValueError("the title and footer templates leave no room for the message")
+            groups = split(blocks, budget, fit.text_size, fit.keys_size)
+            parts: list[RenderedPart] = []
+            for number, group in enumerate(groups, 1):
+                text = "\n".join(b.text for b in group)
+                if footer and number == len(groups):
+                    text = f"{text}\n\n{footer}"
+                part_title = title
+                if len(groups) > 1:
+                    part_title += _fill(t["part"], {"part": number, "parts": len(groups)})
+                keys = tuple(dict.fromkeys(k for b in group for k in b.keys))
+                parts.append(RenderedPart(part_title, text, keys, number, len(groups), unit))
+            # the sizes above are exact for every channel we know; the real bodies decide
+            over = max(fit.overflow(part.outgoing()) for part in parts)
+            if over <= 0:
+                return parts
+            budget -= over
 
 
 def duty_texts(plan: Plan) -> dict[str, str]:
-    """Each duty's full task text (the title is a shortened form), for `$text`."""
-    return {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
+    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`."""
+    texts = {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
+    for c in plan.duties:
+        if c.duty.leader:
+            texts[c.duty.id] = f"{texts.get(c.duty.id, c.duty.title)}（责任人：{c.duty.leader}）"
+    return texts
 
 
 def _duty_order(duty: str) -> tuple[int, ...]:
@@ -260,15 +293,15 @@ def _breakable(text: str, index: int) -> bool:
     return text[index - 1] != "\u200d"
 
 
-def cut(text: str, budget: int) -> list[str]:
-    """Cut `text` into pieces each with measure ≤ budget, between characters."""
+def cut(text: str, budget: int, size_of: Callable[[str], int] = measure) -> list[str]:
+    """Cut `text` into pieces each with size ≤ budget, between characters."""
     pieces: list[str] = []
     start = 0
     size = 0
     last_break = 0
     index = 0
     while index < len(text):
-        width = measure(text[index])
+        width = size_of(text[index])
         if size + width > budget:
             end = last_break if last_break > start else index
             if end == start:  # one character wider than the budget cannot happen for budget ≥ 16
@@ -276,7 +309,7 @@ def cut(text: str, budget: int) -> list[str]:
             pieces.append(text[start:end])
             start = end
             index = max(index, end)
-            size = measure(text[start:index])
+            size = size_of(text[start:index])
             last_break = start
             continue
         if index > start and _breakable(text, index):
@@ -288,20 +321,29 @@ def cut(text: str, budget: int) -> list[str]:
     return pieces
 
 
-def split(blocks: Sequence[Block], budget: int) -> list[list[Block]]:
-    """Greedy: blocks joined by newlines, each group's measure ≤ budget."""
+def split(
+    blocks: Sequence[Block],
+    budget: int,
+    size_of: Callable[[str], int] = measure,
+    keys_size: Callable[[tuple[str, ...]], int] | None = None,
+) -> list[list[Block]]:
+    """Greedy: blocks joined by newlines, each group's size (its text's, plus what its
+    blocks' keys add to the body) ≤ budget."""
     groups: list[list[Block]] = []
     current: list[Block] = []
     size = 0
+    newline = size_of("\n")  # two bytes in JSON; more in Feishu's rich text
     for block in blocks:
+        own = keys_size(block.keys) if keys_size else 0
+        room = budget - own
         pieces = (
             [block]
-            if measure(block.text) <= budget
-            else [Block(piece, block.keys) for piece in cut(block.text, budget)]
+            if size_of(block.text) <= room
+            else [Block(piece, block.keys) for piece in cut(block.text, room, size_of)]
         )
         for piece in pieces:
-            width = measure(piece.text)
-            extra = width + (2 if current else 0)  # "\n" is two bytes in JSON
+            width = size_of(piece.text) + own
+            extra = width + (newline if current else 0)
             if current and size + extra > budget:
                 groups.append(current)
                 current, size = [], 0

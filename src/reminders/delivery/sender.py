@@ -1,11 +1,14 @@
 """Deliver due reminders: claim in the ledger, render one digest per robot, send, mark.
 
 Each channel runs in its own task with its own rate limiter, so a robot that
-fails, times out or is blocked never delays the others. A transient failure
-is retried inside the run with exponential backoff and jitter (waits up to
-`max_wait_in_run`); after that the deliveries are marked failed with a retry
-time, and a later run (the daemon's next wakeup) takes them up again. A
-permanent failure marks them dead with the robot's own code and message.
+fails, times out or is blocked never delays the others. The unit of "sent" is
+the message on the wire: a digest's parts are written to the ledger's outbox
+before the first is sent and each is recorded as its robot takes it (see
+outbox.py). A transient failure is retried inside the run with exponential
+backoff and jitter (waits up to `max_wait_in_run`); after that the part and the
+ones after it are left failed with a retry time, and a later run (the daemon's
+next wake-up) sends them. A permanent failure marks the part's deliveries dead
+with the robot's own code and message; the later parts are still tried.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import functools
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,8 +31,10 @@ from ..channels.base import Answer, Channel, Clock, Outgoing
 from ..core.model import DeliverySettings
 from ..core.plan import Plan
 from ..exceptions import DeliveryError
-from ..ledger import Entry, Ledger, Row
+from ..ledger import Entry, Ledger, Message, Row
+from . import outbox
 from .escalation import subject_for as escalation_subject
+from .outbox import outgoing
 from .plan import (
     Delivery,
     Reminder,
@@ -255,7 +261,7 @@ class Deliverer:
             self._wire, self._wire_key = asyncio.Semaphore(capacity), key
         return self._wire
 
-    def _wall(self) -> datetime:
+    def wall(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def limiter(self, channel: Channel, settings: DeliverySettings) -> RateLimiter:
@@ -292,7 +298,7 @@ class Deliverer:
             return DeliveryReport(now, outside_window=True)
         if completions:
             subjects = [*completions, *(escalation_subject(c) for c in completions)]
-            await self._db(self.ledger.skip_done, subjects, self._wall())
+            await self._db(self.ledger.skip_done, subjects, self.wall())
         return await self.deliver(plan, due_at(plan, now, completions), now)
 
     async def deliver(
@@ -300,7 +306,7 @@ class Deliverer:
     ) -> DeliveryReport:
         settings = plan.settings.delivery
         report = DeliveryReport(now)
-        wall = self._wall()
+        wall = self.wall()
         wanted: list[Delivery] = []
         for delivery in deliveries(plan, reminders):
             if delivery.channel in self.channels:
@@ -381,64 +387,128 @@ class Deliverer:
         settings: DeliverySettings,
         outcome: ChannelOutcome,
     ) -> None:
-        lease = timedelta(seconds=settings.lease_seconds)
         won = await self.claim([_entry(d) for d in items], settings)
         items = [d for d in items if d.key in won]
         if not items:
             return
-        units = list(dict.fromkeys(d.reminder.unit for d in items))
-        parts = renderer.digest(channel, items, today)
-        remaining: dict[str, int] = {}
-        for part in parts:
-            for key in part.keys:
-                remaining[key] = remaining.get(key, 0) + 1
         attempts: dict[str, int] = {key: prior.get(key, 0) + 1 for key in won}
+
+        def render(keys: Collection[str]) -> list[Outgoing]:
+            chosen = [d for d in items if d.key in keys]
+            return [part.outgoing() for part in renderer.digest(channel, chosen, today)]
+
+        await self.send_batch(channel, won, render, today.isoformat(), settings, outcome, attempts)
+
+    async def send_batch(
+        self,
+        channel: Channel,
+        won: Collection[str],
+        render: Callable[[Collection[str]], list[Outgoing]],
+        day: str,
+        settings: DeliverySettings,
+        outcome: ChannelOutcome,
+        attempts: dict[str, int],
+    ) -> None:
+        """Send what these claimed deliveries still need: the outbox's messages for them
+        (left by a crash or a failure: sent again as written), then the rest rendered now
+        (`render`) and written to the outbox before the first is sent. `day`: the local
+        date the rendered text speaks of ("" if it never ages)."""
+        stored = await self._db(self.ledger.messages, channel.name)
+
+        def fits(message: Message) -> bool:
+            return message.flavor == channel.flavor and channel.overflow(outgoing(message)) <= 0
+
+        again = outbox.reuse(stored, won, day, fits)
+        ours = set(won)
+        others = [m for m in stored if m.id not in again.drop and not ours.intersection(m.keys)]
+        drop = list(again.drop)
+        if others:
+            keys = list({k for m in others for k in m.keys})
+            rows = await self._db(self.ledger.statuses, keys)
+            drop += outbox.orphans(others, {k: row.status for k, row in rows.items()})
+        if drop:
+            await self._db(self.ledger.drop_messages, drop)
+        rest = [key for key in won if key not in again.covered]
+        fresh = (
+            outbox.written(
+                channel.name,
+                channel.flavor,
+                render(rest),
+                day=day,
+                digest=uuid.uuid4().hex,
+                now=self.wall(),
+            )
+            if rest
+            else []
+        )
+        await self._db(self.ledger.store_messages, fresh)
+        if again.send:
+            logger.info(
+                "%s: %d message(s) written before and not yet taken: sent again as written",
+                channel.name,
+                len(again.send),
+            )
+        await self._send_messages(channel, [*again.send, *fresh], settings, outcome, attempts)
+
+    async def _send_messages(
+        self,
+        channel: Channel,
+        messages: Sequence[Message],
+        settings: DeliverySettings,
+        outcome: ChannelOutcome,
+        attempts: dict[str, int],
+    ) -> None:
+        """Send each message in order; each is recorded as its robot takes it. A message
+        that fails permanently makes its deliveries dead and the next one is tried; a
+        transient failure leaves it and the ones after it for a later run."""
+        lease = timedelta(seconds=settings.lease_seconds)
         limiter = self.limiter(channel, settings)
         client = self._http(settings)
+        settled: set[str] = set()  # deliveries sent or dead in this run
         extended = self.clock()
-        for part in parts:
+        for index, message in enumerate(messages):
+            carried = [k for k in message.keys if k not in settled]
+            if not carried:  # everything it carries died with an earlier message
+                await self._db(self.ledger.drop_messages, [message.id])
+                continue
             if self.clock() - extended > lease.total_seconds() / 3:
-                unsent = [key for key in remaining if remaining[key] > 0]
-                await self._db(self.ledger.extend, unsent, self._wall(), lease)
+                await self._db(
+                    self.ledger.extend, _open_keys(messages[index:], settled), self.wall(), lease
+                )
                 extended = self.clock()
-            message = Outgoing(
-                part.title,
-                part.text,
-                units[0] if len(units) == 1 else "",
-                part.keys,
-                part.part,
-                part.parts,
-            )
 
-            async def mark_sent(
-                answer: Answer, keys: tuple[str, ...] = part.keys, number: int = part.part
-            ) -> None:
-                done = []
-                for key in keys:
-                    remaining[key] -= 1
-                    if remaining[key] == 0:
-                        done.append(key)
-                await self._db(self.ledger.mark_sent, done, self._wall())
+            async def mark_sent(answer: Answer, sent: Message = message) -> None:
+                done = [k for k in sent.completes if k not in settled]
+                await self._db(self.ledger.message_sent, sent.id, done, self.wall())
+                settled.update(done)
                 outcome.sent.extend(done)
                 logger.info(
                     "sent %d reminder(s) to %s (%d/%d): %s",
                     len(done),
                     channel.name,
-                    number,
-                    len(parts),
+                    sent.part,
+                    sent.parts,
                     answer,
                 )
                 for key in done:
                     logger.info("delivered %s", key)
 
             result = await self._send(
-                channel, client, limiter, message, settings, outcome, attempts, mark_sent
+                channel, client, limiter, outgoing(message), settings, outcome, attempts, mark_sent
             )
             if isinstance(result, Answer):
                 continue
-            unsent = [key for key in remaining if remaining[key] > 0]
-            await self._record_failure(channel, unsent, result, attempts, settings, outcome)
-            return
+            if result.transient:
+                left = _open_keys(messages[index:], settled)
+                settled.update(
+                    await self._record_failure(channel, left, result, attempts, settings, outcome)
+                )
+                gone = [m.id for m in messages[index:] if all(k in settled for k in m.keys)]
+                await self._db(self.ledger.drop_messages, gone)
+                return
+            await self._record_failure(channel, carried, result, attempts, settings, outcome)
+            settled.update(carried)
+            await self._db(self.ledger.drop_messages, [message.id])
 
     async def _record_failure(
         self,
@@ -448,21 +518,25 @@ class Deliverer:
         attempts: Mapping[str, int],
         settings: DeliverySettings,
         outcome: ChannelOutcome,
-    ) -> None:
+    ) -> list[str]:
         """Keys a send gave up on: dead when the error is permanent or their attempts are
-        spent, else failed with a retry time (backoff, or what the robot asked for)."""
+        spent, else failed with a retry time (backoff, or what the robot asked for).
+        Returns the dead ones."""
         outcome.error = error.message
-        now = self._wall()
+        if not unsent:
+            return []
+        now = self.wall()
         retry_in = max(
             error.retry_after or 0.0,
             backoff(
-                max(attempts.values()),
+                max(attempts.get(k, 1) for k in unsent),
                 settings.retry_base_seconds,
                 settings.retry_max_seconds,
                 self.rng,
             ),
         )
-        exhausted = [k for k in unsent if attempts[k] >= settings.max_attempts]
+        exhausted = [k for k in unsent if attempts.get(k, 1) >= settings.max_attempts]
+        dead: list[str] = []
         if not error.transient or exhausted:
             dead = unsent if not error.transient else exhausted
             await self._db(
@@ -492,39 +566,13 @@ class Deliverer:
                 retry_in,
                 error.message,
             )
+        return dead
 
     # -- one prepared message ---------------------------------------------------
     async def claim(self, entries: Sequence[Entry], settings: DeliverySettings) -> set[str]:
         """Claim these ledger keys now (see Ledger.claim); the ones won."""
         lease = timedelta(seconds=settings.lease_seconds)
-        return set(await self._db(self.ledger.claim, list(entries), self._wall(), lease))
-
-    async def send_claimed(
-        self, channel: Channel, message: Outgoing, settings: DeliverySettings
-    ) -> Answer | None:
-        """Send one message whose keys the caller has claimed (a weekly report), as a
-        digest part is sent: rate limit, retries, the wire semaphore, then recorded
-        sent, failed (with a retry time) or dead. The robot's answer, or None."""
-        outcome = ChannelOutcome(channel.name)
-        attempts = dict.fromkeys(message.keys, 1)
-
-        async def mark_sent(answer: Answer) -> None:
-            await self._db(self.ledger.mark_sent, list(message.keys), self._wall())
-
-        result = await self._send(
-            channel,
-            self._http(settings),
-            self.limiter(channel, settings),
-            message,
-            settings,
-            outcome,
-            attempts,
-            mark_sent,
-        )
-        if isinstance(result, Answer):
-            return result
-        await self._record_failure(channel, list(message.keys), result, attempts, settings, outcome)
-        return None
+        return set(await self._db(self.ledger.claim, list(entries), self.wall(), lease))
 
     async def _send(
         self,
@@ -555,7 +603,7 @@ class Deliverer:
                 )
             stamp = await limiter.acquire()
             if attempt > 1:
-                await self._db(self.ledger.renew, message.keys, self._wall(), lease)
+                await self._db(self.ledger.renew, message.keys, self.wall(), lease)
                 for key in message.keys:
                     attempts[key] = attempts.get(key, 0) + 1
             outcome.attempts += 1
@@ -588,6 +636,11 @@ class Deliverer:
             return answer
         assert error is not None
         return error
+
+
+def _open_keys(messages: Sequence[Message], settled: Collection[str]) -> list[str]:
+    """The deliveries these messages carry that have no outcome yet, each once, in order."""
+    return list(dict.fromkeys(k for m in messages for k in m.keys if k not in settled))
 
 
 def _entry(delivery: Delivery) -> Entry:

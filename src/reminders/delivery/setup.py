@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -33,14 +34,15 @@ def ledger_file(config: Config, state_dir: Path) -> Path | None:
     return Path(url.database)
 
 
-def open_ledger(config: Config, state_dir: Path) -> Ledger:
+def open_ledger(config: Config, state_dir: Path, now: datetime | None = None) -> Ledger:
     """The ledger named in settings (`delivery.ledger_url`), else ledger.sqlite3 in state_dir.
 
     Creates it (and the state directory) when missing: for commands that write.
+    `now`: the caller's clock, the ledger's time of making when it is new.
     """
     if config.settings.delivery.ledger_url is None:
         ensure_private_dir(state_dir)
-    return Ledger.open(ledger_url(config, state_dir))
+    return Ledger.open(ledger_url(config, state_dir), now=now)
 
 
 def existing_ledger(config: Config, state_dir: Path) -> Ledger | None:

@@ -62,7 +62,7 @@ from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
 
-SortKey = tuple[date, tuple[int, int], str]
+SortKey = tuple[date, tuple[int, ...], str]
 _Event = tuple[SortKey, bytes]  # where it sorts, its VEVENT bytes
 _PRUNE_AFTER = timedelta(days=366)
 _GZIP_LEVEL = 6
@@ -177,7 +177,7 @@ class FeedBuilder:
     def _update(self, plan: Plan, today: date, marks: Mapping[str, Mark]) -> None:
         window = feed_window(plan.settings, today)
         specs = {spec.slug: spec for spec in feed_specs(plan)}
-        context = (plan.settings, plan.data, plan.units, window)
+        context = (plan.settings, plan.data, plan.units, window, plan.track_from)
         fresh = context != self._context
         cached = {} if fresh else {d.compiled.duty.id: d for d in self._duties}
         touched: set[str] = set()  # units whose feeds may show something else now

@@ -44,7 +44,7 @@ def write_feeds(directory: Path, feeds: Mapping[str, Feed]) -> WriteReport:
     except OSError as exc:
         where = exc.filename or directory
         raise ConfigError(
-            [Problem(f"cannot write the feeds: {exc.strerror}; pick --output DIR", str(where))]
+            [Problem(f"写不了订阅文件：{exc.strerror}；用 --output DIR 换一个目录", str(where))]
         ) from None
 
 

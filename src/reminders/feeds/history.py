@@ -127,13 +127,7 @@ class FeedHistory:
 
 def _damaged(where: str, exc: Exception) -> ConfigError:
     return ConfigError(
-        [
-            Problem(
-                f"feed history is damaged ({exc}); move it away to start afresh "
-                "(SEQUENCE numbers restart)",
-                where,
-            )
-        ]
+        [Problem(f"订阅历史已损坏（{exc}）：把它移走即可重新开始（SEQUENCE 编号重新计数）", where)]
     )
 
 

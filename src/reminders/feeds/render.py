@@ -92,11 +92,15 @@ def mark_of(completed: Mark | None) -> tuple[str, str] | None:
 
 _MARK_LABELS = {"done": "已完成", "waived": "已免除"}
 _PROVISIONAL = "暂定：该年尚无官方节假日安排，按周末推算，公布后日期可能调整。"
+UNTRACKED = "未跟踪"
+_UNTRACKED_NOTE = "未跟踪：到期日在开始跟踪（track_from）之前，不推送提醒，不计入逾期。"
 
 
-def _description(occurrence: Occurrence, duty: Duty, state: Sequence[str], scope: str) -> str:
+def _description(
+    occurrence: Occurrence, duty: Duty, state: Sequence[str], scope: str, closed: bool
+) -> str:
     """The duty's text, where it stands (`state` lines), then its particulars; `scope`
-    says whose event it is (本单位：教育局)."""
+    says whose event it is (本单位：教育局); `closed`: done or waived."""
     due = occurrence.due
     parts = [duty.text or duty.title, ""]
     if state:
@@ -109,6 +113,8 @@ def _description(occurrence: Occurrence, duty: Duty, state: Sequence[str], scope
     parts.append(f"责任单位：{'、'.join(duty.units)}（{scope}）")
     if duty.partners:
         parts.append(f"配合单位：{'、'.join(duty.partners)}")
+    if duty.leader:
+        parts.append(f"责任人：{duty.leader}")
     if duty.time_limit:
         parts.append(f"时限（原文）：{duty.time_limit}")
     parts.append(
@@ -119,6 +125,8 @@ def _description(occurrence: Occurrence, duty: Duty, state: Sequence[str], scope
     parts.append(f"到期：{due}（{weekday_cn(due)}）")
     if occurrence.provisional:
         parts.append(_PROVISIONAL)
+    if not occurrence.tracked and not closed:
+        parts.append(_UNTRACKED_NOTE)
     return "\n".join(parts)
 
 
@@ -143,15 +151,18 @@ def render_event(
     kind = KIND_LABELS[occurrence.kind]
     summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
     offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+    quiet = mark is not None or not occurrence.tracked
     return _body(
         occurrence.id,
         min(occurrence.start or due, due),
         due,
-        _marked(summary, mark),
-        _description(occurrence, duty, _mark_line(mark), f"本单位：{occurrence.unit}"),
+        _marked(summary, mark, occurrence.tracked),
+        _description(
+            occurrence, duty, _mark_line(mark), f"本单位：{occurrence.unit}", mark is not None
+        ),
         [c for c in (duty.section, kind) if c],
         _status(occurrence.provisional, mark),
-        None if mark is not None else offsets,
+        None if quiet else offsets,
         settings,
         calendar,
     )
@@ -192,7 +203,10 @@ def render_review(
                 f"（{label}{'：' + note if note else ''}）"
             )
     provisional = any(o.provisional for _, o, _ in members)
-    return _self_check(group, summary, lines, first, due, provisional, mark, settings, calendar)
+    tracked = any(o.tracked for _, o, _ in members)
+    return _self_check(
+        group, summary, lines, first, due, (provisional, tracked), mark, settings, calendar
+    )
 
 
 def _self_check(
@@ -201,24 +215,29 @@ def _self_check(
     lines: list[str],
     first: Occurrence,
     due: date,
-    provisional: bool,
+    flags: tuple[bool, bool],
     mark: tuple[str, str] | None,
     settings: Settings,
     calendar: WorkCalendar,
 ) -> EventBody:
-    """A self-check event: `lines` list the duties; the period and due date follow."""
+    """A self-check event: `lines` list the duties; the period and due date follow.
+    `flags`: (provisional, tracked)."""
+    provisional, tracked = flags
     lines = [*lines, "", f"本次：{first.label}", f"到期：{due}（{weekday_cn(due)}）"]
     if provisional:
         lines.append(_PROVISIONAL)
+    if not tracked and mark is None:
+        lines.append(_UNTRACKED_NOTE)
+    quiet = mark is not None or not tracked
     return _body(
         event_id,
         due,
         due,
-        _marked(summary, mark),
+        _marked(summary, mark, tracked),
         "\n".join(lines),
         [KIND_LABELS[first.kind]],
         _status(provisional, mark),
-        None if mark is not None else tuple(settings.delivery.review_lead_times),
+        None if quiet else tuple(settings.delivery.review_lead_times),
         settings,
         calendar,
     )
@@ -298,15 +317,17 @@ def render_group_event(
     kind = KIND_LABELS[occurrence.kind]
     summary = f"【{kind}】{who}：{occurrence.title}（{occurrence.label}）{count.progress()}"
     offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+    quiet = mark is not None or not occurrence.tracked
+    scope = f"本日历汇总{count.total}个单位"
     return _body(
         event_id,
         min(occurrence.start or due, due),
         due,
-        _marked(summary, mark),
-        _description(occurrence, duty, count.lines(), f"本日历汇总{count.total}个单位"),
+        _marked(summary, mark, occurrence.tracked),
+        _description(occurrence, duty, count.lines(), scope, mark is not None),
         [c for c in (duty.section, kind) if c],
         _status(occurrence.provisional, mark),
-        None if mark is not None else offsets,
+        None if quiet else offsets,
         settings,
         calendar,
     )
@@ -335,12 +356,15 @@ def render_group_review(
         lines.append(f"{symbol} {duty.id} {duty.title}（已完成{count.done}/{count.total}{waived}）")
     lines += ["", *units.lines("自查")]
     provisional = any(o.provisional for _, o, _ in members)
-    return _self_check(event_id, summary, lines, first, due, provisional, mark, settings, calendar)
+    tracked = any(o.tracked for _, o, _ in members)
+    return _self_check(
+        event_id, summary, lines, first, due, (provisional, tracked), mark, settings, calendar
+    )
 
 
-def _marked(summary: str, mark: tuple[str, str] | None) -> str:
+def _marked(summary: str, mark: tuple[str, str] | None, tracked: bool = True) -> str:
     if mark is None:
-        return summary
+        return summary if tracked else f"（{UNTRACKED}）{summary}"
     return f"✓已完成 {summary}" if mark[0] == "done" else f"（已免除）{summary}"
 
 

@@ -38,8 +38,8 @@ from urllib.parse import unquote_to_bytes
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from ..core.model import Settings
-from ..exceptions import RemindersError
+from ..listen import configured_listen as configured_listen  # its old home: re-exported
+from ..listen import parse_listen as parse_listen
 from .builder import Feed
 from .specs import FeedSpec
 from .tokens import TOKEN_PATTERN, same_token
@@ -457,19 +457,3 @@ def server_config(
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ws="none",
     )
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """'HOST:PORT' (IPv6 as '[::1]:8080') → (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
-        raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
-
-
-def configured_listen(settings: Settings) -> tuple[str, int]:
-    """The `feeds.listen` setting as (host, port)."""
-    try:
-        return parse_listen(settings.feeds.listen)
-    except ValueError as exc:
-        raise RemindersError(f"settings feeds.listen: {exc}") from None

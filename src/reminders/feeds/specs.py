@@ -85,9 +85,7 @@ def feed_specs(plan: Plan) -> list[FeedSpec]:
     for spec in specs:
         other = seen.setdefault(spec.slug.casefold(), spec.name)
         if other != spec.name:
-            problems.append(
-                Problem(f"feed file name {spec.slug!r} is shared with {other!r}", value=spec.name)
-            )
+            problems.append(Problem(f"订阅文件名 {spec.slug!r} 与 {other!r} 重复", value=spec.name))
     if problems:
         raise ConfigError(problems)
     return specs

@@ -64,14 +64,11 @@ def _read_tokens(path: Path) -> dict[str, str]:
         tokens = {str(k): str(v) for k, v in data.items()}
     except ValueError as exc:
         raise ConfigError(
-            [Problem(f"feed token file is damaged ({exc}); fix or delete it", str(path))]
+            [Problem(f"订阅令牌文件已损坏（{exc}）：修好或删除它", str(path))]
         ) from None
     bad = [key for key, token in tokens.items() if not TOKEN_PATTERN.match(token)]
     if bad:
         raise ConfigError(
-            [
-                Problem("feed token too short or malformed; delete the entry", str(path), value=k)
-                for k in bad
-            ]
+            [Problem("订阅令牌太短或格式不对：删除这一项", str(path), value=k) for k in bad]
         )
     return tokens

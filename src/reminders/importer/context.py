@@ -1,7 +1,8 @@
-"""What an import needs from the config directory: calendar names and unit names.
+"""What an import needs from the config directory: calendar names, unit names and
+the month the school year starts (for school calendars: 九月 … 次年一月).
 
-Only calendar.yaml and units.yaml are read (not the whole config), so a broken
-or missing duties.yaml can be repaired by importing again.
+Only calendar.yaml, units.yaml and settings.yaml are read (not the whole config),
+so a broken or missing duties.yaml can be repaired by importing again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from ..config.loader import DEFAULT_FILES, validate_file
 from ..config.yamlfile import YamlFile
 from ..core.grammar import Vocabulary
-from ..core.model import CalendarData, UnitsFile
+from ..core.model import CalendarData, Settings, UnitsFile
 from ..core.plan import vocabulary_of
 from ..exceptions import ConfigError, Problem
 
@@ -28,6 +29,7 @@ class ImportContext:
     units_path: Path
     known_units: frozenset[str] | None  # None: no units file to check against
     warnings: list[Problem] = field(default_factory=list)
+    school_year_start: int = 9  # the month settings.semesters.autumn starts in
 
 
 def _load(model: type[M], path: Path) -> M:
@@ -57,10 +59,17 @@ def load_context(directory: Path) -> ImportContext:
         )
     known: frozenset[str] | None = None
     if units_path.exists():
-        units = _load(UnitsFile, units_path).units
-        known = frozenset({u.name for u in units} | {g for u in units for g in u.groups})
+        units_file = _load(UnitsFile, units_path)
+        units = units_file.units
+        known = frozenset(
+            {u.name for u in units} | {g for u in units for g in u.groups} | set(units_file.groups)
+        )
     else:
         warnings.append(
             Problem("no units file: units are not checked", str(units_path), severity="warning")
         )
-    return ImportContext(vocabulary, units_path, known, warnings)
+    start = 9
+    settings_path = directory / DEFAULT_FILES["settings"]
+    if settings_path.exists():
+        start = _load(Settings, settings_path).semesters.autumn[0][0]
+    return ImportContext(vocabulary, units_path, known, warnings, start)

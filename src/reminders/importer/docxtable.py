@@ -1,23 +1,23 @@
-"""Word .docx tables → a grid of cell texts, merged cells filled in.
+"""Word .docx → its body in order: paragraphs and tables (as grids, merged cells filled in).
 
 The XML is walked directly (python-docx's `row.cells` is quadratic in the
 number of rows): a horizontally merged cell (gridSpan) repeats its text in each
 column it spans, and a vertically merged one (vMerge continue) repeats the text
-of the cell above it, so every grid row is complete.
+of the cell above it, so every grid row is complete. Paragraphs are numbered in
+document order (the line of a notice's task is its paragraph number).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 
 import docx
 from docx.oxml.ns import qn
 from docx.oxml.table import CT_Tbl, CT_Tc
-from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from .grid import find_header
-from .textable import title_of
+from .textable import Grid, title_of
 
 
 def _text(tc: CT_Tc) -> str:
@@ -40,21 +40,29 @@ def table_grid(tbl: CT_Tbl) -> list[list[str]]:
     return grid
 
 
-def read_docx(raw: bytes) -> tuple[str, list[list[str]]]:
-    """(title from the paragraphs before the table, grid of the first task table)."""
+@dataclass(slots=True)
+class Body:
+    paragraphs: list[tuple[int, str]] = field(default_factory=list)
+    tables: list[Grid] = field(default_factory=list)
+
+
+def read_docx(raw: bytes) -> Body:
+    """The paragraphs (numbered from 1) and tables of a document, in order; each table's
+    title is the text of the paragraphs before it."""
     document = docx.Document(io.BytesIO(raw))
-    grids = [table_grid(table._tbl) for table in document.tables]
-    chosen = next((grid for grid in grids if find_header(grid) is not None), None)
-    if chosen is None:
-        chosen = grids[0] if grids else []
-    return title_of(_paragraphs_before_first_table(document.tables)), chosen
-
-
-def _paragraphs_before_first_table(tables: list[Table]) -> list[str]:
-    if not tables:
-        return []
-    found: list[str] = []
-    for sibling in tables[0]._tbl.itersiblings(preceding=True):
-        if sibling.tag == qn("w:p"):
-            found.append(Paragraph(sibling, None).text)  # type: ignore[arg-type]
-    return list(reversed(found))
+    body = Body()
+    before: list[str] = []
+    number = 0
+    for child in document.element.body.iterchildren():
+        if child.tag == qn("w:p"):
+            number += 1
+            text = Paragraph(child, None).text  # type: ignore[arg-type]
+            if text.strip():
+                body.paragraphs.append((number, text))
+                before.append(text)
+        elif child.tag == qn("w:tbl"):
+            cells = table_grid(child)
+            rows = [[index] * max(1, len(r)) for index, r in enumerate(cells, start=1)]
+            body.tables.append(Grid(cells, rows, explicit=True, title=title_of(before)))
+            before = []
+    return body

@@ -24,15 +24,21 @@ def duty_map(row: Row, reading: Reading, units: list[str], partners: list[str]) 
     `units` and `partners` its cells split (rows.row_units)."""
     duty = CommentedMap()
     duty["id"] = DoubleQuotedScalarString(row.id)
-    duty["section"] = row.section
-    duty["measure"] = row.measure
-    duty["title"] = short_title(row.text)
+    if row.section:
+        duty["section"] = row.section
+    if row.measure:
+        duty["measure"] = row.measure
+    duty["title"] = short_title(row.text) or row.id
     duty["text"] = row.text
     duty["units"] = CommentedSeq(units)
     duty["units"].fa.set_flow_style()
     if partners:
         duty["partners"] = CommentedSeq(partners)
         duty["partners"].fa.set_flow_style()
+    if row.leader:
+        duty["leader"] = row.leader
+    if row.time_limit is None:  # the table gives none: no key, so the duty has no occurrences
+        return duty
     duty["time_limit"] = row.time_limit
     notes = [describe(rule) for rule in reading.rules]
     notes += [f"未识别: {p}" for p in reading.not_understood]
@@ -72,7 +78,9 @@ def dump_document(doc: object) -> str:
 
 
 HEADER = """任务清单 (duties), made by `reminders import` from {source}.
-Each duty: id <measure>.<task>, units (各校 = every school), the time-limit
+Each duty: id {ids}, units (各校 = every school), the time-limit
 cell verbatim, and after it the rules it was read as (a comment, rewritten
 on each import). To override the reading, add a structured `schedule:` list
 (see the README); re-import keeps it."""
+IDS_BY_MEASURE = "<measure>.<task>"
+IDS_OWN = "(the table's own numbering)"

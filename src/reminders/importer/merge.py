@@ -23,9 +23,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
+from ..core.model import duty_sort_key
 from .rows import short_title
 
-TABLE_FIELDS = ("section", "measure", "text", "units", "partners", "time_limit")
+TABLE_FIELDS = ("section", "measure", "text", "units", "partners", "leader", "time_limit")
 USER_FIELDS = ("schedule", "lead_times", "overdue_steps")
 READING = "# 读作:"
 
@@ -37,13 +38,6 @@ class Merged:
     unchanged: list[str] = field(default_factory=list)
     kept_edits: dict[str, list[str]] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
-
-
-def sort_key(duty_id: object) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in str(duty_id).split("."))
-    except ValueError:
-        return (10**9,)
 
 
 def _plain(value: Any) -> Any:
@@ -166,10 +160,10 @@ def blank_line_after(node: Any) -> None:
 
 
 def _insert(duties: CommentedSeq, duty: CommentedMap) -> None:
-    key = sort_key(duty["id"])
+    key = duty_sort_key(duty["id"])
     index = len(duties)
     for i, existing in enumerate(duties):
-        if isinstance(existing, CommentedMap) and sort_key(existing.get("id")) > key:
+        if isinstance(existing, CommentedMap) and duty_sort_key(existing.get("id")) > key:
             index = i
             break
     if index == len(duties):

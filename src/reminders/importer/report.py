@@ -4,10 +4,15 @@
 
 - ``not-understood``: a phrase in the time-limit cell the grammar cannot read;
 - ``no-time-limit``: the time-limit cell is empty (the text may still give a rule);
-- ``no-rule``: neither the cell nor the text gives a due date;
+- ``no-rule``: the time-limit cell is empty (or says no date) and the text gives none;
+- ``no-schedule``: the table gives the task no time limit at all (a target such as
+  增长6.2%左右): kept, with no occurrences — not an error;
 - ``conflict``: the cell and the text disagree (the cell wins);
 - ``no-unit``: the responsible-unit cell is empty;
 - ``unknown-unit``: a unit that is not in units.yaml (nor a group there);
+- ``inherited``: a blank cell of text or CSV read as merged with the cell above;
+- ``units-from-text``: no units column or line; the units are the sentence's subject;
+- ``next-year``: a school-year calendar's month before September (次年一月);
 - ``gone``: a duty in duties.yaml whose task is no longer in the table (kept).
 """
 
@@ -17,6 +22,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .words import FIELD_LABELS
+
 REASON_LABELS = {
     "not-understood": "时限未识别 phrase not understood",
     "no-time-limit": "完成时限为空 empty time limit",
@@ -25,6 +32,10 @@ REASON_LABELS = {
     "no-unit": "无责任单位 no responsible unit",
     "unknown-unit": "单位未配置 unit not in units.yaml",
     "gone": "表中已无 gone from the table (kept in duties)",
+    "no-schedule": "无时限 no time limit (no occurrences)",
+    "inherited": "沿用上一行 inherited",
+    "units-from-text": "单位取自句子 units from the sentence",
+    "next-year": "次年 next year",
 }
 ERROR_REASONS = frozenset({"not-understood", "no-rule", "no-unit", "unknown-unit"})
 
@@ -60,10 +71,16 @@ class Report:
     written: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    layout: str = "table"
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    duties: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def place(self) -> str:
-        """What `line` counts: lines of a text file, rows of a sheet or Word table."""
+        """What `line` counts: lines of a text file, rows of a sheet or Word table,
+        paragraphs of a Word document with no table."""
+        if self.kind == "docx" and self.layout == "notice":
+            return "paragraph"
         return "row" if self.kind in ("xlsx", "docx") else "line"
 
     @property
@@ -81,8 +98,23 @@ class Report:
     def to_json(self) -> str:
         return json.dumps(self.as_json(), ensure_ascii=False, indent=2) + "\n"
 
+    def reading_lines(self) -> list[str]:
+        """How the table was read: its layout and which column is which."""
+        if self.layout == "notice":
+            return [
+                "版式 layout: 通知正文 numbered paragraphs（无表格 no table; units from "
+                "牵头单位/责任单位 lines, （责任单位：…） or the sentence）"
+            ]
+        lines = ["版式 layout: 表格 table; 列 columns:"]
+        for column in self.columns:
+            label = FIELD_LABELS.get(column["field"] or "", "未用 unused")
+            header = f"“{column['header']}”" if column["header"] else "（无表头 no header）"
+            lines.append(f"  第{column['column']}列 {header} → {label}：{column['reason']}")
+        return lines
+
     def to_text(self) -> str:
         lines = [f"导入 import: {self.source} ({self.kind}) → {self.target}"]
+        lines += self.reading_lines()
         lines.append(
             f"{self.tasks} tasks, {self.understood} with a rule understood, "
             f"{self.tasks - self.understood} not"

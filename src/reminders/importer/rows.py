@@ -1,24 +1,15 @@
-"""A task table's rows, whatever file they came from, and the duties they become."""
+"""A task table's rows, whatever file they came from, and their units split."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..core.grammar import cn_number
+from .words import NAME_MAX, is_org, person_like
 
-SECTION = re.compile(r"^\s*([一二三四五六七八九十]+)、")
-MEASURE = re.compile(r"（([一二三四五六七八九十]+)）")
-TASK = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*")
-_UNIT_SPLIT = re.compile(r"[、，,；;/\s]+|及")
-_CN_INT = re.compile(r"[一二三四五六七八九]|[一二三四五六七八九]?十[一二三四五六七八九]?")
-
-
-def cn_int(text: str) -> int:
-    """一 … 九十九; ValueError for anything else (一一, 十十)."""
-    if not _CN_INT.fullmatch(text):
-        raise ValueError(f"not a Chinese numeral: {text}")
-    return cn_number(text)
+_CUT_AFTER_ORG = re.compile(r"等|按职责|按照职责|分别|共同|负责落实|落实")
+_JOINERS = ("会同", "及", "和", "与", "会")
+_SEPARATORS = frozenset("、，,；;/ \t\n\r\u3000")
 
 
 def squash(text: str) -> str:
@@ -34,7 +25,12 @@ def join_broken(text: str) -> str:
 
 @dataclass(slots=True)
 class Row:
-    """One task row with its cells as found (the source line for messages)."""
+    """One task with its cells as found (the source line for messages).
+
+    `time_limit` is None when the source gives the task no time limit at all (no
+    such column, no time line), and "" when its cell is empty. `key` is the id
+    when the table is not numbered <measure>.<task>; `notes` say how a value was
+    inferred (a blank cell read as merged, units from the sentence, …)."""
 
     section: str
     measure: str
@@ -42,30 +38,91 @@ class Row:
     task_no: int
     text: str
     units: str
-    time_limit: str
+    time_limit: str | None
     partners: str = ""
     line: int | None = None
+    key: str = ""
+    leader: str = ""
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
-        return f"{self.measure_no}.{self.task_no}"
+        return self.key or f"{self.measure_no}.{self.task_no}"
+
+
+def _tokens(cell: str) -> list[str]:
+    """Split on 、，,；; / and spaces outside brackets (乡镇（街道、园区） stays whole)."""
+    found: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in cell:
+        if char in "（(":
+            depth += 1
+        elif char in "）)":
+            depth = max(0, depth - 1)
+        if depth == 0 and char in _SEPARATORS:
+            found.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    found.append("".join(current))
+    return [t.strip() for t in found if t.strip()]
+
+
+def _trim(name: str) -> str:
+    """基层处等按职责分工落实 → 基层处: what follows a unit name is not part of it."""
+    for m in _CUT_AFTER_ORG.finditer(name):
+        if m.start() > NAME_MAX:  # names are short: look no further (linear on any cell)
+            break
+        if m.start() and is_org(name[: m.start()]):
+            return name[: m.start()]
+    return name
+
+
+def _split_joined(name: str) -> list[tuple[str, bool]]:
+    """宣传处会办公室 → [(宣传处, lead), (办公室, partner)]; 各校及县第一中学 → both
+    kept as they are; 中省驻安及市直 (not two names) stays whole."""
+    for joiner in _JOINERS:
+        left, sep, right = name.partition(joiner)
+        if sep and is_org(left) and is_org(right):
+            together = joiner in ("会同", "会")
+            return [(left, False), *((n, together or p) for n, p in _split_joined(right))]
+    return [(name, False)]
 
 
 def split_units(cell: str) -> tuple[list[str], list[str]]:
-    """Units in a cell, split on 、，, and 及; '（牵头）' / '（配合）' marks kept apart."""
+    """Units in a cell, split on 、，,；; / spaces and between two names joined by 及/和/与;
+    '牵头' / '配合' marks (办公室牵头，各科室配合) and 会同 put a name in units or partners."""
     lead: list[str] = []
     partners: list[str] = []
-    for token in _UNIT_SPLIT.split(cell.strip().rstrip("。.")):
-        token = token.strip()
-        if not token:
-            continue
-        target = lead
-        if "配合" in token:
-            target = partners
-        name = re.sub(r"[（(](牵头|配合|负责)[）)]|牵头|配合", "", token).strip()
-        if name and name not in target:
-            target.append(name)
+    for token in _tokens(cell.strip().rstrip("。.")):
+        partner = any(mark in token for mark in ("配合", "协办", "协助", "参与"))
+        name = re.sub(r"[（(](?:牵头|配合|负责|协办)[）)]|牵头|配合|协办|协助|参与", "", token)
+        for part, joined in _split_joined(_trim(name.strip())):
+            part = _trim(part.strip())
+            target = partners if partner or joined else lead
+            if part and part not in target:
+                target.append(part)
     return lead, partners
+
+
+def split_person(cell: str) -> tuple[str, str]:
+    """责任单位及责任人: 呈贡县政府主要领导 → ('呈贡县政府', '主要领导'): each name that is a
+    unit followed by a person or role gives the unit to the units, the rest to the leader."""
+    units: list[str] = []
+    people: list[str] = []
+    for token in _tokens(cell):
+        if is_org(token):
+            units.append(token)
+            continue
+        for end in range(2, min(len(token), NAME_MAX + 1)):
+            if is_org(token[:end]) and person_like(token[end:]):
+                units.append(token[:end])
+                people.append(token[end:])
+                break
+        else:
+            people.append(token)
+    return "、".join(units), " ".join(people)
 
 
 def row_units(row: Row) -> tuple[list[str], list[str]]:

@@ -13,10 +13,10 @@ from ..atomic import write_atomic
 from ..exceptions import ConfigError, Problem
 from .build import build
 from .context import ImportContext
-from .emit import HEADER, dump_document, dump_duties, round_trip_yaml
+from .emit import HEADER, IDS_BY_MEASURE, IDS_OWN, dump_document, dump_duties, round_trip_yaml
 from .merge import merge
 from .report import Attention, Report
-from .source import read_table
+from .source import ReadOptions, read_table
 from .units import units_with
 
 
@@ -28,6 +28,7 @@ class Options:
     dry_run: bool = False
     force: bool = False
     add_units: bool = False
+    columns: dict[str, str] | None = None  # --columns task=3,units=4,time=5
 
 
 def _refuse(target: Path, message: str, line: int | None = None) -> ConfigError:
@@ -74,7 +75,8 @@ def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | Non
 
 
 def run_import(options: Options, context: ImportContext) -> Report:
-    table = read_table(options.source)
+    read = ReadOptions(context.vocabulary, options.columns, context.school_year_start)
+    table = read_table(options.source, read)
     built = build(table.rows, context.vocabulary, context.known_units)
     report = Report(
         source=str(options.source),
@@ -87,13 +89,17 @@ def run_import(options: Options, context: ImportContext) -> Report:
         unknown_units=built.unknown_units,
         warnings=[str(w) for w in context.warnings],
         dry_run=options.dry_run,
+        layout=table.layout,
+        columns=[c.as_json() for c in table.mapping.columns] if table.mapping else [],
+        duties=built.readings,
     )
     if not options.target.parent.is_dir():
         raise ConfigError([Problem("the output directory does not exist", str(options.target))])
     old_text, document = _existing(options.target, options.force)
     if document is None:
         source = os.path.relpath(options.source.resolve(), options.target.parent.resolve())
-        header = HEADER.format(source=Path(source).as_posix())
+        ids = IDS_BY_MEASURE if all(not r.key for r in table.rows) else IDS_OWN
+        header = HEADER.format(source=Path(source).as_posix(), ids=ids)
         text = dump_duties(table.title, options.year, built.duties, header)
         report.added = [str(d["id"]) for d in built.duties]
     else:

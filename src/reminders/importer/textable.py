@@ -1,16 +1,19 @@
-"""Tables flattened from Word into text: cells start with a tab, one per line.
+"""Text flattened from Word: a table (a tab starts each cell), or plain paragraphs.
 
-Extraction leaves artefacts: headings and phrases broken over lines, blank lines
-between cells of one row, empty cells, two measures in one cell. The reader
-walks the non-empty cells with a small state machine rather than trusting rows.
+Word writes each table cell as a line starting with a tab (a cell's further lines
+have none) and ends each row with a blank line. Extraction adds artefacts: blank
+lines inside a row, cells and phrases broken over lines, stray spaces. Rows cut
+by a stray blank line are joined again when together they make one row of the
+table's width. A document with no tab-led cells is a notice: its lines are
+paragraphs for the notice reader.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .rows import MEASURE, SECTION, TASK, Row, cn_int, join_broken, squash
+from .words import MEASURE
 
 
 class TableFormatError(ValueError):
@@ -20,29 +23,35 @@ class TableFormatError(ValueError):
 
 
 @dataclass(slots=True)
+class Grid:
+    """A table as cell texts, with the line (text) or row (sheet) of each cell.
+
+    `explicit`: merged cells are already filled in (docx, xlsx), so a blank cell is
+    blank; in flattened text and CSV a blank cell may be one merged with the cell
+    above."""
+
+    cells: list[list[str]]
+    lines: list[list[int]]
+    explicit: bool
+    title: str = ""
+
+
+@dataclass(slots=True)
 class _Cell:
-    text: str
+    first: str
     line: int
+    more: list[str] = field(default_factory=list)  # its further lines (no quadratic joins)
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.first, *self.more]) if self.more else self.first
 
 
-def cells(text: str) -> tuple[list[str], list[_Cell]]:
-    """(lines before the first cell, cells in order); continuation lines join their cell."""
-    preamble: list[str] = []
-    found: list[_Cell] = []
-    current: _Cell | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.startswith("\t"):
-            current = _Cell(raw[1:], number)
-            found.append(current)
-        elif not raw.strip():
-            current = None if current is None or current.text.strip() else current
-        elif current is None and not found:
-            preamble.append(raw)
-        elif current is not None:
-            current.text += "\n" + raw
-        else:
-            found[-1].text += "\n" + raw
-    return preamble, [c for c in found if c.text.strip()]
+@dataclass(slots=True)
+class Flattened:
+    preamble: list[str] = field(default_factory=list)
+    grid: Grid | None = None
+    paragraphs: list[tuple[int, str]] = field(default_factory=list)
 
 
 def title_of(preamble: list[str]) -> str:
@@ -53,65 +62,72 @@ def title_of(preamble: list[str]) -> str:
 
 def measure_title(cell: str) -> tuple[int, str]:
     """Number and title; two measures in one cell keep the first number, both titles."""
-    flat = join_broken(cell)
+    from .words import cn_int
+
+    flat = "".join(line.strip() for line in cell.splitlines() if line.strip())
     numbers = MEASURE.findall(flat)
-    parts = [p for p in re.split(r"(?=（[一二三四五六七八九十]+）)", flat) if p.strip()]
+    parts = [p for p in re.split(r"(?=[（(][一二三四五六七八九十]+[）)])", flat) if p.strip()]
     return cn_int(numbers[0]), "；".join(p.strip().rstrip("。") for p in parts)
 
 
-def read_text_table(text: str) -> tuple[str, list[Row]]:
-    preamble, found = cells(text)
-    title = title_of(preamble)
-    rows: list[Row] = []
-    section = measure = ""
-    measure_no = 0
-    i = 0
-    while i < len(found):
-        cell = found[i]
-        body = cell.text.strip()
-        if SECTION.match(body) and not TASK.match(body):
-            section = join_broken(body)
-            i += 1
-            continue
-        if MEASURE.match(body):
-            try:
-                measure_no, measure = measure_title(body)
-            except ValueError as exc:
-                raise TableFormatError(str(exc), cell.line) from None
-            i += 1
-            continue
-        task = TASK.match(body)
-        if task is None:
-            if not rows:
-                i += 1  # header cells before the first section
-                continue
-            raise TableFormatError(f"unexpected cell: {squash(body)[:40]!r}", cell.line)
-        if not measure_no:
-            raise TableFormatError("a task appears before any measure （一）", cell.line)
-        units = limit = ""
-        j = i + 1
-        if j < len(found) and not _starts_row(found[j].text):
-            units = squash(found[j].text)
-            j += 1
-            if j < len(found) and not _starts_row(found[j].text):
-                limit = squash(found[j].text)
-                j += 1
-        rows.append(
-            Row(
-                section=section,
-                measure=measure,
-                measure_no=measure_no,
-                task_no=int(task[1]),
-                text=squash(body[task.end() :]),
-                units=units,
-                time_limit=limit,
-                line=cell.line,
-            )
+def flatten(text: str) -> Flattened:
+    """Split flattened text into the lines before the table, the table, or paragraphs."""
+    lines = text.splitlines()
+    if sum(1 for line in lines if line.startswith("\t")) < 2:
+        return Flattened(
+            paragraphs=[(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
         )
-        i = j
-    return title, rows
+    out = Flattened()
+    rows: list[list[_Cell]] = []
+    row: list[_Cell] = []
+    cell: _Cell | None = None
+    for number, raw in enumerate(lines, start=1):
+        if raw.startswith("\t"):
+            cell = _Cell(raw[1:], number)
+            row.append(cell)
+        elif not raw.strip():
+            if row:
+                rows.append(row)
+            row, cell = [], None
+        elif cell is None and not rows and not row:
+            out.preamble.append(raw)
+        elif cell is not None:
+            cell.more.append(raw)
+        else:  # a cell's line after a stray blank line
+            (row or rows[-1])[-1].more.append(raw)
+    if row:
+        rows.append(row)
+    joined = _join_fragments(rows)
+    out.grid = Grid(
+        [[c.text for c in r] for r in joined],
+        [[c.line for c in r] for r in joined],
+        explicit=False,
+        title=title_of(out.preamble),
+    )
+    return out
 
 
-def _starts_row(text: str) -> bool:
-    body = text.strip()
-    return bool(TASK.match(body) or MEASURE.match(body) or (SECTION.match(body) and len(body) > 2))
+def _join_fragments(rows: list[list[_Cell]]) -> list[list[_Cell]]:
+    """Rows cut by a stray blank line, joined while together they fit the table's width."""
+    counts: dict[int, int] = {}
+    for r in rows:
+        if len(r) >= 2:
+            counts[len(r)] = counts.get(len(r), 0) + 1
+    if not counts:
+        return rows
+    width = max(counts, key=lambda n: (counts[n], n))
+    out: list[list[_Cell]] = []
+    i = 0
+    while i < len(rows):
+        current = list(rows[i])
+        j = i + 1
+        while len(current) < width and j < len(rows) and len(current) + len(rows[j]) <= width:
+            current += rows[j]
+            j += 1
+        if len(current) == width:
+            out.append(current)
+            i = j
+        else:
+            out.append(list(rows[i]))
+            i += 1
+    return out

@@ -1,4 +1,7 @@
-"""`--add-units`: append the units a table names to units.yaml, comments kept."""
+"""`--add-units`: append the units a table names to units.yaml, comments kept.
+
+A name that stands for many (各科室, 各乡镇, 区直各部门) is added to the `groups:` list, a
+group no unit has joined yet; a unit joins it with `groups: [各科室]`."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from ..config.yamlfile import YamlFile
 from ..exceptions import ConfigError, Problem
 from .emit import dump_document
 from .merge import blank_line_after
+from .words import is_group
 
 
 def units_with(path: Path, names: Sequence[str]) -> str:
@@ -24,7 +28,10 @@ def units_with(path: Path, names: Sequence[str]) -> str:
     ):
         raise ConfigError([Problem("expected a mapping with a `units:` list", str(path), 1)])
     units = document.setdefault("units", CommentedSeq())
+    groups = [n for n in names if is_group(n)]
     for name in names:
+        if name in groups:
+            continue
         if units:
             blank_line_after(units[-1])
         entry = CommentedMap()
@@ -32,4 +39,11 @@ def units_with(path: Path, names: Sequence[str]) -> str:
         entry["channels"] = CommentedSeq()
         entry["channels"].fa.set_flow_style()
         units.append(entry)
+    if groups:
+        declared = document.get("groups")
+        if not isinstance(declared, CommentedSeq):
+            declared = CommentedSeq()
+            declared.fa.set_flow_style()
+            document["groups"] = declared
+        declared.extend(g for g in groups if g not in declared)
     return dump_document(document)

@@ -49,7 +49,7 @@ def to_text(title: str, rows: Sequence[Row]) -> str:
         section, measure = row.section, row.measure
         lines.append("\t" + _task_cell(row))
         lines.append("\t" + row.units)
-        lines.append("\t" + row.time_limit.replace(" ", "\n"))
+        lines.append("\t" + (row.time_limit or "").replace(" ", "\n"))
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -67,7 +67,7 @@ def to_csv(title: str, rows: Sequence[Row]) -> str:
                 _measure_cell(row.measure) if row.measure != measure else "",
                 _task_cell(row),
                 row.units,
-                row.time_limit,
+                row.time_limit or "",
             ]
         )
         section, measure = row.section, row.measure
@@ -85,7 +85,13 @@ def write_xlsx(path: Path, title: str, rows: Sequence[Row]) -> None:
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=2)
     for row in rows:
         sheet.append(
-            [row.section, _measure_cell(row.measure), _task_cell(row), row.units, row.time_limit]
+            [
+                row.section,
+                _measure_cell(row.measure),
+                _task_cell(row),
+                row.units,
+                row.time_limit or "",
+            ]
         )
     for column, key in ((1, "section"), (2, "measure")):
         for first, last, _ in _spans(rows, key):
@@ -113,7 +119,8 @@ def write_docx(path: Path, title: str, rows: Sequence[Row]) -> None:
     table.cell(0, 0).merge(table.cell(0, 1))
     for index, row in enumerate(rows):
         tcs = trs[index + 1].tc_lst
-        for tc, text in zip(tcs[2:], (_task_cell(row), row.units, row.time_limit), strict=True):
+        cells = (_task_cell(row), row.units, row.time_limit or "")
+        for tc, text in zip(tcs[2:], cells, strict=True):
             _Cell(tc, table).text = text
     for column, key in ((0, "section"), (1, "measure")):
         for first, last, value in _spans(rows, key):

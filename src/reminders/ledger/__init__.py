@@ -1,6 +1,6 @@
 """The durable delivery ledger (SQLAlchemy Core; SQLite by default)."""
 
 from .schema import LATEST, STATUSES
-from .store import Entry, Ledger, Row, default_url
+from .store import Entry, Ledger, Message, Row, default_url
 
-__all__ = ["LATEST", "STATUSES", "Entry", "Ledger", "Row", "default_url"]
+__all__ = ["LATEST", "STATUSES", "Entry", "Ledger", "Message", "Row", "default_url"]

@@ -158,10 +158,89 @@ def _v3(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {table} {changes}")
 
 
+# -- version 4: messages written before they are sent (the unit of "sent") ------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(80), primary_key=True, comment="<digest>/<part>"),
+    Column("digest", String(64), nullable=False, comment="the render it belongs to"),
+    Column("channel", Text, nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("day", String(10), nullable=False, comment="local date its text speaks of; '' ageless"),
+    Column("flavor", String(16), nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("keys", Text, nullable=False, comment="JSON: the delivery keys it carries"),
+    Column("completes", Text, nullable=False, comment="JSON: keys whose last message it is"),
+    Column("continues", Text, nullable=False, comment="JSON: keys begun in an earlier part"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_outbox_channel", "channel", "created_at"),
+)
+
+
+# -- version 5: the web console (督办看板): accounts, one-time login links, evidence files --
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", String(16), nullable=False, comment="bureau/unit"),
+    Column("units", Text, nullable=False, comment="JSON list of the units a unit account sees"),
+    Column("password_hash", Text, comment="argon2; null: login links only"),
+    Column("epoch", Integer, nullable=False, comment="bumped on passwd/remove: ends sessions"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+console_login_links = Table(
+    "console_login_links",
+    metadata,
+    Column("digest", String(64), primary_key=True, comment="SHA-256 of the link's nonce"),
+    Column("user_name", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+console_evidence = Table(
+    "console_evidence",
+    metadata,
+    Column("id", String(32), primary_key=True, comment="random; also the stored file's name"),
+    Column("occurrence_id", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("filename", Text, nullable=False, comment="as uploaded, for display only"),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Index("ix_console_evidence_occurrence", "occurrence_id"),
+    Index("ix_console_evidence_unit", "unit"),
+)
+
+
+def _v4(conn: Connection) -> None:
+    """Version 4: the outbox. Each message of a digest is written before it is sent and
+    deleted when the robot has taken it, so a crash repeats only what was on the wire."""
+    outbox.create(conn)
+
+
+def _v5(conn: Connection) -> None:
+    """Version 5: the console's accounts, login links and uploaded evidence."""
+    console_users.create(conn)
+    console_login_links.create(conn)
+    console_evidence.create(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "deliveries table with status, attempts, lease and last error", _v1),
     (2, "occurrence states and history (closed loop)", _v2),
     (3, "names of any length (text columns on PostgreSQL)", _v3),
+    (4, "outbox: each message written before it is sent", _v4),
+    (5, "console accounts, login links and evidence files", _v5),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -172,6 +251,14 @@ def current_version(conn: Connection) -> int:
         return 0
     found = conn.execute(select(schema_version.c.version)).scalars().all()
     return max(found, default=0)
+
+
+def created_at(conn: Connection) -> datetime | None:
+    """When the ledger was made: the time its first migration was applied."""
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    found: datetime | None = conn.execute(select(func.min(schema_version.c.applied_at))).scalar()
+    return found
 
 
 def _one_at_a_time(conn: Connection) -> None:
@@ -189,8 +276,11 @@ def _one_at_a_time(conn: Connection) -> None:
 _MIGRATION_LOCK = 0x72656D696E646572  # "reminder": any constant shared by every process
 
 
-def migrate(engine: Engine) -> int:
-    """Apply the missing migrations; return the schema version now in force."""
+def migrate(engine: Engine, now: datetime | None = None) -> int:
+    """Apply the missing migrations; return the schema version now in force.
+
+    `now` stamps the migrations applied (the caller's clock: a service started with
+    `--now` makes its ledger then); the first one's time is when the ledger was made."""
     with engine.begin() as conn:
         _one_at_a_time(conn)
         if not inspect(conn).has_table("schema_version"):
@@ -203,8 +293,7 @@ def migrate(engine: Engine) -> int:
                 raise ConfigError(
                     [
                         Problem(
-                            f"the ledger has schema version {have}, newer than this program's "
-                            f"{LATEST}; upgrade reminders",
+                            f"台账的结构版本为 {have}，比本程序的 {LATEST} 新：请升级 reminders",
                             field="delivery.ledger_url",
                         )
                     ]
@@ -214,7 +303,7 @@ def migrate(engine: Engine) -> int:
             apply(conn)
             conn.execute(
                 insert(schema_version).values(
-                    version=version, description=description, applied_at=datetime.now(UTC)
+                    version=version, description=description, applied_at=now or datetime.now(UTC)
                 )
             )
     with engine.connect() as conn:

@@ -9,12 +9,16 @@ PostgreSQL the same statements (`INSERT … ON CONFLICT DO NOTHING … RETURNING
 guarded `UPDATE`) are atomic per row, and a claim writes its rows in key order so
 that two senders never deadlock. Both are tested (tests/test_ledger_backends.py).
 
-A crash after a send and before its mark can repeat that one message when the
-lease runs out; nothing is lost.
+A digest's messages are written to the outbox before the first is sent; each is
+deleted, and the deliveries it completes marked sent, in one transaction when
+the robot has taken it. A crash after a send and before its record can repeat
+that one message (the same message, read back from the outbox) when the lease
+runs out; nothing is lost.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -33,6 +37,7 @@ from sqlalchemy import (
     Engine,
     and_,
     create_engine,
+    delete,
     event,
     func,
     or_,
@@ -43,7 +48,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..exceptions import ConfigError, Problem
-from .schema import deliveries, migrate
+from .schema import created_at, deliveries, migrate, outbox
 from .upsert import insert_if_absent
 
 _CHUNK = 400
@@ -88,6 +93,29 @@ class Row:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a digest (or a report) as written before it is sent."""
+
+    id: str
+    digest: str
+    channel: str
+    part: int
+    parts: int
+    day: str  # the local date its text speaks of ("还有 3 天"); "" when that never ages
+    flavor: str
+    unit: str
+    title: str
+    text: str
+    keys: tuple[str, ...]  # the deliveries it carries
+    completes: tuple[str, ...]  # those whose last message this is
+    continues: tuple[str, ...]  # those begun in an earlier message of its digest
+    created_at: datetime
+
+
+_LISTS = ("keys", "completes", "continues")
+
+
 def default_url(state_dir: Path) -> str:
     return f"sqlite:///{state_dir / 'ledger.sqlite3'}"
 
@@ -100,13 +128,15 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 class Ledger:
     """Open with `Ledger.open(url)`; all times are timezone-aware."""
 
-    def __init__(self, engine: Engine, owner: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, owner: str | None = None, now: datetime | None = None
+    ) -> None:
         self.engine = engine
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.version = migrate(engine)
+        self.version = migrate(engine, now)
 
     @classmethod
-    def open(cls, url: str, owner: str | None = None) -> Ledger:
+    def open(cls, url: str, owner: str | None = None, now: datetime | None = None) -> Ledger:
         """Errors are ConfigErrors that never show the URL's password (nor the URL
         itself when it cannot be parsed)."""
         try:
@@ -123,7 +153,7 @@ class Ledger:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return cls(engine, owner)
+            return cls(engine, owner, now)
         except SQLAlchemyError as exc:
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
@@ -131,6 +161,13 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def created_at(self) -> datetime:
+        """When this ledger was made (`now` of the first `open`): tracking starts then."""
+        with reading(self.engine) as conn:
+            found = created_at(conn)
+        assert found is not None, "a migrated ledger has a schema_version row"
+        return found
 
     # -- claims ------------------------------------------------------------
     def claim(self, entries: Sequence[Entry], now: datetime, lease: timedelta) -> list[str]:
@@ -297,12 +334,75 @@ class Ledger:
         if not keys:
             return
         with self.engine.begin() as conn:
-            for chunk in _chunks(keys):
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.key.in_(chunk), deliveries.c.lease_owner == self.owner)
-                    .values(updated_at=now, **values)
+            self._update_held(conn, keys, now, **values)
+
+    def _update_held(
+        self, conn: Connection, keys: Sequence[str], now: datetime, **values: Any
+    ) -> None:
+        for chunk in _chunks(keys):
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.key.in_(chunk),
+                    deliveries.c.lease_owner == self.owner,
+                    deliveries.c.status == "claimed",
                 )
+                .values(updated_at=now, **values)
+            )
+
+    # -- the outbox ----------------------------------------------------------
+    def store_messages(self, messages: Sequence[Message]) -> None:
+        """Write a digest's messages before the first is sent (one transaction)."""
+        if not messages:
+            return
+        rows = []
+        for message in messages:
+            row = {name: getattr(message, name) for name in message.__slots__}
+            for name in _LISTS:
+                row[name] = json.dumps(row[name], ensure_ascii=False)
+            rows.append(row)
+        with self.engine.begin() as conn:
+            conn.execute(outbox.insert(), rows)
+
+    def messages(self, channel: str) -> list[Message]:
+        """The messages written for `channel` and not yet taken by its robot, in order."""
+        query = (
+            select(outbox)
+            .where(outbox.c.channel == channel)
+            .order_by(outbox.c.created_at, outbox.c.digest, outbox.c.part)
+        )
+        with reading(self.engine) as conn:
+            found = []
+            for record in conn.execute(query):
+                values = dict(record._mapping)
+                for name in _LISTS:
+                    values[name] = tuple(json.loads(values[name]))
+                found.append(Message(**values))
+            return found
+
+    def message_sent(self, message_id: str, completes: Sequence[str], now: datetime) -> None:
+        """The robot took this message: it leaves the outbox and the deliveries it
+        completes are sent, together (a crash leaves both or neither)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(outbox).where(outbox.c.id == message_id))
+            self._update_held(
+                conn,
+                list(completes),
+                now,
+                status="sent",
+                sent_at=now,
+                next_attempt_at=None,
+                lease_until=None,
+            )
+
+    def drop_messages(self, ids: Iterable[str]) -> None:
+        """Messages that will not be sent as written (dead, or to be written afresh)."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            for chunk in _chunks(ids):
+                conn.execute(delete(outbox).where(outbox.c.id.in_(chunk)))
 
     # -- reading -----------------------------------------------------------
     def statuses(self, keys: Sequence[str]) -> dict[str, Row]:
@@ -315,13 +415,19 @@ class Ledger:
         return found
 
     def rows(
-        self, status: str | None = None, channel: str | None = None, limit: int | None = None
+        self,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: int | None = None,
+        step: str | None = None,
     ) -> list[Row]:
         query = select(deliveries).order_by(deliveries.c.due_at, deliveries.c.key)
         if status is not None:
             query = query.where(deliveries.c.status == status)
         if channel is not None:
             query = query.where(deliveries.c.channel == channel)
+        if step is not None:
+            query = query.where(deliveries.c.step == step)
         if limit is not None:
             query = query.limit(limit)
         with reading(self.engine) as conn:
@@ -359,9 +465,7 @@ class Ledger:
 
 def _open_error(reason: str, where: str | None = None) -> ConfigError:
     at = f" {where}" if where else ""
-    return ConfigError(
-        [Problem(f"cannot open the ledger{at}: {reason}", field="delivery.ledger_url")]
-    )
+    return ConfigError([Problem(f"打不开台账 (ledger){at}：{reason}", field="delivery.ledger_url")])
 
 
 def _reason(exc: SQLAlchemyError) -> str:
