@@ -144,3 +144,24 @@ def test_report_xlsx_writes_the_ledger_workbook(
     assert book_path.read_bytes() == before
     code, _ = cli(config_dir, state, "report", "--at", AT, "--xlsx", str(book_path), "--force")
     assert code == 0 and book_path.read_bytes() != before
+
+
+def test_the_workbook_keeps_a_hostile_note_as_text(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A note is data: its control characters (which openpyxl refuses) are dropped when
+    it is recorded, and text starting with '=' is a cell's text, never a formula."""
+    state = tmp_path / "state"
+    target = "4.5/教育局/2026-09"
+    code, _ = cli(config_dir, state, "done", target, "--by", "=cmd|' /C calc'!A0",
+                  "--note", "已\x07检查\x1b[31m=1+1", "--at", AT)  # fmt: skip
+    assert code == 0
+    book_path = tmp_path / "台账.xlsx"
+    code, _ = cli(config_dir, state, "report", "--from", "2026-09-01", "--to", "2026-09-30",
+                  "--at", AT, "--xlsx", str(book_path))  # fmt: skip
+    assert code == 0
+    book = openpyxl.load_workbook(book_path)
+    sheet = book["教育局"]
+    (row,) = [r for r in sheet.iter_rows() if r[9].value == target]
+    assert row[6].value == "=cmd|' /C calc'!A0" and row[6].data_type == "s"
+    assert row[7].value == "已检查=1+1" and row[7].data_type == "s"

@@ -22,6 +22,7 @@ from ..config import find_config_dir, load_config
 from ..config.loader import config_signature
 from ..exceptions import ConfigError, Problem
 from ..listen import bind, configured_listen
+from ..logs import configure_logging
 from ..statedir import find_state_dir
 from ..statelock import StateDirBusy, StateLock
 from ..tracking import tracked
@@ -196,7 +197,7 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
     from ..feeds.publisher import FeedPublisher
     from ..feeds.server import EmbeddedServer, FeedApp, server_config
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO")
     directory = find_config_dir(args.config)
     signature = config_signature(directory)  # before reading: an edit made meanwhile is seen
     config = load(args)

@@ -15,6 +15,7 @@ from .. import __version__
 from . import agenda, delivercmd, feedscmd, importcmd, loopcmd, runcmd, userscmd
 from .errors import EXIT_OK, EXIT_USAGE, handle_cli_error
 from .parser import Parser, add_shared_options, finish, print_overview
+from .terminal import clean_output
 
 # One entry per command module; each adds its subcommands and sets `run`.
 COMMAND_MODULES = [agenda, importcmd, feedscmd, runcmd, delivercmd, loopcmd, userscmd]
@@ -48,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         print_overview(parser)
         return EXIT_OK
-    return handle_cli_error(lambda: int(args.run(args)))
+    with clean_output():  # what the table, config or a note says is shown, never obeyed
+        return handle_cli_error(lambda: int(args.run(args)))
 
 
 if __name__ == "__main__":

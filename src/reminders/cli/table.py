@@ -1,7 +1,9 @@
 """Plain-text tables for the command line: a title, a header, a rule, rows.
 
 Widths are terminal display widths: CJK wide characters take two columns,
-combining marks none. Cells are printed literally (no markup, no colour).
+combining marks none. Cells are printed literally (no markup, no colour), their
+control characters and escape sequences dropped first (as the command's output
+filter, cli/terminal.py, would drop them) so the widths are what the terminal shows.
 When a table is wider than the terminal, only the columns given a ratio
 shrink, in proportion to it, and their cells wrap onto continuation lines.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ..safetext import printable
 
 GAP = "  "
 RULE = "─"
@@ -85,7 +89,7 @@ class Table:
     def add_row(self, *cells: str) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
-        self.rows.append(cells)
+        self.rows.append(tuple(printable(cell) for cell in cells))
 
     def render(self, width: int) -> str:
         """The table as text (no final newline), as narrow as `width` allows."""

@@ -29,6 +29,14 @@ from urllib.parse import parse_qs, unquote
 
 from ..core.occurrence import is_review_group
 from ..exceptions import RemindersError
+from ..httpguard import (
+    EARLIEST_DATE,
+    JSON_MAX_DEPTH,
+    LATEST_DATE,
+    LISTING_MAX_DAYS,
+    REPORT_MAX_DAYS,
+    json_depth,
+)
 from . import pages
 from .loop import Listed, Loop, UnknownOccurrence
 from .signing import Claim, TokenError, verify
@@ -280,9 +288,11 @@ class LoopApp:
                 items = await asyncio.to_thread(self.loop.overdue, now, {unit} if unit else None)
                 await _json(send, 200, {"overdue": [i.as_json() for i in items]})
             elif method == "GET" and rest == "report":
-                report = await asyncio.to_thread(
-                    self.loop.report, now, _date(query.get("from")), _date(query.get("to"))
-                )
+                start, end = _date(query.get("from")), _date(query.get("to"))
+                today = self.loop.today(now)  # stands in for a missing end of the span
+                first, last = start or min(today, end or today), end or max(today, start or today)
+                _check_span(first, last, REPORT)
+                report = await asyncio.to_thread(self.loop.report, now, start, end)
                 await _json(send, 200, report.as_json())
             elif method == "POST" and rest.startswith("occurrences/"):
                 await self._change(send, receive, unquote(rest[len("occurrences/") :]), now)
@@ -302,8 +312,7 @@ class LoopApp:
         today = self.loop.today(now)
         start = _date(query.get("from")) or today - timedelta(days=90)
         end = _date(query.get("to")) or today + timedelta(days=90)
-        if (end - start).days > 800:
-            raise ValueError("at most 800 days at a time")
+        _check_span(start, end, LISTING)
         listed = await asyncio.to_thread(self.loop.listing, unit, start, end)
         await _json(
             send,
@@ -322,6 +331,8 @@ class LoopApp:
             await _json(send, 404, {"error": "POST /api/occurrences/<id>/done|undo|waive"})
             return
         raw = await _body(receive)
+        if json_depth(raw) > JSON_MAX_DEPTH:  # before json.loads recurses into it
+            raise ValueError(f"JSON 嵌套过深 (nested deeper than {JSON_MAX_DEPTH})")
         data: Any = json.loads(raw) if raw.strip() else {}
         if not isinstance(data, dict):
             raise ValueError('the body is a JSON object: {"by", "note", "evidence"}')
@@ -347,9 +358,26 @@ def _date(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise ValueError(f"不是日期 (not a date, YYYY-MM-DD)：{text[:40]!r}") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"日期超出范围 (date out of range)：{text}，应在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间"
+        )
+    return day
+
+
+LISTING = ("occurrences", LISTING_MAX_DAYS)
+REPORT = ("report", REPORT_MAX_DAYS)
+
+
+def _check_span(start: date, end: date, what: tuple[str, int]) -> None:
+    name, most = what
+    if end < start:
+        raise ValueError(f"from 晚于 to (from is after to)：{start} > {end}")
+    if (end - start).days > most:
+        raise ValueError(f"时间跨度过长 (span too long)：/api/{name} 一次最多 {most} 天")
 
 
 class RootApp:

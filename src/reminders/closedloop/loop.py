@@ -16,6 +16,7 @@ from ..core.plan import Plan
 from ..delivery.plan import zone
 from ..delivery.render import duty_texts
 from ..exceptions import Problem, RemindersError
+from ..safetext import printable
 from . import lookup
 from .overdue import Overdue, overdue
 from .report import Report, build_report
@@ -109,6 +110,7 @@ class Loop:
             if known is None:
                 raise UnknownOccurrence(occurrence_id)
             unit = known.unit
+        by, note, evidence = (printable(v) if v is not None else None for v in (by, note, evidence))
         return self.store.apply(
             occurrence_id, unit, action, now, by=by, note=note, evidence=evidence, via=via
         )
@@ -133,6 +135,7 @@ class Loop:
     ) -> list[tuple[Occurrence, Outcome]]:
         """Mark every still-open member done, each with its own history row; done and
         waived ones stay as they are. Repeating it changes nothing."""
+        by, note = (printable(v) if v is not None else None for v in (by, note))
         return [
             (
                 o,

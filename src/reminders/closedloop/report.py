@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ..core.occurrence import Occurrence
 from ..core.workcalendar import WorkCalendar
+from ..safetext import inert
 from .overdue import Overdue, overdue
 from .state import Closure
 
@@ -128,18 +129,18 @@ def build_report(
 
 
 def render_report(report: Report) -> tuple[str, str]:
-    """(title, markdown text) for a chat robot."""
+    """(title, markdown text) for a chat robot; names and titles from the table `inert`."""
     title = f"【安全生产闭环周报】{report.today:%Y-%m-%d}"
     lines = [f"**统计区间：{report.start} 至 {report.end}（截至 {report.today}）**", ""]
     for counts in report.units:
         parts = "，".join(f"{COLUMN_LABELS[n]} {getattr(counts, n)}" for n in COLUMNS)
-        lines.append(f"- {counts.unit}：{parts}")
+        lines.append(f"- {inert(counts.unit)}：{parts}")
     if report.worst:
         lines += ["", f"**逾期最久的事项（前 {len(report.worst)} 项）**"]
         for item in report.worst:
             o = item.occurrence
             lines.append(
-                f"- {o.unit} [{o.duty}] {o.title}（{o.label}，截止 {o.due}，"
+                f"- {inert(o.unit)} [{o.duty}] {inert(o.title)}（{inert(o.label)}，截止 {o.due}，"
                 f"已逾期 {item.days} 天 / {item.workdays} 个工作日）"
             )
     else:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..closedloop import lookup
@@ -20,6 +21,7 @@ from ..closedloop.loop import Loop
 from ..closedloop.report import COLUMN_LABELS, COLUMNS, Report
 from ..closedloop.state import Closure
 from ..core.occurrence import Occurrence
+from ..safetext import printable
 from .board import STATUS_LABELS, status
 
 HEADER = (
@@ -117,9 +119,9 @@ def workbook(
     _columns(summary, (14, *WIDTHS))
     summary.freeze_panes = "B2"
     summary.auto_filter.ref = f"A1:K{len(rows) + 1}"
-    summary.append(("单位", *HEADER))
+    _append(summary, ("单位", *HEADER))
     for row in rows:
-        summary.append([row.occurrence.unit, *row.cells(zone, base_url)])
+        _append(summary, [row.occurrence.unit, *row.cells(zone, base_url)])
 
     weekly = book.create_sheet("周报统计")
     _columns(weekly, (18, 10, 10, 10, 12, 10, 10))
@@ -129,7 +131,7 @@ def workbook(
     for counts in report.units:
         values = [getattr(counts, c) for c in COLUMNS] + [counts.total]
         totals = [a + b for a, b in zip(totals, values, strict=True)]
-        weekly.append([counts.unit, *values])
+        _append(weekly, [counts.unit, *values])
     weekly.append(["合计", *totals])
     if report.worst:
         weekly.append([])
@@ -137,7 +139,7 @@ def workbook(
         weekly.append(["单位", "事项编号", "任务", "截止日期", "逾期天数", "逾期工作日"])
         for item in report.worst:
             o = item.occurrence
-            weekly.append([o.unit, o.id, o.title, o.due, item.days, item.workdays])
+            _append(weekly, [o.unit, o.id, o.title, o.due, item.days, item.workdays])
 
     by_unit: dict[str, list[LedgerRow]] = {}
     for row in rows:
@@ -148,11 +150,28 @@ def workbook(
         sheet.freeze_panes = "A2"
         sheet.append(HEADER)
         for row in by_unit.get(unit, []):
-            sheet.append(row.cells(zone, base_url))
+            _append(sheet, row.cells(zone, base_url))
 
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _append(sheet: Any, values: Sequence[object]) -> None:
+    """A row of cells whose text is data: control characters (which openpyxl refuses)
+    dropped, and text starting with '=' kept as text, never a formula."""
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+    cells: list[object] = []
+    for value in values:
+        if isinstance(value, str):
+            value = printable(value)
+            if value.startswith("="):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
+                value = cell
+        cells.append(value)
+    sheet.append(cells)
 
 
 def _columns(sheet: object, widths: Sequence[int]) -> None:

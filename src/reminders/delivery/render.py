@@ -7,6 +7,11 @@ between items; an item longer than a whole message is cut between characters
 (never inside one, never before a combining mark or joiner). Sizes are the
 channel's: what each piece adds to the request body the robot measures, and
 every part's real body is checked against the channel's limit before it is kept.
+
+Every value that came from the table or the config (unit, title, text, label, …)
+is made `inert` before it fills a template: one line, no control characters, no
+mention, tag or link a robot would act on; only the templates' own markup and our
+links (`$act`, `$link`) reach the robot as such. Sizes are measured after that.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..channels.base import Channel, Outgoing, measure
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WEEKDAYS_CN, WorkCalendar
+from ..safetext import inert
 from .plan import Delivery, Reminder
 
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -118,7 +124,8 @@ class Renderer:
         self.link_template = link_template
 
     def occurrence_values(self, occ: Occurrence, today: date) -> dict[str, object]:
-        return {
+        """An item's template values; what came from the table or config made `inert`."""
+        values = {
             "id": occ.id,
             "duty": occ.duty,
             "unit": occ.unit,
@@ -135,6 +142,7 @@ class Renderer:
             if occ.label == occ.source
             else f"{occ.label} · 依据：{occ.source}",
         }
+        return {name: inert(str(value)) for name, value in values.items()}
 
     def blocks(
         self, items: Sequence[tuple[Reminder, str]], today: date, actions: bool = True
@@ -185,9 +193,9 @@ class Renderer:
                 t["unit_review" if several else "review"],
                 {
                     "count": len(occs),
-                    "period": first.label.split("·")[-1],
+                    "period": inert(first.label.split("·")[-1]),
                     "due": first.due.isoformat(),
-                    "unit": first.unit,
+                    "unit": inert(first.unit),
                 },
             )
             if actions and self.action_link is not None:
@@ -238,7 +246,7 @@ class Renderer:
     ) -> list[RenderedPart]:
         """The parts, each body within `fit`'s limit; `unit`: the message's unit field."""
         t = self.templates
-        title = _fill(t["title"], {"unit": unit_label, "date": f"{today:%-m月%-d日}"})
+        title = _fill(t["title"], {"unit": inert(unit_label), "date": f"{today:%-m月%-d日}"})
         blocks = self.blocks(items, today, actions)
         footer = _fill(t["footer"], {"link": link}) if link else ""
         if fit.flavor == "text":

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from ..safetext import printable
+
 CRLF = b"\r\n"
 _FOLD = 75  # octets per line, CRLF excluded (RFC 5545 §3.1)
 
 
 def escape_text(value: str) -> str:
-    """A TEXT value: backslash, semicolon, comma and newline escaped; CR dropped."""
+    """A TEXT value: backslash, semicolon, comma and newline escaped; CR and every other
+    control character (NUL, BEL, ESC, …: RFC 5545 allows none but tab) dropped."""
+    value = printable(value)
     # chained str.replace: much faster than str.translate on CJK text
     if "\\" in value:
         value = value.replace("\\", "\\\\")
@@ -23,8 +27,6 @@ def escape_text(value: str) -> str:
         value = value.replace(";", "\\;")
     if "," in value:
         value = value.replace(",", "\\,")
-    if "\r" in value:
-        value = value.replace("\r", "")
     if "\n" in value:
         value = value.replace("\n", "\\n")
     return value

@@ -32,12 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote_to_bytes
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from .. import httpguard
 from ..listen import configured_listen as configured_listen  # its old home: re-exported
 from ..listen import parse_listen as parse_listen
 from .builder import Feed
@@ -344,22 +345,28 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 class GuardedHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol plus deadlines and a bound on the request head.
+    """uvicorn's httptools protocol plus deadlines, a bound on the request head and
+    room kept for real requests.
 
     uvicorn times out idle keep-alive connections only; a client that sends a
     head byte by byte (slowloris) or never reads the response holds its
     connection forever. Here a connection must deliver each request head
     within `head_timeout` seconds and `max_head_bytes`, and take each
-    response within `response_timeout` seconds, or it is closed.
+    response within `response_timeout` seconds, or it is closed. With a
+    listener's `pressure` (server_config gives each its own), a connection that
+    arrives when the open ones are at the limit closes the longest-idle one
+    (httpguard.py), so idle connections cannot crowd real requests out.
     """
 
     head_timeout = 10.0
     response_timeout = 60.0
     max_head_bytes = MAX_HEAD_BYTES
+    pressure: ClassVar[httpguard.Pressure | None] = None
     _deadline: asyncio.TimerHandle | None = None
     _head_bytes: int = 0  # bytes received while the head is incomplete
     _head_parsed: int = 0  # bytes of request line and headers parsed
     _in_head: bool = True
+    _refused: bool = False  # answered 503 for want of room: reading only to drop it
 
     def _arm(self, seconds: float) -> None:
         if self._deadline is not None:
@@ -375,8 +382,39 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_made(transport)
         self._in_head, self._head_bytes = True, 0
         self._arm(self.head_timeout)
+        if self.pressure is not None:
+            if self.pressure.opened(self):
+                self.pressure.idle(self)
+            else:  # at the limit and nothing idle to close: no room
+                self._refuse()
+
+    def _refuse(self) -> None:
+        """Answer 503 and close gently: what the client sends meanwhile is read and
+        dropped (closing with it unread would reset the connection, and the client
+        would lose the answer), for at most `httpguard.REFUSED_LINGER_SECONDS`."""
+        self._refused = True
+        self.transport.write(httpguard.BUSY_RESPONSE)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._arm(httpguard.REFUSED_LINGER_SECONDS)
+
+    # -- for Pressure ---------------------------------------------------------
+    def idle_sheddable(self) -> bool:
+        """Closing it now loses nothing: no request in progress or arrived unread, no
+        response unsent."""
+        return (
+            (self.cycle is None or self.cycle.response_complete)
+            and not self.transport.is_closing()
+            and self.transport.get_write_buffer_size() == 0
+            and httpguard.unread_bytes(self.transport.get_extra_info("socket")) == 0
+        )
+
+    def shed(self) -> None:
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         super().data_received(data)
         # Counted after parsing, so a body that arrives with its head is not
         # mistaken for head bytes; a head that never ends is.
@@ -400,6 +438,8 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self.pressure is not None:
+            self.pressure.busy(self)
         if self._head_parsed > self.max_head_bytes:
             # a whole head in one read: the parser turns this into a 400
             raise ValueError("request head too large")
@@ -408,12 +448,17 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self._arm(self.head_timeout)
+        pipelined = bool(self.pipeline)  # then super() starts the next request
         super().on_response_complete()
+        if self.pressure is not None and not pipelined and not self.transport.is_closing():
+            self.pressure.idle(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        if self.pressure is not None:
+            self.pressure.closed(self)
         super().connection_lost(exc)
 
 
@@ -435,23 +480,35 @@ def server_config(
     host: str,
     port: int,
     *,
-    limit_concurrency: int = 1000,
+    max_connections: int = httpguard.MAX_CONNECTIONS,
+    max_requests: int = httpguard.MAX_REQUESTS,
     log_level: str = "warning",
 ) -> uvicorn.Config:
-    """A uvicorn config for untrusted clients: bounded, timed, quiet (no access log)."""
+    """A uvicorn config for untrusted clients: bounded, timed, quiet (no access log).
+
+    Every request on the listener, whatever app `app` routes it to, is under the same
+    guards (httpguard.py): at most `max_connections` open (the longest-idle closed
+    to make room; fewer when the descriptor limit cannot be raised to fit) and
+    `max_requests` in progress (the rest queued, then 503)."""
+
+    connections, backlog = httpguard.descriptor_budget(max_connections)
+
+    class Listener(GuardedHttpTools):
+        pressure = httpguard.Pressure(connections)
+
     return uvicorn.Config(
-        app,
+        httpguard.Admission(app, max_requests),
         host=host,
         port=port,
-        http=GuardedHttpTools,
+        http=Listener,
         lifespan="off",
         log_config=None,  # the caller (CLI, daemon) owns logging
         access_log=False,  # URLs carry tokens: never log them
         log_level=log_level,
         server_header=False,
         proxy_headers=False,
-        limit_concurrency=limit_concurrency,
-        backlog=2048,
+        limit_concurrency=None,  # it counts open connections: httpguard counts better
+        backlog=backlog,
         timeout_keep_alive=5,
         timeout_graceful_shutdown=5,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
