@@ -13,7 +13,31 @@ can print them without a traceback.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
+
+from .limits import MESSAGE_MAX_CHARS, SHOWN_VALUE_CHARS
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 2
+_REPR.maxstring = _REPR.maxother = SHOWN_VALUE_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+
+
+def shown(value: object) -> str:
+    """`value` as an error message quotes it: its repr, cut to a short length (a
+    huge or deeply nested value costs no more to show than a small one)."""
+    text = _REPR.repr(value)
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
+    if isinstance(value, str) and len(value) > SHOWN_VALUE_CHARS:
+        text += f"（共 {len(value)} 字符）"
+    return text
+
+
+def clipped(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    """`text` cut to `limit` characters, marked with … when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +58,9 @@ class Problem:
             parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
         if self.field:
             parts.append(self.field)
-        text = ": ".join([*parts, self.message])
+        text = ": ".join([*parts, clipped(self.message)])
         if self.value is not None:
-            text += f"（当前值：{self.value!r}）"
+            text += f"（当前值：{shown(self.value)}）"
         return text
 
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from .exceptions import Problem, RemindersError
-from .statedir import ensure_private_dir, unusable_state_dir
+from .exceptions import ConfigError, Problem, RemindersError
+from .statedir import ensure_private_dir, unusable_state_dir, write_private
 
 LOCK_FILE = "reminders.lock"
 PID_FILE = "reminders.pid"
@@ -65,12 +65,12 @@ class StateLock:
         pid_file = self.state_dir / PID_FILE
         try:
             if self.service:
-                pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
+                write_private(pid_file, f"{os.getpid()}\n".encode("ascii"))  # 0600
             else:
-                pid_file.unlink(missing_ok=True)
-        except OSError as exc:
+                _remove(pid_file, self.state_dir)
+        except ConfigError:
             self.release()
-            raise unusable_state_dir(self.state_dir, exc) from None
+            raise
         return self
 
     def release(self) -> None:
@@ -87,6 +87,13 @@ class StateLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+def _remove(path: Path, state_dir: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise unusable_state_dir(state_dir, exc) from None
 
 
 def running_pid(state_dir: Path) -> int | None:

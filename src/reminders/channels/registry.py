@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..config.channels import ChannelsFile, ChannelSpec
 from ..exceptions import ConfigError, Problem
+from ..limits import SECRET_FILE_MAX_BYTES
+from ..userfiles import read_user_file
 from .base import Channel, Clock
 from .dingtalk import DingTalkChannel
 from .feishu import FeishuChannel
@@ -26,12 +28,7 @@ from .wecom import WeComChannel
 
 def read_credentials_file(path: Path) -> dict[str, str]:
     """`NAME=value` lines; blank lines and `#` comments ignored."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            [Problem(f"读不了凭据文件 (credentials file)：{exc.strerror}", str(path))]
-        ) from None
+    text = _secret_text(path, "凭据文件 (credentials file)")
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -44,6 +41,15 @@ def read_credentials_file(path: Path) -> dict[str, str]:
             )
         values[name.strip()] = value.strip().strip("'\"")
     return values
+
+
+def _secret_text(path: Path, what: str) -> str:
+    """A file holding secrets, as text; errors name the file, never its content."""
+    raw = read_user_file(path, SECRET_FILE_MAX_BYTES, what)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([Problem(f"{what}不是 UTF-8 文本", str(path))]) from None
 
 
 class _Secrets:
@@ -74,8 +80,8 @@ class _Secrets:
         if credential:
             if self.credentials_dir is not None:
                 candidate = self.credentials_dir / credential
-                if candidate.is_file():
-                    return candidate.read_text(encoding="utf-8").strip()
+                if candidate.exists():
+                    return _secret_text(candidate, "凭据 (credential)").strip()
             if credential in self.credentials:
                 return self.credentials[credential]
             self.problems.append(

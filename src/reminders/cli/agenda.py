@@ -108,9 +108,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ..daemon.trial import check_service_start
     from ..preflight import environment_problems
 
     config = load(args, all_warnings=True)
+    check_service_start(config, at_or_now(None, config))  # what `run` computes at start
     plan = config.plan
     found = environment_problems(config, find_state_dir(args.state_dir))
     print_problems(found)

@@ -7,10 +7,14 @@ import json
 import shutil
 import sys
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from ..config import Config, find_config_dir, load_config
+from ..limits import MAX_YEAR, MIN_YEAR
 from .errors import print_problems
+
+D = TypeVar("D", date, datetime)
 
 
 def load(args: argparse.Namespace, *, all_warnings: bool = False) -> Config:
@@ -40,11 +44,12 @@ def parse_instant(text: str) -> datetime:
     """An argparse type for date-times (YYYY-MM-DDTHH:MM, optional offset; a bare date
     means its midnight)."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"不是日期时间 (date-time)，应为 YYYY-MM-DDTHH:MM：{text!r}"
         ) from None
+    return _in_range(moment, text)
 
 
 def at_or_now(moment: datetime | None, config: Config) -> datetime:
@@ -57,9 +62,18 @@ def at_or_now(moment: datetime | None, config: Config) -> datetime:
 
 def parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"不是日期 (date)，应为 YYYY-MM-DD：{text!r}") from None
+    return _in_range(day, text)
+
+
+def _in_range(day: D, text: str) -> D:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"日期须在 {MIN_YEAR}–{MAX_YEAR} 年之间 (date out of range)：{text[:40]!r}"
+        )
+    return day
 
 
 def state_dir_option(holding: str) -> argparse.ArgumentParser:

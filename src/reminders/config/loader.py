@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
 from ..core.plan import FieldPath, Plan, compile_plan, dotted
-from ..exceptions import ConfigError, Problem
+from ..exceptions import ConfigError, Problem, clipped, shown
+from ..limits import SHOWN_VALUE_CHARS
 from .channels import ChannelsFile
 from .messages import chinese
 from .yamlfile import YamlFile
@@ -42,6 +43,12 @@ class Config:
     duties: DutiesFile
     plan: Plan
     channels: ChannelsFile = field(default_factory=ChannelsFile)
+    duty_lines: tuple[int | None, ...] = ()
+    """The line of each duty in duties.yaml, for problems found after loading."""
+
+    @property
+    def duties_file(self) -> Path:
+        return self.directory / DEFAULT_FILES["duties"]
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -62,6 +69,11 @@ def validate_file(
         data = {**data, **overrides}
     try:
         return model.model_validate(data)
+    except (TypeError, ArithmeticError) as exc:  # a check that met a value it did not expect
+        problems.append(
+            Problem(f"无法检查的值 (unexpected value): {clipped(str(exc), 200)}", str(yaml.path))
+        )
+        return None
     except ValidationError as exc:
         for error in exc.errors():
             loc = _clean_loc(error["loc"])
@@ -89,7 +101,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> FieldPath:
 def _shown_value(value: Any, kind: str) -> Any:
     if kind == "missing":
         return None
-    if isinstance(value, dict | list) and len(repr(value)) > 80:
+    if isinstance(value, dict | list) and len(shown(value)) >= SHOWN_VALUE_CHARS:
         return f"{type(value).__name__} of {len(value)}"
     return value
 
@@ -126,7 +138,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     problems: list[Problem] = []
     for key, name in DEFAULT_FILES.items():
         path = directory / name
-        if not path.exists():
+        if not os.path.lexists(path):
             problems.append(
                 Problem(
                     f"缺少文件 (missing file)；配置目录需要 {'、'.join(DEFAULT_FILES.values())}",
@@ -155,7 +167,7 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
 
     channels: ChannelsFile | None = ChannelsFile()
     channels_path = directory / OPTIONAL_FILES["channels"]
-    if channels_path.exists():
+    if os.path.lexists(channels_path):  # a broken link is an error, not a missing file
         files["channels"] = YamlFile.load(channels_path)
         channels = validate_file(ChannelsFile, files["channels"], problems)
     if channels is not None:
@@ -169,7 +181,8 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     secret = _password_in_ledger_url(settings, files["settings"])
     if secret is not None:
         plan = replace(plan, warnings=(*plan.warnings, secret))
-    return Config(directory, settings, units, calendar, duties, plan, channels)
+    lines = tuple(files["duties"].line_of(("duties", i)) for i in range(len(duties.duties)))
+    return Config(directory, settings, units, calendar, duties, plan, channels, lines)
 
 
 def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:

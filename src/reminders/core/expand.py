@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-
-from dateutil.rrule import rrulestr
+from datetime import date, timedelta
 
 from .model import Duty
 from .occurrence import Kind, Occurrence, occurrence_id
-from .periods import SemesterDates, Span, merge, month_end, spans, split
+from .periods import MonthDay, SemesterDates, Span, merge, month_end, spans, split
 from .plan import CompiledDuty, Plan
+from .recur import rrule_dates
 from .rules import (
     AsNeededRule,
     CampaignRule,
@@ -240,12 +239,8 @@ class _Expander:
 
     def rrule(self, rule: RRuleRule, source: str) -> list[Slot]:
         def build() -> Iterator[Slot]:
-            start = datetime.combine(self.plan_start, datetime.min.time())
-            rr = rrulestr(rule.rrule, dtstart=start)
-            lo = datetime.combine(self.window.start, datetime.min.time())
-            hi = datetime.combine(self.window.end + _SLACK, datetime.min.time())
-            for when in rr.between(lo, hi, inc=True):
-                day = when.date()
+            hi = self.window.end + _SLACK
+            for day in rrule_dates(rule.rrule, self.plan_start, self.window.start, hi):
                 yield self.slot(
                     day.isoformat(), f"{day:%Y年%-m月%-d日}", day, None, "recurring", source
                 )
@@ -258,11 +253,12 @@ class _Expander:
             years = range(self.window.start.year - 1, self.window.end.year + 2)
             for period in self.plan.data.sensitive_periods:
                 ranges.extend(period.dates)
-                for (sm, sd), (em, ed) in period.each_year:
+                for begins, ends in period.each_year:
                     for year in years:
-                        start = date(year, sm, sd)
-                        end = date(year + (1 if (em, ed) < (sm, sd) else 0), em, ed)
-                        ranges.append((start, end))
+                        start = _on_or_after(year, begins)
+                        end = _on_or_before(year + (1 if ends < begins else 0), ends)
+                        if start <= end:
+                            ranges.append((start, end))
             for lo, hi in merge(ranges):
                 lo = max(lo, self.plan_start)
                 if hi < lo or hi < self.window.start - _SLACK or lo > self.window.end + _SLACK:
@@ -296,7 +292,7 @@ class _Expander:
                     start, nominal = date(year, obs.month, 1), month_end(year, obs.month)
                 else:
                     assert obs.day is not None
-                    start, nominal = None, date(year, *obs.day)
+                    start, nominal = None, _on_or_before(year, obs.day)
                 if nominal < self.plan_start:
                     continue
                 yield self.slot(
@@ -473,6 +469,18 @@ class _Expander:
                     rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
         rows.sort(key=lambda row: row[0])
         return [occurrence for _, occurrence in rows]
+
+
+def _on_or_before(year: int, month_day: MonthDay) -> date:
+    """MM-DD in `year`; 02-29 is 28 February in a common year."""
+    month, day = month_day
+    return min(date(year, month, 1) + timedelta(days=day - 1), month_end(year, month))
+
+
+def _on_or_after(year: int, month_day: MonthDay) -> date:
+    """MM-DD in `year`; 02-29 is 1 March in a common year."""
+    month, day = month_day
+    return date(year, month, 1) + timedelta(days=day - 1)
 
 
 def _day_in(span: Span, period: Period, day: int) -> date:

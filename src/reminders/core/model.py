@@ -17,11 +17,23 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 
-from .rules import Period, Rule
+from ..limits import (
+    DUTY_ID_LEVEL_MAX_DIGITS,
+    DUTY_ID_MAX_LEVELS,
+    MAX_YEAR,
+    MIN_YEAR,
+    NAME_MAX_CHARS,
+    PHRASE_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    TIMEZONE_MAX_CHARS,
+    TITLE_MAX_CHARS,
+)
+from .rules import Period, Rule, check_year
 
 if TYPE_CHECKING:
     from .workcalendar import WorkCalendar
@@ -29,6 +41,12 @@ if TYPE_CHECKING:
 _OFFSET = re.compile(r"^(\d{1,3})(d|wd)$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
+_ZONE = re.compile(r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*$")
+
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX_CHARS)]
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX_CHARS)]
+Phrase = Annotated[str, StringConstraints(max_length=PHRASE_MAX_CHARS)]
+Key = Annotated[str, StringConstraints(pattern=_SLUG, max_length=NAME_MAX_CHARS)]
 
 
 class _Model(BaseModel):
@@ -90,7 +108,31 @@ def _date_range(value: Any) -> tuple[date, date]:
     return start, end
 
 
-DateRange = Annotated[tuple[date, date], BeforeValidator(_date_range)]
+def _bounded_range(value: tuple[date, date]) -> tuple[date, date]:
+    check_year(value[0].year)
+    check_year(value[1].year)
+    return value
+
+
+def _bounded_date(value: date) -> date:
+    check_year(value.year)
+    return value
+
+
+DateRange = Annotated[
+    tuple[date, date], BeforeValidator(_date_range), AfterValidator(_bounded_range)
+]
+BoundedDate = Annotated[date, AfterValidator(_bounded_date)]
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:  # also what a bare number such as 0 becomes
+        raise ValueError('时刻写作 "HH:MM"，不带时区 (local time, e.g. "09:00")')
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_local_time)]
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 def _month_day_range(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -111,8 +153,8 @@ MonthDayRange = Annotated[
 
 
 class SendWindow(_Model):
-    start: time = time(9, 0)
-    end: time = time(17, 30)
+    start: LocalTime = time(9, 0)
+    end: LocalTime = time(17, 30)
     workdays_only: bool = True
 
     @model_validator(mode="after")
@@ -203,7 +245,7 @@ class LoopSettings(_Model):
         description="public URL of the service for action links; default: feeds.base_url",
     )
     report_weekday: Weekday | None = Field("mon", description="weekly report day; null: off")
-    report_time: time = Field(time(9, 0), description="weekly report time (local)")
+    report_time: LocalTime = Field(time(9, 0), description="weekly report time (local)")
     report_to: list[str] | None = Field(
         None, description="units that get the weekly report; default: every supervising unit"
     )
@@ -221,9 +263,9 @@ class ConsoleSettings(_Model):
 
 class Settings(_Model):
     timezone: str = "Asia/Shanghai"
-    plan_year: int = Field(ge=2000, le=2100)
-    plan_start: date | None = Field(None, description="default: 1 January of the plan year")
-    track_from: date | None = Field(
+    plan_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR)
+    plan_start: BoundedDate | None = Field(None, description="default: 1 January of the plan year")
+    track_from: BoundedDate | None = Field(
         None,
         description="跟踪起始日: occurrences due before it are history (not reminded, not "
         "overdue); default: the day the ledger was created",
@@ -241,11 +283,13 @@ class Settings(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("不是已知的时区 (time zone)，例如 Asia/Shanghai") from None
-        return value
+        if len(value) <= TIMEZONE_MAX_CHARS and _ZONE.match(value):
+            try:
+                ZoneInfo(value)
+                return value
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # `America` is a directory
+                pass
+        raise ValueError("不是已知的时区 (time zone)，例如 Asia/Shanghai")
 
     @property
     def start(self) -> date:
@@ -256,10 +300,10 @@ class Settings(_Model):
 
 
 class Unit(_Model):
-    name: str = Field(min_length=1)
-    groups: list[str] = Field(default_factory=list, description="e.g. 各校")
-    supervisor: str | None = Field(None, description="unit told about this one's overdue work")
-    channels: list[str] = Field(default_factory=list)
+    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
+    groups: list[Name] = Field(default_factory=list, description="e.g. 各校")
+    supervisor: Name | None = Field(None, description="unit told about this one's overdue work")
+    channels: list[Name] = Field(default_factory=list)
 
 
 class UnitsFile(_Model):
@@ -278,17 +322,17 @@ class YearDays(_Model):
 
 
 class SensitivePeriod(_Model):
-    name: str
+    name: Name
     dates: list[DateRange] = Field(default_factory=list)
     each_year: list[MonthDayRange] = Field(default_factory=list)
 
 
 class Event(_Model):
-    key: str = Field(pattern=_SLUG)
-    name: str
-    start: date
-    end: date
-    aliases: list[str] = Field(default_factory=list)
+    key: Key
+    name: Name
+    start: BoundedDate
+    end: BoundedDate
+    aliases: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ordered(self) -> Event:
@@ -298,8 +342,8 @@ class Event(_Model):
 
 
 class Observance(_Model):
-    key: str = Field(pattern=_SLUG)
-    name: str
+    key: Key
+    name: Name
     month: int | None = Field(None, ge=1, le=12, description="a whole month, e.g. 6")
     day: MonthDay | None = Field(None, description="one day each year, MM-DD")
 
@@ -311,7 +355,7 @@ class Observance(_Model):
 
 
 class CalendarData(_Model):
-    years: dict[int, YearDays] = Field(default_factory=dict)
+    years: dict[Year, YearDays] = Field(default_factory=dict)
     sensitive_periods: list[SensitivePeriod] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     observances: list[Observance] = Field(default_factory=list)
@@ -319,7 +363,10 @@ class CalendarData(_Model):
 
 # ---------------------------------------------------------------- duties
 
-DUTY_ID = r"^\d{1,4}(?:\.\d{1,4}){0,3}$"
+DUTY_ID = (  # 4.5, 7, 2.3, 3.2.1: at most 4 levels of at most 4 digits
+    rf"^\d{{1,{DUTY_ID_LEVEL_MAX_DIGITS}}}"
+    rf"(?:\.\d{{1,{DUTY_ID_LEVEL_MAX_DIGITS}}}){{0,{DUTY_ID_MAX_LEVELS - 1}}}$"
+)
 
 
 def duty_sort_key(duty_id: object) -> tuple[int, ...]:
@@ -335,14 +382,14 @@ class Duty(_Model):
     id: str = Field(
         pattern=DUTY_ID, description="the table's numbering: 4.5 (<measure>.<task>), 7, 2.3, 3.2.1"
     )
-    section: str | None = None
-    measure: str | None = None
-    title: str = Field(min_length=1)
-    text: str = ""
-    units: list[str] = Field(min_length=1, description="responsible units or groups")
-    partners: list[str] = Field(default_factory=list, description="配合单位")
-    leader: str | None = Field(None, description="责任领导/责任人 as written; never a unit")
-    time_limit: str | None = Field(None, description="the time-limit cell, verbatim")
+    section: Title | None = None
+    measure: Title | None = None
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    text: str = Field("", max_length=TEXT_MAX_CHARS)
+    units: list[Name] = Field(min_length=1, description="responsible units or groups")
+    partners: list[Name] = Field(default_factory=list, description="配合单位")
+    leader: Title | None = Field(None, description="责任领导/责任人 as written; never a unit")
+    time_limit: Phrase | None = Field(None, description="the time-limit cell, verbatim")
     schedule: list[Rule] | None = Field(None, description="structured rules; replace the phrases")
     lead_times: list[Offset] | None = None
     overdue_steps: list[Offset] | None = None
@@ -353,6 +400,6 @@ class Duty(_Model):
 
 
 class DutiesFile(_Model):
-    title: str | None = None
+    title: Title | None = None
     source_year: int | None = None
     duties: list[Duty] = Field(default_factory=list)

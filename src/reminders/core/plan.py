@@ -6,14 +6,25 @@ a file name and line, so problems name where the user wrote the bad value.
 
 from __future__ import annotations
 
+from calendar import isleap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from ..exceptions import ConfigError, Problem
+from ..limits import MAX_YEAR
 from .grammar import Vocabulary, read_phrases
 from .model import CalendarData, Duty, Event, Observance, Settings, Unit
-from .rules import CampaignRule, DeadlineRule, ObservanceRule, Rule, WindowRule, spec_parts
+from .recur import first_rrule_date
+from .rules import (
+    CampaignRule,
+    DeadlineRule,
+    ObservanceRule,
+    RRuleRule,
+    Rule,
+    WindowRule,
+    spec_parts,
+)
 from .workcalendar import WorkCalendar, YearOverride
 
 FieldPath = tuple[str | int, ...]
@@ -281,7 +292,14 @@ def _check_rule(
     field_name = "schedule" if duty.schedule is not None else "time_limit"
     if isinstance(rule, CampaignRule):
         event = events.get(rule.campaign.until)
-        if event is None:
+        if rule.campaign.month_day == (2, 29) and not isleap(settings.plan_year):
+            out.add(
+                "duties",
+                (*where, field_name),
+                f"任务 {duty.id}：{settings.plan_year} 年没有 2 月 29 日 (campaign start)",
+                rule.campaign.start,
+            )
+        elif event is None:
             known = "、".join(f"{e.key}（{e.name}）" for e in events.values()) or "尚未定义"
             out.add(
                 "duties",
@@ -307,6 +325,16 @@ def _check_rule(
             f"已有：{'、'.join(observances) or '尚未定义'}",
             rule.observance,
         )
+    elif isinstance(rule, RRuleRule):
+        last = date(MAX_YEAR, 12, 31)
+        if first_rrule_date(rule.rrule, settings.start, last) is None:
+            out.add(
+                "duties",
+                (*where, field_name),
+                f"任务 {duty.id}：这条 rrule 从计划开始日 {settings.start} 到 {last} "
+                "不会落在任何一天 (never matches)",
+                rule.rrule,
+            )
     elif isinstance(rule, DeadlineRule):
         year, month, day = rule.parts
         year = year or settings.plan_year + (rule.year_offset or 0)
@@ -351,4 +379,6 @@ def _expired(rule: Rule, settings: Settings, events: dict[str, Event]) -> bool:
     if event is None:
         return False
     month, day = rule.campaign.month_day
+    if (month, day) == (2, 29) and not isleap(settings.plan_year):
+        return False  # reported as an error
     return event.end < date(settings.plan_year, month, day)

@@ -38,6 +38,9 @@ from pydantic import (
     model_validator,
 )
 
+from ..limits import MAX_YEAR, MIN_YEAR, NAME_MAX_CHARS, PHRASE_MAX_CHARS
+from .recur import parse_rrule
+
 Period = Literal["week", "month", "quarter", "half-year", "year", "semester"]
 
 _DEADLINE = re.compile(r"^(?:(?P<y>\d{4})-)?(?P<m>\d{1,2})(?:-(?P<d>\d{1,2}))?$")
@@ -45,10 +48,22 @@ _DEADLINE_FORMS = "MM-DD、MM（月底）、YYYY-MM 或 YYYY-MM-DD"
 _MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
 
 
+def check_year(year: int) -> None:
+    """ValueError unless `year` is in the range every date of the config must be in."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(
+            f"日期须在 {MIN_YEAR}–{MAX_YEAR} 年之间 (year out of range)，不是 {year} 年"
+        )
+
+
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    phrase: str | None = Field(default=None, description="the source words this rule was read from")
+    phrase: str | None = Field(
+        default=None,
+        max_length=PHRASE_MAX_CHARS,
+        description="the source words this rule was read from",
+    )
 
 
 def date_spec(value: Any) -> str:
@@ -63,6 +78,8 @@ def date_spec(value: Any) -> str:
     if not match:
         raise ValueError(f"日期 (date) 写作 {_DEADLINE_FORMS}")
     year, month, day = match["y"], int(match["m"]), match["d"]
+    if year:
+        check_year(int(year))
     if not 1 <= month <= 12:
         raise ValueError(f"没有 {month} 月")
     probe_year = int(year) if year else 2024  # a leap year, so 02-29 is allowed
@@ -137,17 +154,12 @@ class EveryRule(_Rule):
 
 
 class RRuleRule(_Rule):
-    rrule: str
+    rrule: str = Field(max_length=PHRASE_MAX_CHARS)
 
     @field_validator("rrule")
     @classmethod
     def _parse(cls, value: str) -> str:
-        from dateutil.rrule import rrulestr
-
-        try:
-            rrulestr(value, dtstart=date(2000, 1, 1))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"不是有效的 RRULE：{exc}") from None
+        parse_rrule(value)  # a date rule, DAILY or coarser, from the plan start
         return value
 
 
@@ -163,7 +175,10 @@ class CampaignSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     start: str = Field(alias="from", description="MM-DD in the plan year")
-    until: str = Field(description="key of a named event; the campaign ends when it ends")
+    until: str = Field(
+        max_length=NAME_MAX_CHARS,
+        description="key of a named event; the campaign ends when it ends",
+    )
 
     @field_validator("start", mode="before")
     @classmethod
@@ -220,7 +235,7 @@ class DensifyRule(_Rule):
 
 
 class ObservanceRule(_Rule):
-    observance: str
+    observance: str = Field(max_length=NAME_MAX_CHARS)
 
 
 _KINDS = (

@@ -48,6 +48,7 @@ from . import stopsignal
 from .clock import Clock
 from .memory import release_free_memory
 from .notify import Notifier
+from .trial import check_service_start
 
 log = logging.getLogger("reminders.daemon")
 
@@ -438,6 +439,7 @@ class Service:
                 load_config, self.options.config_dir, self.options.plan_year
             )
             config = await asyncio.to_thread(tracked, config, self.ledger, self.clock.now())
+            await asyncio.to_thread(check_service_start, config, self.clock.now())
             channels = channels_from_config(config, self.environ)
         except RemindersError as exc:
             for problem in exc.problems:

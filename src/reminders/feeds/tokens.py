@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..exceptions import ConfigError, Problem
+from ..limits import STATE_FILE_MAX_BYTES
 from ..statedir import ensure_private_dir, read_private, write_private
 from ..statelock import exclusive
 
@@ -54,7 +55,7 @@ def load_tokens(state_dir: Path, keys: Iterable[str]) -> dict[str, str]:
 
 def _read_tokens(path: Path) -> dict[str, str]:
     try:
-        raw = read_private(path)
+        raw = read_private(path, STATE_FILE_MAX_BYTES)
     except FileNotFoundError:
         return {}
     try:

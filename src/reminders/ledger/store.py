@@ -48,6 +48,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..exceptions import ConfigError, Problem
+from ..statedir import ensure_private_dir, private_file
 from .schema import created_at, deliveries, migrate, outbox
 from .upsert import insert_if_absent
 
@@ -151,7 +152,7 @@ class Ledger:
             _sqlite_setup(engine)
             database = engine.url.database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_files(Path(database))
         try:
             return cls(engine, owner, now)
         except SQLAlchemyError as exc:
@@ -498,6 +499,18 @@ def _int32(code: int | None) -> int | None:
 def _lease_expired(now: datetime) -> ColumnElement[bool]:
     """A claim whose sender stopped renewing it (crashed or stuck): free to take over."""
     return and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The ledger holds names, notes and history: its file is made 0600 before SQLite
+    opens it (SQLite gives the -wal, -shm and -journal files it creates the
+    database's mode), and any of them left readable by others is made 0600."""
+    ensure_private_dir(database.parent)
+    private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = database.with_name(database.name + suffix)
+        if companion.exists():
+            private_file(companion)
 
 
 def _sqlite_setup(engine: Engine) -> None:
