@@ -297,7 +297,9 @@ class Service:
             assert isinstance(current, ActionLinks)
             key = current.key
         days = timedelta(days=settings.loop.link_days)
-        self.deliverer.action_link = ActionLinks(key, base, days, self.clock.now)
+        self.deliverer.action_link = ActionLinks(
+            key, base, days, self.clock.now, settings.console.enabled
+        )
 
     def _schedule_nightly(self) -> None:
         """The feed window rolls at midnight on the service's clock: rebuild at 00:05."""

@@ -43,6 +43,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "unit_review": "**$unit：长期坚持事项自查 · $period（$count 项，$due 前完成）**",
     "review_item": "- [$duty] $title",
     "footer": "日程订阅：$link",
+    # the unit's page in the web console (督办看板), when it is served: after a login
+    "console": "督办看板（本单位全部事项、上传佐证）：$console",
     "part": "（$part/$parts）",
     "escalated": "**⚠ 下属单位逾期，请督办（$count 项）**",
     "escalated_item": "- $unit：[$duty] $text\n  截止：$due（周$weekday），$left",
@@ -249,6 +251,9 @@ class Renderer:
         title = _fill(t["title"], {"unit": inert(unit_label), "date": f"{today:%-m月%-d日}"})
         blocks = self.blocks(items, today, actions)
         footer = _fill(t["footer"], {"link": link}) if link else ""
+        page = self._unit_page(unit) if actions else None
+        if page:
+            footer = "\n".join(f for f in (_fill(t["console"], {"console": page}), footer) if f)
         if fit.flavor == "text":
             title, footer = _plain(title), _plain(footer)
             blocks = [Block(_plain(b.text), b.keys) for b in blocks]
@@ -274,6 +279,12 @@ class Renderer:
             if over <= 0:
                 return parts
             budget -= over
+
+    def _unit_page(self, unit: str) -> str | None:
+        unit_page: Callable[[str | None], str | None] | None = getattr(
+            self.action_link, "unit_page", None
+        )  # ActionLinks (closed loop) knows whether the console is served
+        return unit_page(unit or None) if unit_page is not None else None
 
 
 def duty_texts(plan: Plan) -> dict[str, str]:
