@@ -162,7 +162,7 @@ class Loop:
         start = start or max(plan.settings.start, plan.track_from or plan.settings.start)
         end = end or today
         return build_report(
-            lookup.between(plan, start, end),
+            lookup.each_between(plan, start, end),
             self.store.closed(),
             start=start,
             end=end,

@@ -178,7 +178,7 @@ def compile_plan(
             )
             continue
         seen[duty.id] = i
-        fanned: list[str] = []
+        fanned: dict[str, None] = {}  # each unit once, in order (a list search costs n²)
         for j, name in enumerate(duty.units):
             members = groups.get(name, [name] if name in names else None)
             if members is None:
@@ -201,7 +201,7 @@ def compile_plan(
                     name,
                     warn=True,
                 )
-            fanned.extend(m for m in members if m not in fanned)
+            fanned.update(dict.fromkeys(members))
         rules = [_named_event(r, event_names) for r in _rules(duty, where, vocabulary, out)]
         for rule in rules:
             _check_rule(rule, duty, where, settings, events, observances, out)
