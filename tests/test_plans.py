@@ -56,9 +56,9 @@ def keys(config: Config) -> set[str]:
 
 
 def feed_events(config: Config, unit: str = SCHOOL) -> dict[str, str]:
-    """UID → SUMMARY of the unit's feed, read back with icalendar."""
+    """UID → SUMMARY of the unit's (or group's) feed, read back with icalendar."""
     feeds = FeedBuilder().build(config.plan, date(2026, 11, 20), NOV[0])
-    feed = next(f for f in feeds.values() if f.spec.kind == "unit" and f.spec.name == unit)
+    feed = next(f for f in feeds.values() if f.spec.name == unit)
     calendar = icalendar.Calendar.from_ical(feed.body)
     return {str(e["UID"]): str(e["SUMMARY"]) for e in calendar.walk("VEVENT")}
 
@@ -87,6 +87,9 @@ def test_two_plans_with_the_same_numbers_give_distinct_ids_keys_and_uids(
     events = feed_events(config)
     assert events[f"a:4.5/{SCHOOL}/2026-11@reminders.local"].count("〔甲表〕") == 1
     assert "〔b〕" in events[f"b:4.5/{SCHOOL}/2026-11@reminders.local"]
+    group = feed_events(config, "各校")  # one event per duty and period for the group
+    assert "〔甲表〕" in group["a:4.5/各校/2026-11@reminders.local"]
+    assert "〔b〕" in group["b:4.5/各校/2026-11@reminders.local"]
 
     # closing one plan's occurrence leaves the other's open
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")

@@ -4,11 +4,11 @@ of days. Pure."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 
-from ..core.expand import Window, expand
+from ..core.expand import Window, duty_slots, expand
 from ..core.occurrence import Occurrence, split_occurrence_id, split_review_group
 from ..core.plan import Plan
 from ..core.rules import StandingRule
@@ -77,7 +77,40 @@ def between(
     if end < start:
         return []
     found = expand(plan, Window(start, end), units)
-    if closed and plan.retired:
-        old = expand(replace(plan, duties=plan.retired), Window(start, end), units)
-        found += [o for o in old if o.id in closed]
+    found += _closed_history(plan, Window(start, end), units, closed)
     return sorted((o for o in found if start <= o.due <= end), key=lambda o: (o.due, o.unit, o.id))
+
+
+def each_between(
+    plan: Plan,
+    start: date,
+    end: date,
+    units: set[str] | None = None,
+    closed: Collection[str] = (),
+) -> Iterator[Occurrence]:
+    """The occurrences of `between`, one at a time and unsorted: for counting over
+    thousands of units without holding them all."""
+    start = max(start, plan.start)
+    if end < start:
+        return
+    yield from _fanned(plan, Window(start, end), units)
+    yield from _closed_history(plan, Window(start, end), units, closed)
+
+
+def _fanned(plan: Plan, window: Window, units: set[str] | None) -> Iterator[Occurrence]:
+    for found in duty_slots(plan, window):
+        duty = found.compiled.duty
+        members = [u for u in found.compiled.units if units is None or u in units]
+        for slot in found.slots:
+            for unit in members:
+                yield slot.occurrence(duty, unit)
+
+
+def _closed_history(
+    plan: Plan, window: Window, units: set[str] | None, closed: Collection[str]
+) -> list[Occurrence]:
+    """The retired plans' occurrences in the window whose ids are in `closed`."""
+    if not closed or not plan.retired:
+        return []
+    retired = replace(plan, duties=plan.retired)
+    return [o for o in _fanned(retired, window, units) if o.id in closed]

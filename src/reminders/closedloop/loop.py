@@ -164,7 +164,7 @@ class Loop:
         end = end or today
         closed = self.store.closed()
         return build_report(
-            lookup.between(plan, start, end, closed=closed),
+            lookup.each_between(plan, start, end, closed=closed),
             closed,
             start=start,
             end=end,

@@ -78,6 +78,15 @@ def split_occurrence_id(occurrence_id: str) -> tuple[str, str, str] | None:
     return duty, unit, period
 
 
+def unit_of_id(identifier: str) -> str | None:
+    """The unit an occurrence id or self-check id names; None when it is neither."""
+    review = split_review_group(identifier)
+    if review is not None:
+        return review[0]
+    parts = split_occurrence_id(identifier)
+    return parts[1] if parts is not None else None
+
+
 def review_group(occurrence: Occurrence) -> str | None:
     """Standing duties are reviewed together, one self-check per unit and period
     (DESIGN §3): the id that digest and feed event share, or None for other kinds."""

@@ -329,7 +329,7 @@ def _fan_out(
     out: _Collector,
 ) -> list[str]:
     """The units a duty's `units` name, groups opened into their members."""
-    fanned: list[str] = []
+    fanned: dict[str, None] = {}  # each unit once, in order (a list search costs n²)
     for j, name in enumerate(duty.units):
         members = groups.get(name, [name] if name in names else None)
         if members is None:
@@ -352,8 +352,8 @@ def _fan_out(
                 name,
                 warn=True,
             )
-        fanned.extend(m for m in members if m not in fanned)
-    return fanned
+        fanned.update(dict.fromkeys(members))
+    return list(fanned)
 
 
 def _rules(

@@ -159,7 +159,7 @@ class Service:
         opened.push_async_callback(self.deliverer.aclose)
         self.loop = Loop(LoopStore.of(self.ledger), lambda: self.config.plan)
         key = action_key(state_dir, self.environ)
-        self.publisher = FeedPublisher(state_dir)
+        self.publisher = FeedPublisher(state_dir, self.clock.now)
         await self._checkpoint()
         await self._publish()
         await self._checkpoint()
@@ -192,7 +192,7 @@ class Service:
         log.info(
             "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
             "--base-url http://%s:%d`)",
-            len(self.publisher.feeds),
+            len(self.publisher.specs),
             host,
             port,
             host,
