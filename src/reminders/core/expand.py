@@ -65,6 +65,7 @@ class Slot:
     provisional: bool
     source: str
     tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
+    plan: str | None = None  # its plan's key, when the config has several plans
 
     def occurrence(self, duty: Duty, unit: str) -> Occurrence:
         return Occurrence(
@@ -80,6 +81,7 @@ class Slot:
             self.source,
             self.key,
             self.tracked,
+            self.plan,
         )
 
 
@@ -114,15 +116,26 @@ def period_label(key: str) -> str:
 
 
 class _Expander:
-    def __init__(self, plan: Plan, window: Window) -> None:
+    def __init__(self, plan: Plan, window: Window, year: tuple[int, date] | None = None) -> None:
         self.plan = plan
         self.window = window
         self.cal = plan.calendar
         settings = plan.settings
-        self.plan_start = settings.start
-        self.plan_year = settings.plan_year
+        # (plan year, plan start): each duty file may have its own; default the settings'
+        self.plan_year, self.plan_start = year or (settings.plan_year, settings.start)
         self.semesters: SemesterDates = (settings.semesters.spring, settings.semesters.autumn)
         self._cache: dict[tuple[object, ...], list[Slot]] = {}
+        self._years: dict[tuple[int, date], _Expander] = {}
+
+    def for_duty(self, compiled: CompiledDuty) -> _Expander:
+        """The expander of the duty's plan year (this one, or one kept for that year)."""
+        table = compiled.table
+        if table is None or (table.plan_year, table.start) == (self.plan_year, self.plan_start):
+            return self
+        year = (table.plan_year, table.start)
+        if year not in self._years:
+            self._years[year] = _Expander(self.plan, self.window, year)
+        return self._years[year]
 
     # -- helpers ---------------------------------------------------------
     def provisional(self, *days: date) -> bool:
@@ -445,13 +458,18 @@ class _Expander:
 
     def duty_slots(self, position: int, compiled: CompiledDuty) -> DutySlots:
         track_from = self.plan.track_from
+        table = compiled.table
+        active = table is None or table.active  # a retired plan's: history, never tracked
+        shown = table.key if table is not None and self.plan.several else None
         seen: set[str] = set()
         kept: list[Slot] = []
-        for slot in self.slots_for(compiled):
+        for slot in self.for_duty(compiled).slots_for(compiled):
             if slot.key not in seen:
                 seen.add(slot.key)
-                if track_from is not None and slot.due < track_from:
+                if not active or (track_from is not None and slot.due < track_from):
                     slot = replace(slot, tracked=False)
+                if shown is not None:
+                    slot = replace(slot, plan=shown)
                 kept.append(slot)
         return DutySlots(position, compiled, tuple(kept))
 

@@ -44,9 +44,12 @@ class Occurrence:
     source: str
     period: str
     tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
+    plan: str | None = None  # its plan's key, when the config has several plans
 
     def as_json(self) -> dict[str, object]:
+        plan = {"plan": self.plan} if self.plan is not None else {}
         return {
+            **plan,
             "id": self.id,
             "duty": self.duty,
             "unit": self.unit,

@@ -39,29 +39,28 @@ def _start(plan: Plan, now: datetime) -> None:
     duty_slots(plan, feed_window(plan.settings, today))  # as the feed builder does
     due_at(plan, now)
     next_due_instant(plan, (), now)
-    if plan.settings.start <= today:  # the weekly report's range
-        duty_slots(plan, Window(plan.settings.start, today))
+    if plan.start <= today:  # the weekly report's range
+        duty_slots(plan, Window(plan.start, today))
 
 
 def _blame(config: Config, now: datetime, failure: Exception) -> list[Problem]:
     """One problem per duty that fails on its own; the whole plan's failure otherwise."""
     plan = config.plan
-    index = {duty.id: i for i, duty in enumerate(config.duties.duties)}
     problems = []
     for compiled in plan.duties:
         duty = compiled.duty
         try:
             _start(replace(plan, duties=(compiled,)), now)
         except Exception as exc:
-            i = index[duty.id]
+            place = config.duty_places.get(duty.id)
             field = "schedule" if duty.schedule is not None else "time_limit"
             problems.append(
                 Problem(
                     f"任务 {duty.id}：服务启动时展开失败 (expansion failed at start)："
                     f"{_reason(exc)}",
-                    str(config.duties_file),
-                    config.duty_lines[i] if i < len(config.duty_lines) else None,
-                    f"duties[{i}].{field}",
+                    str(place.file if place else config.directory),
+                    place.line if place else None,
+                    f"duties[{place.index}].{field}" if place else field,
                 )
             )
     if not problems:

@@ -25,6 +25,7 @@ from string import Template
 from typing import Protocol
 
 from ..channels.base import Channel, Outgoing, measure
+from ..core.model import duty_sort_key
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WEEKDAYS_CN, WorkCalendar
@@ -175,7 +176,7 @@ class Renderer:
         for name, members in groups.items():
             if not members:
                 continue
-            members.sort(key=lambda pair: (pair[0].due, _duty_order(pair[0].occurrences[0].duty)))
+            members.sort(key=lambda pair: (pair[0].due, duty_sort_key(pair[0].occurrences[0].duty)))
             heading = _fill(t[name], {"count": len(members)})
             for index, (reminder, key) in enumerate(members):
                 occ = reminder.occurrences[0]
@@ -189,7 +190,7 @@ class Renderer:
                     text = f"{heading}\n{text}"
                 out.append(Block(text, (key,)))
         for reminder, key in sorted(reviews, key=lambda pair: (pair[0].due, pair[0].subject)):
-            occs = sorted(reminder.occurrences, key=lambda o: _duty_order(o.duty))
+            occs = sorted(reminder.occurrences, key=lambda o: duty_sort_key(o.duty))
             first = occs[0]
             heading = _fill(
                 t["unit_review" if several else "review"],
@@ -288,16 +289,18 @@ class Renderer:
 
 
 def duty_texts(plan: Plan) -> dict[str, str]:
-    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`."""
-    texts = {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
-    for c in plan.duties:
+    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`;
+    with several plans, after its plan's name, as the title has it (〔2025〕…)."""
+    texts: dict[str, str] = {}
+    for c in plan.all_duties:
+        text = c.duty.text.strip()
+        if text and plan.several and c.table is not None:
+            text = c.table.named(text)
         if c.duty.leader:
-            texts[c.duty.id] = f"{texts.get(c.duty.id, c.duty.title)}（责任人：{c.duty.leader}）"
+            text = f"{text or c.duty.title}（责任人：{c.duty.leader}）"
+        if text:
+            texts[c.duty.id] = text
     return texts
-
-
-def _duty_order(duty: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in duty.split(".") if p.isdigit())
 
 
 def _breakable(text: str, index: int) -> bool:

@@ -74,6 +74,7 @@ class Report:
     layout: str = "table"
     columns: list[dict[str, Any]] = field(default_factory=list)
     duties: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # which plan it went to, and how
 
     @property
     def place(self) -> str:
@@ -145,6 +146,7 @@ class Report:
                 f"units not in units.yaml: {', '.join(self.unknown_units)} "
                 "(add them there, or re-run with --add-units)"
             )
+        lines += self.notes
         if self.dry_run:
             lines.append("dry run: nothing written")
         elif self.written:
