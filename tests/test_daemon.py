@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -153,3 +155,29 @@ def test_listen_address_comes_from_settings_without_listen(
         assert httpx.get(feed_url(daemon), timeout=10).status_code == 200
     finally:
         assert daemon.stop() == 0
+
+
+def test_the_service_socket_sends_each_response_at_once() -> None:
+    """Every connection has TCP_NODELAY (asyncio sets it only on a socket made as TCP):
+    without it, a response's body waits for the client's delayed ACK of its head, 40 ms
+    on every feed request."""
+    from reminders.listen import bind
+
+    async def accepted() -> list[int]:
+        sock = bind("127.0.0.1", 0)
+        seen: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            raw = writer.get_extra_info("socket")
+            seen.append(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=sock)
+        reader, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+        await reader.read()
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    assert asyncio.run(accepted()) == [1]

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from reminders.config import load_config
+from reminders.core.expand import Window, expand
 from reminders.core.model import CalendarData, Duty, Settings, Unit
 from reminders.core.plan import Plan, compile_plan
 from reminders.core.workcalendar import WorkCalendar
 from reminders.delivery.plan import (
+    Reminder,
+    _reach,
     deliveries,
     due_at,
     in_window,
     next_due_instant,
     next_opening,
     reminders_between,
+    reminders_for,
 )
+
+from .conftest import SHIPPED_CONFIG
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -211,3 +220,52 @@ def test_the_plan_never_reads_the_clock(hours: int, monkeypatch: pytest.MonkeyPa
             monkeypatch.setattr(module, "date", _NoToday)
     monkeypatch.setattr(time, "time", _no_time)
     assert (due_at(plan, moment), next_due_instant(plan, set(), moment)) == expected
+
+
+# -- planning from the rules equals planning from every occurrence --------------------
+
+
+def _from_occurrences(
+    plan: Plan, start: datetime, end: datetime, done: set[str], units: set[str] | None = None
+) -> list[Reminder]:
+    """The reference: expand every unit's occurrences of the window, plan each."""
+    before, after = _reach(plan)
+    window = Window(
+        start.astimezone(TZ).date() - timedelta(days=after),
+        end.astimezone(TZ).date() + timedelta(days=before + 7),
+    )
+    found = reminders_for(plan, expand(plan, window, units), done)
+    return [r for r in found if start <= r.instant <= end]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Plan:
+    return load_config(SHIPPED_CONFIG).plan
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reminders_from_the_rules_equal_reminders_from_every_occurrence(
+    shipped: Plan, seed: int
+) -> None:
+    """The shipped table (schools with a supervisor: escalations; standing duties: self-
+    checks) over a year of instants, with random completions and unit filters."""
+    rng = random.Random(seed)
+    year = expand(shipped, Window(date(2026, 1, 1), date(2027, 3, 31)))
+    ids = [o.id for o in year]
+    names = shipped.unit_names()
+    for i in range(12):
+        # history before a tracking start is never reminded (#13): half the rounds have one
+        start_day = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 420))
+        plan = replace(shipped, track_from=start_day if i % 2 else None)
+        end = at("2026-01-05") + timedelta(hours=rng.randrange(0, 24 * 420))
+        start = end - timedelta(days=rng.choice([1, 14, 40]))
+        done = set(rng.sample(ids, k=rng.choice([0, 50, len(ids) // 2])))
+        units = rng.choice([None, {rng.choice(names)}, set(rng.sample(names, 2))])
+        got = reminders_between(plan, start, end, done, units)
+        want = _from_occurrences(plan, start, end, done, units)
+        assert [r.as_json() for r in got] == [r.as_json() for r in want]
+        assert got == want  # the occurrences each reminder carries too
+        horizon = timedelta(days=rng.choice([3, 30, 400]))
+        upcoming = _from_occurrences(plan, end + timedelta(seconds=1), end + horizon, done)
+        expected = min((r.instant for r in upcoming if r.instant > end), default=None)
+        assert next_due_instant(plan, done, end, horizon) == expected

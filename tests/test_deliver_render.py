@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +16,7 @@ from reminders.channels import (
     measure,
 )
 from reminders.channels.base import Channel, Outgoing
+from reminders.closedloop.links import ActionLinks
 from reminders.core.occurrence import Occurrence
 from reminders.delivery.plan import Reminder
 from reminders.delivery.render import Block, Renderer, cut, split
@@ -102,6 +103,30 @@ def test_a_digest_for_several_units_names_each_items_unit() -> None:
     assert "- 县第二中学：[12.3] 聘请专家" in part.text
     (single,) = renderer.render("县第一中学", [(items[0], "k")], TODAY, fit=Budget(4000))
     assert "- [12.3] 聘请专家" in single.text and "县第一中学：" not in single.text
+
+
+def test_a_units_digest_points_at_its_console_page_when_the_console_is_served() -> None:
+    """The school's officer opens the console from the chat message: the last part names
+    the unit's page (a login follows: the link is not a capability). Not in the log, not
+    when the console is off."""
+    item = (reminder("2.1", "今天的事", TODAY, "due", unit="县第一中学"), "k")
+    link = "https://example.org/feeds/t.ics"
+
+    def last_text(console: bool, actions: bool = True, unit: str = "县第一中学") -> str:
+        links = ActionLinks(b"k" * 32, "https://r.example.cn/", timedelta(days=30),
+                            lambda: at("2026-09-23"), console)  # fmt: skip
+        renderer = Renderer(_CALENDAR, action_link=links)
+        parts = renderer.render(unit, [item], TODAY, fit=Budget(4000), link=link,
+                                actions=actions, unit=unit)  # fmt: skip
+        return parts[-1].text
+
+    page = "https://r.example.cn/console/unit/%E5%8E%BF%E7%AC%AC%E4%B8%80%E4%B8%AD%E5%AD%A6"
+    assert last_text(True).endswith(
+        f"督办看板（本单位全部事项、上传佐证）：{page}\n日程订阅：{link}"
+    )
+    assert "督办看板" not in last_text(False)
+    assert "督办看板" not in last_text(True, actions=False)  # the log channel
+    assert last_text(True, unit="").endswith(f"：https://r.example.cn/console/\n日程订阅：{link}")
 
 
 def test_templates_are_overridable() -> None:

@@ -4,6 +4,7 @@ compared with `reminders agenda --json`, byte-stable, and incremental."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -51,32 +52,41 @@ def feeds(config: Config) -> dict[str, Feed]:
     return FeedBuilder().build(config.plan, TODAY, NOW)
 
 
-def agenda(capsys: pytest.CaptureFixture[str], start: date, end: date, unit: str | None) -> list:
+def agenda_rows(
+    capsys: pytest.CaptureFixture[str], start: date, end: date, unit: str | None
+) -> list[dict]:
     argv = ["--config", str(SHIPPED_CONFIG), "agenda", "--json"]
     argv += ["--from", start.isoformat(), "--to", end.isoformat()]
     if unit is not None:
         argv += ["--unit", unit]
     assert main(argv) == 0
-    return as_events(json.loads(capsys.readouterr().out))
+    rows: list[dict] = json.loads(capsys.readouterr().out)
+    return rows
 
 
-def as_events(rows: list[dict]) -> list[tuple[str, str, str]]:
+def as_events(rows: list[dict], group: str | None = None) -> list[tuple[str, str, str]]:
     """What a feed shows of agenda rows: (id, first day, due), with a unit's standing
-    reviews of one period as one self-check event due on the earliest of their dates."""
-    out = []
+    reviews of one period as one self-check event due on the earliest of their dates.
+    A group's feed (`group`: its name, 全部 for the feed of everything) shows each
+    occurrence of a duty once, whatever the number of its units."""
+    out: dict[str, tuple[str, str]] = {}
     reviews: dict[str, str] = {}
     for row in rows:
+        who = group or row["unit"]
         if row["kind"] == "standing-review":
-            key = f"review/{row['unit']}/{row['period']}"
+            key = f"review/{who}/{row['period']}"
             reviews[key] = min(reviews.get(key, row["due"]), row["due"])
         else:
-            out.append((row["id"], row["start"] or row["due"], row["due"]))
-    return out + [(key, due, due) for key, due in reviews.items()]
+            out[f"{row['duty']}/{who}/{row['period']}"] = (row["start"] or row["due"], row["due"])
+    return [(key, *dates) for key, dates in out.items()] + [
+        (key, due, due) for key, due in reviews.items()
+    ]
 
 
 def expected_for(feed: Feed, capsys: pytest.CaptureFixture[str]) -> set[tuple[str, str, str]]:
     unit = None if feed.spec.kind == "all" else feed.spec.name
-    return set(agenda(capsys, feed.start, feed.end, unit))
+    rows = agenda_rows(capsys, feed.start, feed.end, unit)
+    return set(as_events(rows, None if feed.spec.kind == "unit" else feed.spec.name))
 
 
 def from_icalendar(body: bytes) -> set[tuple[str, str, str]]:
@@ -216,9 +226,10 @@ def test_limits_cut_the_far_end_on_a_day_boundary(
 
 
 def test_two_builds_are_byte_identical(config: Config, tmp_path: Path) -> None:
-    history = History()
+    history = History.load(tmp_path)
     first = FeedBuilder(history).build(config.plan, TODAY, NOW)
-    history.save(tmp_path)
+    history.save()
+    history.close()
     # a fresh process: new builder, history from disk, a later clock
     second = FeedBuilder(History.load(tmp_path)).build(config.plan, TODAY, LATER)
     assert {s: f.body for s, f in first.items()} == {s: f.body for s, f in second.items()}
@@ -250,10 +261,11 @@ def raw_events(feed: Feed) -> dict[str, bytes]:
 def test_changing_one_duty_changes_only_its_events(
     config: Config, tmp_path: Path, incremental: bool
 ) -> None:
-    builder = FeedBuilder(History())
+    builder = FeedBuilder(History.load(tmp_path))
     before = builder.build(config.plan, TODAY, NOW)
-    builder.history.save(tmp_path)
+    builder.history.save()
     if not incremental:
+        builder.history.close()
         builder = FeedBuilder(History.load(tmp_path))
     after = builder.build(_with_title(config, "4.5", "每月安全生产工作检查"), TODAY, LATER)
     if incremental:
@@ -350,31 +362,64 @@ def test_completed_occurrence_shows_as_done(config: Config) -> None:
     assert {u for u in before if before[u].to_ical() != after[u].to_ical()} == {uid}
 
 
+# -- what earlier releases wrote ----------------------------------------------------
+
+V1 = ROOT / "tests" / "data" / "feeds-v1"
+V1_MARKS = {"4.5/教育局/2026-12": "张三 已检查", "1.1/县第一中学/review-2026-Q4": ("waived", "")}
+
+
+def test_unit_feeds_are_byte_for_byte_those_of_the_release_before(tmp_path: Path) -> None:
+    """tests/data/feeds-v1: a state directory written by the release before group feeds
+    summarised (commit a923760): two builds of its config at 2026-11-28 02:30 and 03:30
+    UTC, the second with V1_MARKS, and the sha256, ETag and Last-Modified of each unit
+    feed. Its history (one JSON file) is moved into the new one, and every unit feed
+    comes out as it was: the same bytes (UIDs, SEQUENCE, DTSTAMP), the same ETag and
+    Last-Modified."""
+    shutil.copytree(V1 / "state", tmp_path / "state")
+    expected = json.loads((V1 / "expected.json").read_text(encoding="utf-8"))
+    config = load_config(V1 / "config")
+    history = History.load(tmp_path / "state")
+    assert not (tmp_path / "state" / "feeds" / "history.json").exists()
+    feeds = FeedBuilder(history).build(config.plan, TODAY, LATER, V1_MARKS)
+    units = {slug: f for slug, f in feeds.items() if f.spec.kind == "unit"}
+    assert units.keys() == expected.keys()
+    for slug, feed in units.items():
+        assert hashlib.sha256(feed.body).hexdigest() == expected[slug]["sha256"], slug
+        assert feed.etag == expected[slug]["etag"] and feed.events == expected[slug]["events"]
+        assert feed.changed.isoformat() == expected[slug]["changed"]
+    # the moved history goes on from there: an undone mark raises SEQUENCE once more
+    again = FeedBuilder(history).build(config.plan, TODAY, LATER, {})["教育局"]
+    event = events_of(again)["4.5/教育局/2026-12@reminders.local"]
+    assert event["SEQUENCE"] == 2 and event.decoded("DTSTAMP") == LATER.replace(microsecond=0)
+
+
 # -- a bigger county ------------------------------------------------------------
 
 
-def test_a_hundred_schools_stay_inside_the_limits(
-    config_dir: Path, capsys: pytest.CaptureFixture[str]
+def test_a_groups_feed_does_not_grow_with_its_schools(
+    config_dir: Path, feeds: dict[str, Feed], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A hundred schools instead of three: the unit feeds are as before, and 各校 and all
+    hold the same duty occurrences over the whole window (one event each)."""
     lines = ["units:", "  - name: 教育局"]
     lines += [f"  - {{name: 第{i}小学, groups: [各校], supervisor: 教育局}}" for i in range(1, 101)]
     (config_dir / "units.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = load_config(config_dir)
-    feeds = FeedBuilder().build(config.plan, TODAY, NOW)
-    assert len(feeds) == 103
+    county = FeedBuilder().build(config.plan, TODAY, NOW)
+    assert len(county) == 103
     limits = config.settings.feeds
-    for feed in feeds.values():
+    for feed in county.values():
         assert feed.events <= limits.max_events and len(feed.body) <= limits.max_bytes
-    assert feeds["第7小学"].dropped == 0
+        assert feed.dropped == 0 and feed.start == TODAY - timedelta(days=90)
     for slug in ("各校", "all"):
-        feed = feeds[slug]
-        # the past alone would fill these: they start today and still show what is coming
-        assert feed.dropped > 0 and feed.events > 0 and feed.start == TODAY < feed.end
+        assert county[slug].events == feeds[slug].events
         argv = ["--config", str(config_dir), "agenda", "--json"]
-        argv += ["--from", feed.start.isoformat(), "--to", feed.end.isoformat()]
+        argv += ["--from", county[slug].start.isoformat(), "--to", county[slug].end.isoformat()]
         assert main(argv + (["--unit", "各校"] if slug == "各校" else [])) == 0
-        expected = set(as_events(json.loads(capsys.readouterr().out)))
-        assert from_icalendar(feed.body) == expected
+        rows = json.loads(capsys.readouterr().out)
+        expected = set(as_events(rows, "各校" if slug == "各校" else "全部"))
+        assert from_icalendar(county[slug].body) == expected
+    assert abs(county["各校"].size - feeds["各校"].size) < feeds["各校"].size / 5
 
 
 # -- files ----------------------------------------------------------------------
@@ -418,6 +463,7 @@ def test_cli_build_writes_files_twice_identically(tmp_path: Path) -> None:
         ("state-dir-is-a-file", "状态目录 (state directory) 不是目录"),
         ("output-is-a-file", "写不了订阅文件"),
         ("damaged-history", "订阅历史已损坏"),
+        ("damaged-history-db", "订阅历史已损坏"),
         ("damaged-tokens", "订阅令牌文件已损坏"),
         ("short-token", "订阅令牌太短或格式不对"),
     ],
@@ -434,6 +480,8 @@ def test_state_and_output_problems_are_clear_errors(
         output.write_text("x")
     elif case == "damaged-history":
         (state / "feeds" / "history.json").write_text('{"version": 1, "events": [')
+    elif case == "damaged-history-db":
+        (state / "feeds" / "history.sqlite3").write_bytes(b"not a database" * 100)
     elif case == "damaged-tokens":
         (state / "feeds" / "tokens.json").write_text("[1, 2]")
     elif case == "short-token":

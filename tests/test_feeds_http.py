@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import pytest
 import uvicorn
 
 from reminders.config import load_config
-from reminders.feeds import Feed, FeedApp, FeedPublisher, server_config
+from reminders.feeds import Feed, FeedApp, FeedBuilder, FeedPublisher, server_config
 from reminders.feeds.server import FeedStore, GuardedHttpTools
 
 from .conftest import SHIPPED_CONFIG
@@ -52,8 +53,10 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     state = tmp_path_factory.mktemp("state")
-    publisher = FeedPublisher(state)
-    feeds = publisher.publish(load_config(SHIPPED_CONFIG).plan, NOW, TODAY)
+    publisher = FeedPublisher(state, lambda: NOW)
+    plan = load_config(SHIPPED_CONFIG).plan
+    assert publisher.publish(plan, NOW, TODAY) == {}  # each feed is rendered when first asked
+    feeds = FeedBuilder().build(plan, TODAY, NOW)  # what each must then be
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -168,7 +171,9 @@ def _store_of(served: Served) -> FeedStore:
     return store
 
 
-async def _call(app: FeedApp, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def _call(
+    app: FeedApp, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -178,9 +183,68 @@ async def _call(app: FeedApp, path: str) -> tuple[int, list[tuple[bytes, bytes]]
         sent.append(message)
 
     raw_path = path.encode()
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": raw_path, "headers": []}
-    await app(scope, receive, send)
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": raw_path}
+    await app({**scope, "headers": headers or []}, receive, send)
     return sent[0]["status"], sent[0]["headers"], sent[1]["body"]
+
+
+def test_a_feed_that_cannot_be_rendered_is_a_503(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(name: str) -> None:
+        raise OSError("disk full")
+
+    store = FeedStore(broken)
+    store.update({}, served.tokens, [f.spec for f in served.feeds.values()])
+    with caplog.at_level(logging.ERROR, logger="reminders.feeds"):
+        status, headers, _ = asyncio.run(_call(FeedApp(store), served.path("教育局")))
+    assert status == 503 and dict(headers)[b"retry-after"] == b"60"
+    assert "教育局.ics" in caplog.text and "disk full" in caplog.text
+    assert all(token not in caplog.text for token in served.tokens.values())
+
+
+def test_a_feed_is_rendered_on_its_first_request_and_again_only_once_it_changed(
+    tmp_path: Path,
+) -> None:
+    clock = [NOW]
+    publisher = FeedPublisher(tmp_path, lambda: clock[0])
+    plan = load_config(SHIPPED_CONFIG).plan
+    publisher.publish(plan, NOW, TODAY)
+    app = FeedApp(publisher.store)
+
+    def get(slug: str, token: str | None = None, etag: bytes | None = None) -> tuple:
+        name = quote(f"{slug}.ics")
+        key = "all" if slug == "all" else f"unit:{slug}" if slug != "各校" else "group:各校"
+        path = f"/feeds/{token or publisher.tokens[key]}/{name}"
+        headers = [(b"if-none-match", etag)] if etag else []
+        status, sent, body = asyncio.run(_call(app, path, headers))
+        return status, dict(sent), body
+
+    assert get("县第一中学", token="A" * 32)[0] == 404
+    assert publisher.builder.rendered() == {}, "a wrong token renders nothing"
+    status, first, body = get("县第一中学")
+    assert status == 200 and body == FeedBuilder().build(plan, TODAY, NOW)["县第一中学"].body
+    assert get("县第一中学", etag=first[b"etag"])[0] == 304
+    school, group = get("县第二中学")[1], get("各校")[1]
+    assert set(publisher.builder.rendered()) == {"县第一中学", "县第二中学", "各校"}
+    # a mark an hour later: its school's feed and the group's change, the other school's not
+    clock[0] = NOW + timedelta(hours=1)
+    publisher.publish(plan, clock[0], TODAY, {"4.4/县第一中学/2026-Q4": "张三"})
+    assert set(publisher.builder.rendered()) == {"县第二中学"}
+    status, after, body = get("县第一中学", etag=first[b"etag"])
+    assert status == 200 and "✓已完成" in body.decode()
+    assert after[b"last-modified"] == format_datetime(clock[0], usegmt=True).encode()
+    assert after[b"etag"] != first[b"etag"]
+    assert get("县第二中学", etag=school[b"etag"])[0] == 304
+    assert get("各校")[1][b"etag"] != group[b"etag"]
+    # the same again (a restart reads the history back): same bytes, same Last-Modified
+    clock[0] = NOW + timedelta(hours=2)
+    again = FeedPublisher(tmp_path, lambda: clock[0])
+    again.publish(plan, clock[0], TODAY, {"4.4/县第一中学/2026-Q4": "张三"})
+    app = FeedApp(again.store)
+    publisher = again
+    assert get("县第一中学", etag=after[b"etag"])[0] == 304
+    assert get("县第一中学")[1][b"last-modified"] == after[b"last-modified"]
 
 
 def test_every_served_feed_matches_the_agenda(
@@ -394,10 +458,15 @@ def test_tokens_stay_out_of_logs(
         raw(served.port, b"nonsense\r\n\r\n")
         FeedPublisher(served.state_dir).publish(load_config(SHIPPED_CONFIG).plan, NOW, TODAY)
     out, err = capfd.readouterr()
+    # the test's own client (httpx) logs the URLs it asks for; the service must not
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )
     for token in served.tokens.values():
-        assert token not in caplog.text and token not in out and token not in err
+        assert token not in logged and token not in out and token not in err
     files = [p for p in served.state_dir.rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"tokens.json", "history.json"}
+    names = {p.name for p in files} - {"history.sqlite3-wal", "history.sqlite3-shm"}
+    assert names == {"tokens.json", "history.sqlite3"}
     assert all(p.stat().st_mode & 0o077 == 0 for p in files)
 
 
@@ -524,7 +593,7 @@ def test_deleting_a_token_revokes_it_at_the_next_build(tmp_path: Path) -> None:
     plan = load_config(SHIPPED_CONFIG).plan
     publisher.publish(plan, NOW, TODAY)
     old = publisher.tokens["unit:教育局"]
-    assert publisher.store.lookup(old, "教育局.ics") is not None
+    assert asyncio.run(publisher.store.render(old, "教育局.ics")) is not None
     path = tmp_path / "feeds" / "tokens.json"
     tokens = json.loads(path.read_text(encoding="utf-8"))
     del tokens["unit:教育局"]
@@ -533,6 +602,7 @@ def test_deleting_a_token_revokes_it_at_the_next_build(tmp_path: Path) -> None:
     new = publisher.tokens["unit:教育局"]
     assert new != old and publisher.store.lookup(new, "教育局.ics") is not None
     assert publisher.store.lookup(old, "教育局.ics") is None
+    assert asyncio.run(publisher.store.render(old, "教育局.ics")) is None
     assert publisher.tokens["all"] == tokens["all"]  # the others are kept
 
 

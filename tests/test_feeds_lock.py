@@ -17,7 +17,7 @@ from reminders.statelock import StateLock, exclusive, running_pid
 from .conftest import SHIPPED_CONFIG
 from .daemonproc import DaemonProcess
 
-HISTORY = Path("feeds") / "history.json"
+HISTORY = Path("feeds") / "history.sqlite3"
 BUILD = ("feeds", "build", "--today", "2026-11-28")
 LATER = ("feeds", "build", "--today", "2027-03-01")  # another window: a new history
 

@@ -123,7 +123,6 @@ def test_changing_a_standing_duty_renders_only_its_units_self_checks(config: Con
     singles = {o.id for o in own if o.kind != "standing-review"}
     assert reviews and singles and changed == reviews | singles
     assert all("☐ 12.1 改过的标题" in listed(new[uid]) for uid in reviews)
-    assert builder.stats.events_rendered == len(changed)
     for slug in before:
         if slug not in ("教育局", "all"):
             assert after[slug].body == before[slug].body

@@ -63,6 +63,12 @@ DUTY_ID_MAX_LEVELS = 4
 DUTY_ID_LEVEL_MAX_DIGITS = 4
 """Digits of one level of a duty id."""
 
+PLAN_KEY_MAX_CHARS = 40
+"""A plan's key: its file's name in duties/ and the prefix of its duties' ids."""
+
+PLAN_SHORT_MAX_CHARS = 20
+"""A plan's short name (`short:`), shown beside each of its duties."""
+
 MIN_YEAR = 2000
 """Earliest year of any date in the config (plan year, plan start, events, holidays,
 deadlines, `rrule` UNTIL) and of dates given on the command line."""

@@ -68,7 +68,9 @@ def probe(host: str, port: int) -> None:
 def bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
     """A listening, non-blocking socket on (host, port); a clear error when it cannot be."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so; without it
+    # a response's head and body wait on the client's delayed ACK (40 ms each)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,10 @@ def select_units(plan: Plan, name: str | None) -> set[str] | None:
     raise LookupError(f"没有这个单位或分组 (unit or group)；已有：{known}")
 
 
-def print_table(occurrences: Sequence[Occurrence], start: date, end: date) -> None:
+def print_table(
+    occurrences: Sequence[Occurrence], start: date, end: date, retired: bool = False
+) -> None:
+    """`retired`: the occurrences are a retired plan's (shown only for a look back)."""
     table = Table(f"日程 {start} 至 {end}（{len(occurrences)} 项）")
     table.add_column("到期日")
     table.add_column("单位")
@@ -53,7 +57,7 @@ def print_table(occurrences: Sequence[Occurrence], start: date, end: date) -> No
         if o.provisional:
             due += " 暂定"
         if not o.tracked:
-            due += " 未跟踪"
+            due += " 已停用" if retired else " 未跟踪"
         table.add_row(due, o.unit, o.id, o.title, o.label, KIND_LABELS[o.kind])
     print(table.render(table_width()))
     if any(o.provisional for o in occurrences):
@@ -61,7 +65,9 @@ def print_table(occurrences: Sequence[Occurrence], start: date, end: date) -> No
             "暂定 (provisional)：该年尚无官方节假日数据，按周末推算；"
             "公布后把该年的放假安排加入 calendar.yaml。"
         )
-    if any(not o.tracked for o in occurrences):
+    if retired and occurrences:
+        print("已停用 (retired)：该计划写有 active: false，不提醒、不计逾期；这里只列出供查阅。")
+    elif any(not o.tracked for o in occurrences):
         print(
             "未跟踪 (before tracking)：到期日在开始跟踪之前（settings.yaml 的 track_from，"
             "默认台账创建之日），不提醒、不计逾期。"
@@ -102,6 +108,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"截止到期日 YYYY-MM-DD（默认：起始日后 {DEFAULT_DAYS} 天）",
     )
     agenda.add_argument("--unit", metavar="NAME", help="只看一个单位，或一个分组（如 各校）")
+    agenda.add_argument(
+        "--plan",
+        metavar="KEY",
+        help="只看一个计划 (plan) 的事项（有多个任务文件时）；已停用的计划也可这样查看",
+    )
     agenda.add_argument("--json", action="store_true", help="输出 JSON 数组而不是表格")
     at_option(agenda, "当作“现在”的时刻（默认的起始日、开始跟踪日由它而定）")
     agenda.set_defaults(run=cmd_agenda)
@@ -126,6 +137,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"计划年度 {config.settings.plan_year}，开始跟踪：{track}，"
         f"{len(plan.warnings) + len(found)} 条警告"
     )
+    if plan.several:
+        print(f"{len(plan.tables)} 个计划 (plans)：")
+        for table in plan.tables:
+            count = sum(1 for d in plan.all_duties if d.table == table)
+            short = f"（{table.short}）" if table.short else ""
+            state = "" if table.active else "，已停用 (retired)"
+            title = f"：{table.title}" if table.title else ""
+            print(f"  {table.key}{short}：{count} 项，计划年度 {table.plan_year}{state}{title}")
     return EXIT_OK
 
 
@@ -143,12 +162,31 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         units = select_units(config.plan, args.unit)
     except LookupError as exc:
         raise ConfigError([Problem(str(exc.args[0]), field="--unit", value=args.unit)]) from None
-    occurrences = expand(config.plan, Window(start, end), units)
+    plan, retired = _one_plan(config.plan, args.plan)
+    occurrences = expand(plan, Window(start, end), units)
     if args.json:
         print_json([o.as_json() for o in occurrences])
-    else:
-        print_table(occurrences, start, end)
+        return EXIT_OK
+    print_table(occurrences, start, end, retired)
+    resting = [t.key for t in plan.tables if not t.active]
+    if args.plan is None and resting:
+        print(f"已停用的计划不列出：{'、'.join(resting)}（用 --plan {resting[0]} 查看）")
     return EXIT_OK
+
+
+def _one_plan(plan: Plan, key: str | None) -> tuple[Plan, bool]:
+    """The plan with only the duties of plan `key` (a retired one's too), and whether
+    that one is retired; the plan as it is when `key` is None."""
+    if key is None:
+        return plan, False
+    table = plan.table(key)
+    if table is None:
+        known = "、".join(t.key for t in plan.tables)
+        raise ConfigError(
+            [Problem(f"没有这个计划 (plan)；已有：{known}", field="--plan", value=key)]
+        )
+    chosen = tuple(d for d in plan.all_duties if d.table is not None and d.table.key == key)
+    return replace(plan, duties=chosen, retired=()), not table.active
 
 
 def _existing_ledger(config: Config, state_dir: str | None) -> Ledger | None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..channels.base import Channel, Outgoing
     from ..config import Config
     from ..delivery.plan import Delivery
-    from ..ledger import Row
+    from ..ledger import Progress
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,7 +189,7 @@ def cmd_due(args: argparse.Namespace) -> int:
     settings = plan.settings.delivery
     closed = LoopStore.of(ledger).closed_ids() if ledger else set()  # done/waived: not sent
     wanted = deliveries(plan, due_at(plan, at, closed))
-    existing: dict[str, Row] = ledger.statuses([d.key for d in wanted]) if ledger else {}
+    existing: dict[str, Progress] = ledger.progress([d.key for d in wanted]) if ledger else {}
     wall = datetime.now(UTC) if args.at is None else at
     chosen = select(wanted, existing, at, wall, settings)
     open_now = in_window(at, plan.settings, plan.calendar)

@@ -132,7 +132,7 @@ def _build(args: argparse.Namespace, state_dir: Path) -> int:
     now = datetime.now(UTC)
     config = tracked(config, _existing_ledger(config, state_dir), now)
     publisher = FeedPublisher(state_dir)
-    feeds = publisher.publish(config.plan, now, _day(args, config))
+    feeds = publisher.publish(config.plan, now, _day(args, config), render_all=True)
     report = write_feeds(Path(args.output), feeds)
     for feed in feeds.values():
         print(_summary(feed))
@@ -247,6 +247,6 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
         finally:
             watcher.cancel()
 
-    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.feeds), host, port)
+    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.specs), host, port)
     asyncio.run(main())
     return EXIT_OK

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from .keys import action_key
 from .signing import sign
@@ -25,12 +26,18 @@ class ActionLinks:
     """
 
     def __init__(
-        self, key: bytes, base_url: str, lifetime: timedelta, clock: Callable[[], datetime]
+        self,
+        key: bytes,
+        base_url: str,
+        lifetime: timedelta,
+        clock: Callable[[], datetime],
+        console: bool = False,
     ) -> None:
         self.key = key
         self.base_url = base_url.rstrip("/")
         self.lifetime = lifetime
         self.clock = clock
+        self.console = console  # the web console is served: messages may point at it
 
     def expiry(self, now: datetime) -> datetime:
         end = (now + self.lifetime).astimezone(UTC)
@@ -40,6 +47,15 @@ class ActionLinks:
     def __call__(self, occurrence_id: str, action: Action = "done") -> str:
         token = sign(self.key, occurrence_id, action, self.expiry(self.clock()))
         return f"{self.base_url}/act/{token}"
+
+    def unit_page(self, unit: str | None) -> str | None:
+        """The console's page of `unit` (its home page for several units, `None`), or
+        None when the console is off. Not a capability: the page asks for a login."""
+        if not self.console:
+            return None
+        if unit is None:
+            return f"{self.base_url}/console/"
+        return f"{self.base_url}/console/unit/{quote(unit, safe='')}"
 
 
 def link_base(settings: Settings) -> str | None:
@@ -65,4 +81,4 @@ def cli_links(
         base = f"http://{config.settings.feeds.listen}"
     key = action_key(state_dir, environ)
     days = timedelta(days=config.settings.loop.link_days)
-    return ActionLinks(key, base, days, lambda: at)
+    return ActionLinks(key, base, days, lambda: at, config.settings.console.enabled)

@@ -156,14 +156,16 @@ class Loop:
         self, now: datetime, start: date | None = None, end: date | None = None, worst: int = 10
     ) -> Report:
         """Counts per unit over occurrences due in [start, end] (default: from the plan
-        start, or from the day tracking started when later, to today)."""
+        start, or from the day tracking started when later, to today); a retired plan's
+        count only where they were closed."""
         plan = self.plan
         today = self.today(now)
-        start = start or max(plan.settings.start, plan.track_from or plan.settings.start)
+        start = start or max(plan.start, plan.track_from or plan.start)
         end = end or today
+        closed = self.store.closed()
         return build_report(
-            lookup.between(plan, start, end),
-            self.store.closed(),
+            lookup.each_between(plan, start, end, closed=closed),
+            closed,
             start=start,
             end=end,
             today=today,

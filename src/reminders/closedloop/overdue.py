@@ -34,10 +34,13 @@ def overdue(
 ) -> list[Overdue]:
     """Open occurrences due before `today`, the longest overdue first; those due before
     tracking started (history) are never overdue."""
-    out = [
-        Overdue(o, (today - o.due).days, calendar.workdays_between(o.due, today))
-        for o in occurrences
-        if o.due < today and o.tracked and not is_closed(o.id, closures)
-    ]
+    workdays: dict[date, int] = {}  # by due date: thousands of schools share a few hundred
+    out = []
+    for o in occurrences:
+        if o.due < today and o.tracked and not is_closed(o.id, closures):
+            late = workdays.get(o.due)
+            if late is None:
+                late = workdays[o.due] = calendar.workdays_between(o.due, today)
+            out.append(Overdue(o, (today - o.due).days, late))
     out.sort(key=lambda item: (-item.days, item.occurrence.unit, item.occurrence.id))
     return out

@@ -99,14 +99,31 @@ def build_report(
     units: Sequence[str],
     worst: int = 10,
 ) -> Report:
-    """Counts for every unit in `units` (in that order) over occurrences due in [start, end]."""
+    """Counts for every unit in `units` (in that order) over occurrences due in [start, end].
+
+    The occurrences are taken one at a time (a generator will do): only the overdue
+    ones due early enough to be among the `worst` are held."""
     report = Report(start, end, today, [UnitCounts(u) for u in units])
     by_unit = {counts.unit: counts for counts in report.units}
-    chosen = [o for o in occurrences if start <= o.due <= end and o.unit in by_unit]
-    for occurrence in chosen:
+    late: dict[date, list[Occurrence]] = {}  # the earliest due dates' overdue occurrences
+    held = 0
+    cutoff: date | None = None
+    for occurrence in occurrences:
+        if not start <= occurrence.due <= end or occurrence.unit not in by_unit:
+            continue
         column = classify(occurrence, closures.get(occurrence.id), today, zone)
         counts = by_unit[occurrence.unit]
         setattr(counts, column, getattr(counts, column) + 1)
+        if column != "overdue" or not worst or (cutoff is not None and occurrence.due > cutoff):
+            continue
+        late.setdefault(occurrence.due, []).append(occurrence)
+        held += 1
+        # drop the latest due date while the earlier ones alone hold `worst`
+        dues = sorted(late)
+        while len(dues) > 1 and held - len(late[dues[-1]]) >= worst:
+            held -= len(late.pop(dues.pop()))
+            cutoff = dues[-1]
+    chosen = [o for due in sorted(late) for o in late[due]]
     report.worst = overdue(chosen, closures, today, calendar)[:worst]
     return report
 

@@ -39,6 +39,7 @@ TEMPLATE_NAMES = (
     "escalated_item",
     "action",
     "review_action",
+    "console",
 )
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from ..core.model import CalendarData, DutiesFile, Settings, UnitsFile
-from ..core.plan import FieldPath, Plan, compile_plan, dotted
+from ..core.plan import FieldPath, Plan, TablePlan, compile_plan, dotted
 from ..exceptions import ConfigError, Problem, clipped, shown
 from ..limits import SHOWN_VALUE_CHARS
 from .channels import ChannelsFile
 from .messages import chinese
+from .planfiles import ignored_files, key_problems, plan_files
 from .yamlfile import YamlFile
 
 DEFAULT_FILES = {
@@ -34,21 +35,24 @@ OPTIONAL_FILES = {"channels": "channels.yaml"}
 M = TypeVar("M", bound=BaseModel)
 
 
+@dataclass(frozen=True, slots=True)
+class DutyPlace:
+    file: Path
+    index: int  # its place in the file's `duties:` list
+    line: int | None
+
+
 @dataclass(frozen=True)
 class Config:
     directory: Path
     settings: Settings
     units: UnitsFile
     calendar: CalendarData
-    duties: DutiesFile
+    duties: DutiesFile  # the first plan's file (duties.yaml when there is one)
     plan: Plan
     channels: ChannelsFile = field(default_factory=ChannelsFile)
-    duty_lines: tuple[int | None, ...] = ()
-    """The line of each duty in duties.yaml, for problems found after loading."""
-
-    @property
-    def duties_file(self) -> Path:
-        return self.directory / DEFAULT_FILES["duties"]
+    duty_places: dict[str, DutyPlace] = field(default_factory=dict)
+    """Where each duty (by its id in the plan) is written, for problems found after loading."""
 
 
 def find_config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -113,7 +117,9 @@ def config_signature(directory: Path) -> ConfigSignature:
     """(name, mtime, size) of each config file the loader reads: a change of any
     means reload. Other files (an editor's swap file) are not looked at."""
     out = []
-    for name in (*DEFAULT_FILES.values(), *OPTIONAL_FILES.values()):
+    names = [*DEFAULT_FILES.values(), *OPTIONAL_FILES.values()]
+    names += [f.name for f in plan_files(directory) if f.prefixed]
+    for name in names:
         try:
             st = (directory / name).stat()
         except OSError:
@@ -136,18 +142,27 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         )
     files: dict[str, YamlFile] = {}
     problems: list[Problem] = []
+    plans = plan_files(directory)
     for key, name in DEFAULT_FILES.items():
         path = directory / name
+        if key == "duties" and plans:
+            continue  # the plans are read below: duties.yaml and/or duties/*.yaml
         if not os.path.lexists(path):
             problems.append(
                 Problem(
-                    f"缺少文件 (missing file)；配置目录需要 {'、'.join(DEFAULT_FILES.values())}",
+                    f"缺少文件 (missing file)；配置目录需要 {'、'.join(DEFAULT_FILES.values())}"
+                    + ("（任务也可分计划放在 duties/*.yaml）" if key == "duties" else ""),
                     str(path),
                 )
             )
             continue
         try:
             files[key] = YamlFile.load(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    for plan_file in plans:
+        try:
+            files[plan_file.name] = YamlFile.load(plan_file.path)
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -157,9 +172,17 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
     settings = validate_file(Settings, files["settings"], problems, overrides)
     units = validate_file(UnitsFile, files["units"], problems)
     calendar = validate_file(CalendarData, files["calendar"], problems)
-    duties = validate_file(DutiesFile, files["duties"], problems)
-    if problems or settings is None or units is None or calendar is None or duties is None:
+    read = [(f, validate_file(DutiesFile, files[f.name], problems)) for f in plans]
+    for plan_file in plans:
+        yaml = files[plan_file.name]
+        problems.extend(key_problems(plan_file, yaml.data, yaml.line_of(("key",))))
+    if problems or settings is None or units is None or calendar is None:
         raise ConfigError(problems)
+    tables = [
+        (TablePlan.of(settings, f.key(files[f.name].data), f.name, d, prefixed=f.prefixed), d)
+        for f, d in read
+        if d is not None
+    ]
 
     def locate(file: str, path: FieldPath) -> tuple[str, int | None]:
         yaml = files[file]
@@ -176,13 +199,30 @@ def load_config(directory: Path, plan_year: int | None = None) -> Config:
         raise ConfigError(problems)
 
     plan = compile_plan(
-        settings, units.units, calendar, duties.duties, locate, declared_groups=units.groups
+        settings,
+        units.units,
+        calendar,
+        [],
+        locate,
+        declared_groups=units.groups,
+        tables=[(table, data.duties) for table, data in tables],
     )
     secret = _password_in_ledger_url(settings, files["settings"])
-    if secret is not None:
-        plan = replace(plan, warnings=(*plan.warnings, secret))
-    lines = tuple(files["duties"].line_of(("duties", i)) for i in range(len(duties.duties)))
-    return Config(directory, settings, units, calendar, duties, plan, channels, lines)
+    ignored = [
+        Problem("不会读取：计划文件须以 .yaml 结尾", str(path), severity="warning")
+        for path in ignored_files(directory)
+    ]
+    if secret is not None or ignored:
+        extra = (*ignored, *([secret] if secret is not None else []))
+        plan = replace(plan, warnings=(*plan.warnings, *extra))
+    places = {
+        table.duty_id(duty.id): DutyPlace(
+            files[table.file].path, i, files[table.file].line_of(("duties", i))
+        )
+        for table, data in tables
+        for i, duty in enumerate(data.duties)
+    }
+    return Config(directory, settings, units, calendar, tables[0][1], plan, channels, places)
 
 
 def _password_in_ledger_url(settings: Settings, yaml: YamlFile) -> Problem | None:

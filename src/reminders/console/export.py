@@ -82,7 +82,8 @@ def ledger_rows(
     closures = loop.store.closures(units)
     today, zone = loop.today(now), loop.zone()
     order = {u: i for i, u in enumerate(units)}
-    found = lookup.between(loop.plan, start, end, set(units))
+    closed = {key for key, closure in closures.items() if closure.closed}
+    found = lookup.between(loop.plan, start, end, set(units), closed=closed)
     found.sort(key=lambda o: (order[o.unit], o.due, o.id))
     return [
         LedgerRow(o, closures.get(o.id), status(o, closures.get(o.id), today, zone)) for o in found

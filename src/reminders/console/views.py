@@ -83,7 +83,7 @@ class Section:
 
 
 def _window_start(plan: Plan, today: date) -> date:
-    return max(plan.settings.start, today - OVERDUE_REACH)
+    return max(plan.start, today - OVERDUE_REACH)
 
 
 class Boards:
@@ -281,15 +281,13 @@ def duty_view(
 ) -> DutyView | None:
     """One duty across the given units for one of its periods (default: the next due)."""
     plan = loop.plan
-    compiled = next((d for d in plan.duties if d.duty.id == duty_id), None)
+    compiled = plan.duty(duty_id)  # a retired plan's too: its history
     if compiled is None:
         return None
     today = loop.today(now)
     visible = [u for u in compiled.units if u in set(units)]
     only = replace(plan, duties=(compiled,))
-    occurrences = lookup.between(
-        only, plan.settings.start, today + timedelta(days=400), set(visible)
-    )
+    occurrences = lookup.between(only, plan.start, today + timedelta(days=400), set(visible))
     labels: dict[str, str] = {}
     dues: dict[str, date] = {}
     for o in occurrences:

@@ -713,8 +713,8 @@ class Console:
         context = {
             "changes": changes[: views.HISTORY_PAGE],
             "units": visible,
-            "duties": [(d.duty.id, d.duty.title) for d in plan.duties],
-            "titles": {d.duty.id: d.duty.title for d in plan.duties},
+            "duties": [(d.duty.id, d.duty.title) for d in plan.all_duties],
+            "titles": {d.duty.id: d.duty.title for d in plan.all_duties},
             "filters": filters,
             "page": page,
             "more": more,
@@ -725,7 +725,7 @@ class Console:
     async def export_page(self, request: Request, account: Account) -> Response:
         now = self.deps.clock()
         today = self.loop.today(now)
-        context = {"start": self.settings.start, "end": today}
+        context = {"start": self.loop.plan.start, "end": today}
         return await self.render(request, "export.html", context, account=account)
 
     async def export_file(self, request: Request, account: Account) -> Response:
@@ -733,7 +733,7 @@ class Console:
 
         now = self.deps.clock()
         today = self.loop.today(now)
-        start = _date_arg(request.query_params.get("from")) or self.settings.start
+        start = _date_arg(request.query_params.get("from")) or self.loop.plan.start
         end = _date_arg(request.query_params.get("to")) or today
         if end < start or (end - start).days > 800:
             return await self.message(

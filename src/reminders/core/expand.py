@@ -3,14 +3,20 @@
 Pure and deterministic: the same plan and window give the same list, and an
 occurrence inside two windows is identical in both (nothing depends on where
 the window starts). An occurrence is in the window when its due date is.
+
+A duty's dates do not depend on the unit: `duty_slots` gives each duty's
+unit-independent occurrences (slots) once, and an occurrence is a slot for one
+unit. Feeds and delivery work from the slots, so their cost grows with duties
+and periods, and only what is needed is fanned out to units.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from .model import Duty
 from .occurrence import Kind, Occurrence, occurrence_id
 from .periods import MonthDay, SemesterDates, Span, merge, month_end, spans, split
 from .plan import CompiledDuty, Plan
@@ -48,8 +54,8 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
-class _Slot:
-    """A unit-independent occurrence template; fanned out per unit."""
+class Slot:
+    """A unit-independent occurrence template: one period of one duty, any unit."""
 
     key: str
     label: str
@@ -58,6 +64,34 @@ class _Slot:
     kind: Kind
     provisional: bool
     source: str
+    tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
+    plan: str | None = None  # its plan's key, when the config has several plans
+
+    def occurrence(self, duty: Duty, unit: str) -> Occurrence:
+        return Occurrence(
+            occurrence_id(duty.id, unit, self.key),
+            duty.id,
+            unit,
+            duty.title,
+            self.label,
+            self.due,
+            self.start,
+            self.kind,
+            self.provisional,
+            self.source,
+            self.key,
+            self.tracked,
+            self.plan,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DutySlots:
+    """One duty's slots in a window, each period once (in the order its rules give them)."""
+
+    position: int  # the duty's place in the plan
+    compiled: CompiledDuty
+    slots: tuple[Slot, ...]
 
 
 _CN_HALF = {"H1": "上半年", "H2": "下半年"}
@@ -82,15 +116,26 @@ def period_label(key: str) -> str:
 
 
 class _Expander:
-    def __init__(self, plan: Plan, window: Window) -> None:
+    def __init__(self, plan: Plan, window: Window, year: tuple[int, date] | None = None) -> None:
         self.plan = plan
         self.window = window
         self.cal = plan.calendar
         settings = plan.settings
-        self.plan_start = settings.start
-        self.plan_year = settings.plan_year
+        # (plan year, plan start): each duty file may have its own; default the settings'
+        self.plan_year, self.plan_start = year or (settings.plan_year, settings.start)
         self.semesters: SemesterDates = (settings.semesters.spring, settings.semesters.autumn)
-        self._cache: dict[tuple[object, ...], list[_Slot]] = {}
+        self._cache: dict[tuple[object, ...], list[Slot]] = {}
+        self._years: dict[tuple[int, date], _Expander] = {}
+
+    def for_duty(self, compiled: CompiledDuty) -> _Expander:
+        """The expander of the duty's plan year (this one, or one kept for that year)."""
+        table = compiled.table
+        if table is None or (table.plan_year, table.start) == (self.plan_year, self.plan_start):
+            return self
+        year = (table.plan_year, table.start)
+        if year not in self._years:
+            self._years[year] = _Expander(self.plan, self.window, year)
+        return self._years[year]
 
     # -- helpers ---------------------------------------------------------
     def provisional(self, *days: date) -> bool:
@@ -98,11 +143,11 @@ class _Expander:
 
     def slot(
         self, key: str, label: str, nominal: date, start: date | None, kind: Kind, source: str
-    ) -> _Slot:
+    ) -> Slot:
         due = self.cal.last_workday_on_or_before(nominal)
-        return _Slot(key, label, due, start, kind, self.provisional(nominal, due), source)
+        return Slot(key, label, due, start, kind, self.provisional(nominal, due), source)
 
-    def in_window(self, slot: _Slot) -> bool:
+    def in_window(self, slot: Slot) -> bool:
         return self.window.start <= slot.due <= self.window.end
 
     def spans_from(self, period: Period, first: date) -> list[Span]:
@@ -112,7 +157,7 @@ class _Expander:
             return []
         return [s for s in spans(period, lo, hi, self.semesters) if s.end >= first]
 
-    def cached(self, key: tuple[object, ...], build: Iterator[_Slot]) -> list[_Slot]:
+    def cached(self, key: tuple[object, ...], build: Iterator[Slot]) -> list[Slot]:
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = [s for s in build if self.in_window(s)]
@@ -143,8 +188,8 @@ class _Expander:
         day: int | None = None,
         interval: int = 1,
         at: tuple[str, ...] = (),
-    ) -> list[_Slot]:
-        def build() -> Iterator[_Slot]:
+    ) -> list[Slot]:
+        def build() -> Iterator[Slot]:
             if interval == 1:
                 periods = self.spans_from(period, self.plan_start)
             else:
@@ -167,7 +212,7 @@ class _Expander:
 
         return self.cached(("every", period, count, day, interval, at, source), build())
 
-    def points(self, span: Span, at: tuple[str, ...], source: str) -> Iterator[_Slot]:
+    def points(self, span: Span, at: tuple[str, ...], source: str) -> Iterator[Slot]:
         """每学期开学前、期中、期末: due on the period's first day, its middle and its last."""
         middle = span.start + (span.end - span.start) // 2
         days = {"start": span.start, "middle": middle, "end": span.end}
@@ -191,8 +236,8 @@ class _Expander:
 
     def reviews(
         self, period: Period, first: date, prefix: str, kind: Kind, label: str, source: str
-    ) -> list[_Slot]:
-        def build() -> Iterator[_Slot]:
+    ) -> list[Slot]:
+        def build() -> Iterator[Slot]:
             for span in self.spans_from(period, first):
                 yield self.slot(
                     f"{prefix}-{span.key}",
@@ -205,8 +250,8 @@ class _Expander:
 
         return self.cached(("review", period, first, prefix, source), build())
 
-    def rrule(self, rule: RRuleRule, source: str) -> list[_Slot]:
-        def build() -> Iterator[_Slot]:
+    def rrule(self, rule: RRuleRule, source: str) -> list[Slot]:
+        def build() -> Iterator[Slot]:
             hi = self.window.end + _SLACK
             for day in rrule_dates(rule.rrule, self.plan_start, self.window.start, hi):
                 yield self.slot(
@@ -215,8 +260,8 @@ class _Expander:
 
         return self.cached(("rrule", rule.rrule, source), build())
 
-    def densified(self, source: str) -> list[_Slot]:
-        def build() -> Iterator[_Slot]:
+    def densified(self, source: str) -> list[Slot]:
+        def build() -> Iterator[Slot]:
             ranges: list[tuple[date, date]] = []
             years = range(self.window.start.year - 1, self.window.end.year + 2)
             for period in self.plan.data.sensitive_periods:
@@ -237,7 +282,7 @@ class _Expander:
                     if due < first:
                         continue
                     key = f"dense-{week.key}"
-                    yield _Slot(
+                    yield Slot(
                         key,
                         f"敏感时期加密·{period_label(week.key)}",
                         due,
@@ -249,10 +294,10 @@ class _Expander:
 
         return self.cached(("densify", source), build())
 
-    def observance(self, rule: ObservanceRule, source: str) -> list[_Slot]:
+    def observance(self, rule: ObservanceRule, source: str) -> list[Slot]:
         obs = self.plan.observances[rule.observance]
 
-        def build() -> Iterator[_Slot]:
+        def build() -> Iterator[Slot]:
             for year in range(
                 max(self.plan_start.year, self.window.start.year - 1), self.window.end.year + 2
             ):
@@ -274,7 +319,7 @@ class _Expander:
 
         return self.cached(("observance", rule.observance, source), build())
 
-    def campaign(self, rule: CampaignRule, source: str) -> list[_Slot]:
+    def campaign(self, rule: CampaignRule, source: str) -> list[Slot]:
         event = self.plan.events[rule.campaign.until]
         month, day = rule.campaign.month_day
         begin = date(self.plan_year, month, day)
@@ -298,7 +343,7 @@ class _Expander:
         )
         return [s for s in slots if self.in_window(s)]
 
-    def window_slots(self, rule: WindowRule, source: str) -> list[_Slot]:
+    def window_slots(self, rule: WindowRule, source: str) -> list[Slot]:
         """A window (4-12月份): a progress check at each month end inside it, due at its end."""
         first, last = self.window_dates(rule)
         slots = [
@@ -319,12 +364,12 @@ class _Expander:
         )
         return [s for s in slots if self.in_window(s)]
 
-    def slots_for(self, compiled: CompiledDuty) -> list[_Slot]:
+    def slots_for(self, compiled: CompiledDuty) -> list[Slot]:
         rules = compiled.rules
         settings = self.plan.settings
         has_cadence = any(isinstance(r, EveryRule | PeriodicRule | RRuleRule) for r in rules)
         deadlines = [self.deadline_date(r) for r in rules if isinstance(r, DeadlineRule)]
-        out: list[_Slot] = []
+        out: list[Slot] = []
         for rule in rules:
             source = rule.phrase or describe_rule(rule)
             if isinstance(rule, DeadlineRule):
@@ -390,7 +435,7 @@ class _Expander:
                 else:
                     due = self.cal.add_workdays(self.plan_start, workdays)
                     label = f"立即（{workdays}个工作日内）"
-                slot = _Slot(
+                slot = Slot(
                     "immediate",
                     label,
                     due,
@@ -411,35 +456,34 @@ class _Expander:
                 out.extend(self.window_slots(rule, source))
         return out
 
+    def duty_slots(self, position: int, compiled: CompiledDuty) -> DutySlots:
+        track_from = self.plan.track_from
+        table = compiled.table
+        active = table is None or table.active  # a retired plan's: history, never tracked
+        shown = table.key if table is not None and self.plan.several else None
+        seen: set[str] = set()
+        kept: list[Slot] = []
+        for slot in self.for_duty(compiled).slots_for(compiled):
+            if slot.key not in seen:
+                seen.add(slot.key)
+                if not active or (track_from is not None and slot.due < track_from):
+                    slot = replace(slot, tracked=False)
+                if shown is not None:
+                    slot = replace(slot, plan=shown)
+                kept.append(slot)
+        return DutySlots(position, compiled, tuple(kept))
+
     def run(self, only: set[str] | None) -> list[Occurrence]:
         unit_order = {name: i for i, name in enumerate(self.plan.unit_names())}
         rows: list[tuple[tuple[date, int, int, str], Occurrence]] = []
-        track_from = self.plan.track_from
         for position, compiled in enumerate(self.plan.duties):
             duty = compiled.duty
             units = [u for u in compiled.units if only is None or u in only]
             if not units:
                 continue
-            seen: set[str] = set()
-            for slot in self.slots_for(compiled):
-                if slot.key in seen:
-                    continue
-                seen.add(slot.key)
+            for slot in self.duty_slots(position, compiled).slots:
                 for unit in units:
-                    occurrence = Occurrence(
-                        occurrence_id(duty.id, unit, slot.key),
-                        duty.id,
-                        unit,
-                        duty.title,
-                        slot.label,
-                        slot.due,
-                        slot.start,
-                        slot.kind,
-                        slot.provisional,
-                        slot.source,
-                        slot.key,
-                        track_from is None or slot.due >= track_from,
-                    )
+                    occurrence = slot.occurrence(duty, unit)
                     rows.append(((slot.due, position, unit_order[unit], slot.key), occurrence))
         rows.sort(key=lambda row: row[0])
         return [occurrence for _, occurrence in rows]
@@ -470,3 +514,13 @@ def _day_in(span: Span, period: Period, day: int) -> date:
 def expand(plan: Plan, window: Window, units: set[str] | None = None) -> list[Occurrence]:
     """Every occurrence of every duty due inside the window, for all (or the given) units."""
     return _Expander(plan, window).run(units)
+
+
+def duty_slots(
+    plan: Plan, window: Window, positions: Iterable[int] | None = None
+) -> list[DutySlots]:
+    """Each duty's slots due inside the window (of the duties at `positions`, default
+    all), in plan order: what `expand` fans out to the duty's units."""
+    expander = _Expander(plan, window)
+    chosen = range(len(plan.duties)) if positions is None else positions
+    return [expander.duty_slots(i, plan.duties[i]) for i in chosen]

@@ -30,6 +30,8 @@ from ..limits import (
     MIN_YEAR,
     NAME_MAX_CHARS,
     PHRASE_MAX_CHARS,
+    PLAN_KEY_MAX_CHARS,
+    PLAN_SHORT_MAX_CHARS,
     TEXT_MAX_CHARS,
     TIMEZONE_MAX_CHARS,
     TITLE_MAX_CHARS,
@@ -372,13 +374,36 @@ DUTY_ID = (  # 4.5, 7, 2.3, 3.2.1: at most 4 levels of at most 4 digits
 )
 
 
+# A plan's key (计划键): `duties/<key>.yaml`, and the prefix of its duties' ids.
+PLAN_KEY = rf"^[a-z0-9][a-z0-9-]{{0,{PLAN_KEY_MAX_CHARS - 1}}}$"
+PLAN_SEPARATOR = ":"
+
+
+def plan_duty_id(plan: str | None, duty_id: str) -> str:
+    """A duty's id in a service of several plans: ('2025', '4.5') → '2025:4.5'; a plan
+    without a prefix (None) keeps the table's own id."""
+    return duty_id if plan is None else f"{plan}{PLAN_SEPARATOR}{duty_id}"
+
+
+def split_duty_id(duty_id: str) -> tuple[str | None, str]:
+    """'2025:4.5' → ('2025', '4.5'); '4.5' → (None, '4.5')."""
+    plan, sep, own = duty_id.rpartition(PLAN_SEPARATOR)
+    return (plan, own) if sep else (None, duty_id)
+
+
 def duty_sort_key(duty_id: object) -> tuple[int, ...]:
     """The one place duty ids are taken apart: '3.2.1' → (3, 2, 1), so 2 < 2.3 < 10;
+    a plan's ids ('2025:4.5') after every unprefixed one, plans in key order;
     anything else sorts last."""
-    parts = str(duty_id).split(".")
-    if not all(part.isascii() and part.isdigit() for part in parts):
+    plan, own = split_duty_id(str(duty_id))
+    parts = own.split(".")
+    if not all(part.isascii() and part.isdigit() for part in parts) or plan == "":
         return (10**9,)
-    return tuple(int(part) for part in parts)
+    numbers = tuple(int(part) for part in parts)
+    if plan is None:
+        return numbers
+    # table numbers are below 10**DUTY_ID_LEVEL_MAX_DIGITS; the key's characters, -1 to end it
+    return (10**8, *(ord(char) for char in plan), -1, *numbers)
 
 
 class Duty(_Model):
@@ -403,6 +428,20 @@ class Duty(_Model):
 
 
 class DutiesFile(_Model):
+    """One duty file: one plan (计划), `duties.yaml` or `duties/<key>.yaml`."""
+
+    key: str | None = Field(
+        None, pattern=PLAN_KEY, description="计划键 (plan key); default: the file's name"
+    )
     title: Title | None = None
+    short: str | None = Field(
+        None,
+        min_length=1,
+        max_length=PLAN_SHORT_MAX_CHARS,
+        description="short name shown beside its duties",
+    )
     source_year: int | None = None
+    plan_year: Year | None = Field(None, description="default: settings.yaml's")
+    plan_start: BoundedDate | None = Field(None, description="default: 1 January of its year")
+    active: bool = Field(True, description="false: retired (停用): no reminders, history kept")
     duties: list[Duty] = Field(default_factory=list)

@@ -44,9 +44,12 @@ class Occurrence:
     source: str
     period: str
     tracked: bool = True  # False: due before the plan's track_from (history, 未跟踪)
+    plan: str | None = None  # its plan's key, when the config has several plans
 
     def as_json(self) -> dict[str, object]:
+        plan = {"plan": self.plan} if self.plan is not None else {}
         return {
+            **plan,
             "id": self.id,
             "duty": self.duty,
             "unit": self.unit,
@@ -73,6 +76,15 @@ def split_occurrence_id(occurrence_id: str) -> tuple[str, str, str] | None:
     if not (sep and sep2 and duty and unit and period):
         return None
     return duty, unit, period
+
+
+def unit_of_id(identifier: str) -> str | None:
+    """The unit an occurrence id or self-check id names; None when it is neither."""
+    review = split_review_group(identifier)
+    if review is not None:
+        return review[0]
+    parts = split_occurrence_id(identifier)
+    return parts[1] if parts is not None else None
 
 
 def review_group(occurrence: Occurrence) -> str | None:

@@ -159,7 +159,7 @@ class Service:
         opened.push_async_callback(self.deliverer.aclose)
         self.loop = Loop(LoopStore.of(self.ledger), lambda: self.config.plan)
         key = action_key(state_dir, self.environ)
-        self.publisher = FeedPublisher(state_dir)
+        self.publisher = FeedPublisher(state_dir, self.clock.now)
         await self._checkpoint()
         await self._publish()
         await self._checkpoint()
@@ -192,7 +192,7 @@ class Service:
         log.info(
             "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
             "--base-url http://%s:%d`)",
-            len(self.publisher.feeds),
+            len(self.publisher.specs),
             host,
             port,
             host,
@@ -297,7 +297,9 @@ class Service:
             assert isinstance(current, ActionLinks)
             key = current.key
         days = timedelta(days=settings.loop.link_days)
-        self.deliverer.action_link = ActionLinks(key, base, days, self.clock.now)
+        self.deliverer.action_link = ActionLinks(
+            key, base, days, self.clock.now, settings.console.enabled
+        )
 
     def _schedule_nightly(self) -> None:
         """The feed window rolls at midnight on the service's clock: rebuild at 00:05."""

@@ -1,10 +1,10 @@
 """The service's start, tried without sending: what `validate` checks beyond the files,
 and what a reload must pass before it replaces the running config.
 
-At start (and after every reload) `reminders run` expands the plan over its
-windows: the feeds' window (duty by duty, as the feed builder does), the delivery
-lookback, the scheduler's look-ahead and the weekly report's range (plan start to
-today), and plans the reminders of each. `check_service_start` does the same in
+At start (and after every reload) `reminders run` works out each duty's dates over
+its windows: the feeds' window (as the feed builder does), the delivery lookback,
+the scheduler's look-ahead and the weekly report's range (plan start to today),
+and plans the reminders of each. `check_service_start` does the same in
 memory — no ledger, no robot, no file, no feed rendered — so that whatever would
 fail there fails here first. A failure is traced to the duty that causes it and
 reported with its file, line and field.
@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from ..closedloop.lookup import between
 from ..config import Config
-from ..core.expand import expand
+from ..core.expand import Window, duty_slots
 from ..core.plan import Plan
 from ..delivery.plan import due_at, next_due_instant, zone
 from ..exceptions import ConfigError, Problem, clipped
@@ -34,35 +33,34 @@ def check_service_start(config: Config, now: datetime) -> None:
 
 
 def _start(plan: Plan, now: datetime) -> None:
-    """What the service computes from the plan when it starts."""
+    """What the service computes from the plan when it starts: each duty's dates (its
+    slots; the units are only fanned out from them, which cannot fail)."""
     today = now.astimezone(zone(plan.settings)).date()
-    window = feed_window(plan.settings, today)
-    for compiled in plan.duties:
-        expand(replace(plan, duties=(compiled,)), window)
+    duty_slots(plan, feed_window(plan.settings, today))  # as the feed builder does
     due_at(plan, now)
     next_due_instant(plan, (), now)
-    between(plan, plan.settings.start, today)  # the weekly report's range
+    if plan.start <= today:  # the weekly report's range
+        duty_slots(plan, Window(plan.start, today))
 
 
 def _blame(config: Config, now: datetime, failure: Exception) -> list[Problem]:
     """One problem per duty that fails on its own; the whole plan's failure otherwise."""
     plan = config.plan
-    index = {duty.id: i for i, duty in enumerate(config.duties.duties)}
     problems = []
     for compiled in plan.duties:
         duty = compiled.duty
         try:
             _start(replace(plan, duties=(compiled,)), now)
         except Exception as exc:
-            i = index[duty.id]
+            place = config.duty_places.get(duty.id)
             field = "schedule" if duty.schedule is not None else "time_limit"
             problems.append(
                 Problem(
                     f"任务 {duty.id}：服务启动时展开失败 (expansion failed at start)："
                     f"{_reason(exc)}",
-                    str(config.duties_file),
-                    config.duty_lines[i] if i < len(config.duty_lines) else None,
-                    f"duties[{i}].{field}",
+                    str(place.file if place else config.directory),
+                    place.line if place else None,
+                    f"duties[{place.index}].{field}" if place else field,
                 )
             )
     if not problems:

@@ -24,12 +24,17 @@ def subject_for(occurrence_id: str) -> str:
     return f"{PREFIX}{occurrence_id}"
 
 
+def supervisors(plan: Plan) -> dict[str, str]:
+    """Each unit's supervisor, for the units that have one (other than themselves)."""
+    return {
+        unit.name: unit.supervisor
+        for unit in plan.units
+        if unit.supervisor and unit.supervisor != unit.name
+    }
+
+
 def supervisor_of(plan: Plan, unit: str) -> str | None:
-    for candidate in plan.units:
-        if candidate.name == unit:
-            supervisor = candidate.supervisor
-            return supervisor if supervisor and supervisor != unit else None
-    return None
+    return supervisors(plan).get(unit)
 
 
 def reach_offset(plan: Plan) -> str | None:
@@ -38,21 +43,34 @@ def reach_offset(plan: Plan) -> str | None:
     return None if after is None else f"{after}wd"
 
 
+def escalation_offsets(
+    plan: Plan, due: date, overdue_steps: Sequence[str]
+) -> list[tuple[str, date]]:
+    """(step, day) of each escalation of an occurrence due on `due`, whoever its unit;
+    [] when escalation is off."""
+    after = plan.settings.loop.escalate_after_workdays
+    if after is None:
+        return []
+    calendar = plan.calendar
+    threshold = calendar.add_workdays(due, after)
+    out = [(f"escalate-{after}wd", threshold)]
+    for offset in overdue_steps:
+        day = shift(calendar, due, offset, +1)
+        if day > threshold:
+            out.append((f"escalate-{offset}", day))
+    return out
+
+
 def escalation_days(
     plan: Plan, occurrence: Occurrence, overdue_steps: Sequence[str]
 ) -> list[tuple[str, str, date]]:
     """(step, supervisor, day) for each escalation of one occurrence; [] when none apply."""
-    after = plan.settings.loop.escalate_after_workdays
-    if after is None or occurrence.kind == "standing-review":
+    if occurrence.kind == "standing-review":
         return []
     supervisor = supervisor_of(plan, occurrence.unit)
     if supervisor is None:
         return []
-    calendar = plan.calendar
-    threshold = calendar.add_workdays(occurrence.due, after)
-    out = [(f"escalate-{after}wd", supervisor, threshold)]
-    for offset in overdue_steps:
-        day = shift(calendar, occurrence.due, offset, +1)
-        if day > threshold:
-            out.append((f"escalate-{offset}", supervisor, day))
-    return out
+    return [
+        (step, supervisor, day)
+        for step, day in escalation_offsets(plan, occurrence.due, overdue_steps)
+    ]

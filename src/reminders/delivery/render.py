@@ -25,6 +25,7 @@ from string import Template
 from typing import Protocol
 
 from ..channels.base import Channel, Outgoing, measure
+from ..core.model import duty_sort_key
 from ..core.occurrence import Occurrence
 from ..core.plan import Plan
 from ..core.workcalendar import WEEKDAYS_CN, WorkCalendar
@@ -43,6 +44,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "unit_review": "**$unit：长期坚持事项自查 · $period（$count 项，$due 前完成）**",
     "review_item": "- [$duty] $title",
     "footer": "日程订阅：$link",
+    # the unit's page in the web console (督办看板), when it is served: after a login
+    "console": "督办看板（本单位全部事项、上传佐证）：$console",
     "part": "（$part/$parts）",
     "escalated": "**⚠ 下属单位逾期，请督办（$count 项）**",
     "escalated_item": "- $unit：[$duty] $text\n  截止：$due（周$weekday），$left",
@@ -173,7 +176,7 @@ class Renderer:
         for name, members in groups.items():
             if not members:
                 continue
-            members.sort(key=lambda pair: (pair[0].due, _duty_order(pair[0].occurrences[0].duty)))
+            members.sort(key=lambda pair: (pair[0].due, duty_sort_key(pair[0].occurrences[0].duty)))
             heading = _fill(t[name], {"count": len(members)})
             for index, (reminder, key) in enumerate(members):
                 occ = reminder.occurrences[0]
@@ -187,7 +190,7 @@ class Renderer:
                     text = f"{heading}\n{text}"
                 out.append(Block(text, (key,)))
         for reminder, key in sorted(reviews, key=lambda pair: (pair[0].due, pair[0].subject)):
-            occs = sorted(reminder.occurrences, key=lambda o: _duty_order(o.duty))
+            occs = sorted(reminder.occurrences, key=lambda o: duty_sort_key(o.duty))
             first = occs[0]
             heading = _fill(
                 t["unit_review" if several else "review"],
@@ -249,6 +252,9 @@ class Renderer:
         title = _fill(t["title"], {"unit": inert(unit_label), "date": f"{today:%-m月%-d日}"})
         blocks = self.blocks(items, today, actions)
         footer = _fill(t["footer"], {"link": link}) if link else ""
+        page = self._unit_page(unit) if actions else None
+        if page:
+            footer = "\n".join(f for f in (_fill(t["console"], {"console": page}), footer) if f)
         if fit.flavor == "text":
             title, footer = _plain(title), _plain(footer)
             blocks = [Block(_plain(b.text), b.keys) for b in blocks]
@@ -275,18 +281,26 @@ class Renderer:
                 return parts
             budget -= over
 
+    def _unit_page(self, unit: str) -> str | None:
+        unit_page: Callable[[str | None], str | None] | None = getattr(
+            self.action_link, "unit_page", None
+        )  # ActionLinks (closed loop) knows whether the console is served
+        return unit_page(unit or None) if unit_page is not None else None
+
 
 def duty_texts(plan: Plan) -> dict[str, str]:
-    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`."""
-    texts = {c.duty.id: c.duty.text.strip() for c in plan.duties if c.duty.text.strip()}
-    for c in plan.duties:
+    """Each duty's full task text (the title is a shortened form) and its 责任人, for `$text`;
+    with several plans, after its plan's name, as the title has it (〔2025〕…)."""
+    texts: dict[str, str] = {}
+    for c in plan.all_duties:
+        text = c.duty.text.strip()
+        if text and plan.several and c.table is not None:
+            text = c.table.named(text)
         if c.duty.leader:
-            texts[c.duty.id] = f"{texts.get(c.duty.id, c.duty.title)}（责任人：{c.duty.leader}）"
+            text = f"{text or c.duty.title}（责任人：{c.duty.leader}）"
+        if text:
+            texts[c.duty.id] = text
     return texts
-
-
-def _duty_order(duty: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in duty.split(".") if p.isdigit())
 
 
 def _breakable(text: str, index: int) -> bool:

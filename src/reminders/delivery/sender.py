@@ -31,7 +31,7 @@ from ..channels.base import Answer, Channel, Clock, Outgoing
 from ..core.model import DeliverySettings
 from ..core.plan import Plan
 from ..exceptions import DeliveryError
-from ..ledger import Entry, Ledger, Message, Row
+from ..ledger import Entry, Ledger, Message, Progress
 from . import outbox
 from .escalation import subject_for as escalation_subject
 from .outbox import outgoing
@@ -139,7 +139,7 @@ class Selection:
 
 def select(
     wanted: Sequence[Delivery],
-    existing: Mapping[str, Row],
+    existing: Mapping[str, Progress],
     now: datetime,
     wall: datetime,
     settings: DeliverySettings,
@@ -318,7 +318,7 @@ class Deliverer:
                 "channels named by units but not configured: %s",
                 ", ".join(sorted(set(report.unconfigured))),
             )
-        existing = await self._db(self.ledger.statuses, [d.key for d in wanted])
+        existing = await self._db(self.ledger.progress, [d.key for d in wanted])
 
         chosen = select(wanted, existing, now, wall, settings)
         report.already, report.busy, report.waiting = chosen.already, chosen.busy, chosen.waiting

@@ -1,56 +1,72 @@
-"""Plan → every feed, incrementally.
+"""Plan → feeds: one per unit, and a summary per group (各校) and for everything.
 
-`FeedBuilder.build(plan, today, now)` expands the plan over the rolling window,
-renders each occurrence once, and assembles one feed per unit, per group and
-for everything. Between builds it keeps what it rendered: a duty whose
-definition did not change is not expanded again, an event whose content did
-not change is not rendered again, and a feed whose events did not change keeps
-its bytes. So a rebuild after one duty changes costs only that duty's events
-and the feeds that hold them.
+A unit's feed holds its occurrences over the rolling window. A group's feed
+holds one event per occurrence of a duty, not one per unit: how many of the
+group's units have done it and which have not, shown done when all are; and
+per period one self-check event for the standing duties. So a group feed's
+size follows the duties, not the number of schools.
 
-Memory is what a small server runs short of, so rendered bytes are kept once,
-compressed: each feed as gzip (which the server sends as is to clients that
-accept it), and each event only as a place in its unit's feed. Building a feed
-reads unchanged events back out of the old unit feeds.
+`FeedBuilder.update(plan, today, now, marks)` takes a new plan, day or set of
+marks and works out each duty's unit-independent occurrences (slots) over the
+window; nothing is rendered then. `feed(slug, now)` renders a feed when it is
+first asked for and keeps it until an update changes what it shows: a changed
+duty drops the feeds of its units and the groups that hold them, a changed mark
+the feeds of its unit and groups, a new day or config for units, settings or
+calendar every feed. `build` is both at once, for every feed (files, tests).
+A service with 2,000 schools is ready once the slots are known, and holds the
+feeds that were asked for, compressed.
 
 A feed over the size limits (Google drops feeds over about 1 MB or 1,100
 events) is cut at the window's far end, on a day boundary, and the log says so.
-When even the days up to today do not fit (a group feed of a hundred schools),
-the past is dropped instead, so the feed still shows what is coming.
+When even the days up to today do not fit, the past is dropped instead, so the
+feed still shows what is coming.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import heapq
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ..core.expand import Window, expand
+from ..core.expand import Slot, Window, duty_slots
 from ..core.model import Duty, Settings
-from ..core.occurrence import Occurrence, occurrence_id, review_group, review_group_id
+from ..core.occurrence import (
+    Occurrence,
+    occurrence_id,
+    review_group_id,
+    split_occurrence_id,
+    unit_of_id,
+)
 from ..core.plan import CompiledDuty, Plan
 from ..core.rules import Rule
-from .history import History
+from .history import FeedHistory, History
 from .render import (
     CALENDAR_TAIL,
+    EventBody,
     Mark,
     calendar_head,
     event_chunk,
+    mark_of,
     render_event,
+    render_group_event,
+    render_group_review,
     render_review,
+    tally,
 )
 from .specs import FeedSpec, feed_specs
 
 log = logging.getLogger("reminders.feeds")
 
-SortKey = tuple[date, tuple[int, ...], int, str]
+SortKey = tuple[date, tuple[int, ...], str]
+_Event = tuple[SortKey, bytes]  # where it sorts, its VEVENT bytes
 _PRUNE_AFTER = timedelta(days=366)
 _GZIP_LEVEL = 6
+ALL_UNITS = "全部单位"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,26 +89,6 @@ class Feed:
         return gzip.decompress(self.gzipped)
 
 
-# What an event is rendered from: (duty, occurrence, mark), one for most events, the
-# standing duties of one unit and period (in plan order) for a self-check event; there
-# the occurrence stands for every unit's of that duty and period (they differ only in
-# unit and id), so a hundred schools do not keep a hundred copies.
-_Members = tuple[tuple[Duty, Occurrence, Mark | None], ...]
-
-
-@dataclass(slots=True)
-class _Event:
-    """A rendered event. Its bytes are `chunk` until its unit's feed holds them;
-    from then on they are `size` bytes at `offset` in that feed."""
-
-    key: SortKey
-    unit: str
-    source: _Members  # compared with the next build's to tell when to render again
-    size: int
-    chunk: bytes | None
-    offset: int = -1
-
-
 @dataclass(slots=True)
 class BuildStats:
     duties_expanded: int = 0
@@ -100,43 +96,13 @@ class BuildStats:
     feeds_rendered: int = 0
 
 
-@dataclass(slots=True)
-class _FeedCache:
-    head: bytes
-    events: list[_Event]
-    feed: Feed
+@dataclass(frozen=True, slots=True)
+class _Duty:
+    """A duty's slots in the window, kept while its definition stays the same."""
 
-
-class _Bodies:
-    """The uncompressed unit feeds one build reads events from, by unit."""
-
-    def __init__(self, feeds: Mapping[str, _FeedCache]) -> None:
-        self._feeds = feeds  # unit → its feed as last built
-        self._raw: dict[str, bytes] = {}
-
-    def raw(self, unit: str) -> bytes:
-        raw = self._raw.get(unit)
-        if raw is None:
-            raw = self._raw[unit] = self._feeds[unit].feed.body
-        return raw
-
-    def replace(self, unit: str, raw: bytes) -> None:
-        self._raw[unit] = raw
-
-    def chunk(self, event: _Event) -> bytes:
-        if event.chunk is not None:
-            return event.chunk
-        return self.raw(event.unit)[event.offset : event.offset + event.size]
-
-
-@dataclass(slots=True)
-class _DutyCache:
     definition: tuple[Duty, tuple[str, ...], tuple[Rule, ...]]
-    events: list[_Event] = field(default_factory=list)
-    # standing reviews, rendered per unit and period, not here: one occurrence per
-    # period, for these units
-    reviews: list[Occurrence] = field(default_factory=list)
-    review_units: tuple[str, ...] = ()
+    compiled: CompiledDuty
+    slots: tuple[Slot, ...]
 
 
 def feed_window(settings: Settings, today: date) -> Window:
@@ -153,16 +119,28 @@ def compress(body: bytes) -> bytes:
 
 
 class FeedBuilder:
-    """Keeps the last build in memory; give it the same History across builds."""
+    """Keeps the slots and the feeds rendered so far; give it the same History across
+    builds. Not thread-safe: the caller serialises (FeedPublisher holds a lock)."""
 
     def __init__(self, history: History | None = None) -> None:
         self.history = history if history is not None else History()
         self.stats = BuildStats()
         self._context: tuple[object, ...] | None = None
-        self._duties: dict[str, _DutyCache] = {}
-        self._reviews: dict[str, _Event] = {}
-        self._feeds: dict[str, _FeedCache] = {}  # by slug
-        self._units: dict[str, _FeedCache] = {}  # the unit feeds, by unit
+        self._plan: Plan | None = None
+        self._today = date.min
+        self._duties: list[_Duty] = []
+        self._marks: Mapping[str, Mark] = {}
+        self._specs: dict[str, FeedSpec] = {}
+        self._feeds: dict[str, Feed] = {}  # rendered and still current, by slug
+
+    @property
+    def specs(self) -> list[FeedSpec]:
+        """Every feed there is: units in config order, then groups, then everything."""
+        return list(self._specs.values())
+
+    def rendered(self) -> dict[str, Feed]:
+        """The feeds rendered and still current, by slug."""
+        return dict(self._feeds)
 
     def build(
         self,
@@ -173,162 +151,216 @@ class FeedBuilder:
     ) -> dict[str, Feed]:
         """Every feed, by slug. `completed` maps occurrence id → note (done) or
         (state, note) with state "done" or "waived" (closed loop)."""
-        try:
-            return self._build(plan, today, now, completed or {})
-        except BaseException:
-            self._context = None  # half-moved event bytes: the next build starts afresh
-            raise
-
-    def _build(
-        self, plan: Plan, today: date, now: datetime, done: Mapping[str, Mark]
-    ) -> dict[str, Feed]:
-        window = feed_window(plan.settings, today)
-        context = (plan.settings, plan.data, plan.units, window, plan.track_from)
-        if context != self._context:
-            self._duties.clear()
-            self._reviews.clear()
-            self._feeds.clear()
-            self._units.clear()
-            self._context = context
-        self.stats = BuildStats()
-        unit_order = plan.unit_names()
-        unit_index = {name: i for i, name in enumerate(unit_order)}
-        per_unit: dict[str, list[_Event]] = {name: [] for name in unit_order}
-        live: dict[str, _DutyCache] = {}
-        groups: dict[tuple[str, str], list[tuple[Duty, Occurrence, Mark | None]]] = {}
-        for compiled in plan.duties:
-            cache = self._duty_events(plan, compiled, unit_index, window, done, now)
-            live[compiled.duty.id] = cache
-            for event in cache.events:
-                per_unit[event.unit].append(event)
-            duty = compiled.duty
-            for o in cache.reviews:
-                for unit in cache.review_units:
-                    mark = done.get(occurrence_id(duty.id, unit, o.period))
-                    groups.setdefault((unit, o.period), []).append((duty, o, mark))
-        self._duties = live
-        reviews: dict[str, _Event] = {}
-        for (unit, period), items in groups.items():
-            group = review_group_id(unit, period)
-            event = self._review_event(plan, group, unit, tuple(items), unit_index, now)
-            reviews[group] = event
-            per_unit[unit].append(event)
-        self._reviews = reviews
-        for events in per_unit.values():
-            events.sort(key=lambda e: e.key)
-
-        feeds: dict[str, Feed] = {}
-        bodies = _Bodies(self._units)
-        units: dict[str, _FeedCache] = {}
-        for spec in feed_specs(plan):  # unit feeds first: the others read from them
-            members = [per_unit[name] for name in unit_order if name in spec.units]
-            feed = self._feed(spec, plan.settings, members, bodies, window, today, now)
-            feeds[spec.slug] = feed
-            if spec.kind == "unit":
-                units[spec.name] = self._feeds[spec.slug]
-        self._feeds = {slug: self._feeds[slug] for slug in feeds}
-        self._units = units
-        self.history.prune(window.start - _PRUNE_AFTER)
+        self.update(plan, today, now, completed)
+        feeds = {}
+        for slug in self._specs:
+            feed = self.feed(slug, now)
+            assert feed is not None
+            feeds[slug] = feed
         return feeds
 
-    # -- events ------------------------------------------------------------
-    def _duty_events(
+    def update(
         self,
         plan: Plan,
-        compiled: CompiledDuty,
-        unit_index: Mapping[str, int],
-        window: Window,
-        done: Mapping[str, Mark],
-        now: datetime,
-    ) -> _DutyCache:
-        duty = compiled.duty
-        definition = (duty, compiled.units, compiled.rules)
-        cache = self._duties.get(duty.id)
-        if cache is None or cache.definition != definition:
-            self.stats.duties_expanded += 1
-            occurrences = expand(replace(plan, duties=(compiled,)), window)
-            cache = _DutyCache(definition)
-            review_units: dict[str, None] = {}
-            reviews: dict[str, Occurrence] = {}
-            for o in occurrences:
-                if review_group(o) is not None:
-                    review_units[o.unit] = None
-                    reviews.setdefault(o.period, o)
-                    continue
-                key = (o.due, duty.sort_key, unit_index[o.unit], o.period)
-                cache.events.append(self._render(plan, duty, key, o, done.get(o.id), now))
-            cache.reviews = list(reviews.values())
-            cache.review_units = tuple(review_units)
-        else:
-            for i, event in enumerate(cache.events):
-                _, o, mark = event.source[0]
-                note = done.get(o.id)
-                if note != mark:
-                    cache.events[i] = self._render(plan, duty, event.key, o, note, now)
-        return cache
-
-    def _review_event(
-        self,
-        plan: Plan,
-        group: str,
-        unit: str,
-        members: _Members,
-        unit_index: Mapping[str, int],
-        now: datetime,
-    ) -> _Event:
-        old = self._reviews.get(group)
-        if old is not None and old.source == members:
-            return old
-        self.stats.events_rendered += 1
-        body = render_review(group, unit, members, plan.settings, plan.calendar)
-        due = min(o.due for _, o, _ in members)
-        stamp = self.history.stamp(body.uid, body.digest, due, now)
-        key = (due, (0, 0), unit_index[unit], members[0][1].period)
-        chunk = event_chunk(body, stamp.sequence, stamp.changed)
-        return _Event(key, unit, members, len(chunk), chunk)
-
-    def _render(
-        self,
-        plan: Plan,
-        duty: Duty,
-        key: SortKey,
-        occurrence: Occurrence,
-        completed: Mark | None,
-        now: datetime,
-    ) -> _Event:
-        self.stats.events_rendered += 1
-        body = render_event(occurrence, duty, plan.settings, plan.calendar, completed)
-        stamp = self.history.stamp(body.uid, body.digest, occurrence.due, now)
-        chunk = event_chunk(body, stamp.sequence, stamp.changed)
-        return _Event(key, occurrence.unit, ((duty, occurrence, completed),), len(chunk), chunk)
-
-    # -- feeds -------------------------------------------------------------
-    def _feed(
-        self,
-        spec: FeedSpec,
-        settings: Settings,
-        members: list[list[_Event]],
-        bodies: _Bodies,
-        window: Window,
         today: date,
         now: datetime,
+        completed: Mapping[str, Mark] | None = None,
+    ) -> None:
+        """Take this plan, day and marks; forget the feeds whose content they may change."""
+        try:
+            self._update(plan, today, completed or {})
+        except BaseException:
+            self._context = None  # half updated: the next update starts afresh
+            self._feeds.clear()
+            raise
+
+    def _update(self, plan: Plan, today: date, marks: Mapping[str, Mark]) -> None:
+        window = feed_window(plan.settings, today)
+        specs = {spec.slug: spec for spec in feed_specs(plan)}
+        context = (plan.settings, plan.data, plan.units, window, plan.track_from)
+        fresh = context != self._context
+        cached = {} if fresh else {d.compiled.duty.id: d for d in self._duties}
+        touched: set[str] = set()  # units whose feeds may show something else now
+        self.stats = BuildStats()
+        duties: list[_Duty | None] = []
+        expand: list[int] = []
+        for position, compiled in enumerate(plan.duties):
+            definition = (compiled.duty, compiled.units, compiled.rules)
+            old = cached.pop(compiled.duty.id, None)
+            if old is not None and old.definition == definition:
+                duties.append(old)
+                continue
+            duties.append(None)
+            expand.append(position)
+            touched.update(compiled.units)
+            if old is not None:
+                touched.update(old.compiled.units)
+        for gone in cached.values():
+            touched.update(gone.compiled.units)
+        for found in duty_slots(plan, window, expand):
+            compiled = found.compiled
+            duties[found.position] = _Duty(
+                (compiled.duty, compiled.units, compiled.rules), compiled, found.slots
+            )
+        self.stats.duties_expanded = len(expand)
+        if not fresh and marks is not self._marks:
+            for key in _changed(self._marks, marks):
+                unit = unit_of_id(key)
+                if unit is not None:
+                    touched.add(unit)
+        kept: dict[str, Feed] = {}
+        if not fresh:
+            for slug, feed in self._feeds.items():
+                if specs.get(slug) == feed.spec and not _shows(feed.spec, touched):
+                    kept[slug] = feed
+        self._plan, self._today, self._context = plan, today, context
+        self._duties = [d for d in duties if d is not None]
+        self._marks, self._specs, self._feeds = marks, specs, kept
+
+    # -- one feed ------------------------------------------------------------------
+    def feed(self, slug: str, now: datetime) -> Feed | None:
+        """The feed (rendered now if it is not current); None when there is no such feed."""
+        feed = self._feeds.get(slug)
+        if feed is not None:
+            return feed
+        spec = self._specs.get(slug)
+        if spec is None:
+            return None
+        history = self.history.of(slug)
+        try:
+            if spec.kind == "unit":
+                events = self._unit_events(spec.name, history, now)
+            else:
+                events = self._group_events(spec, history, now)
+            feed = self._assemble(spec, events, history, now)
+        finally:
+            self.history.release(slug)
+        self._feeds[slug] = feed
+        return feed
+
+    def _event(
+        self, history: FeedHistory, body: EventBody, due: date, key: SortKey, now: datetime
+    ) -> _Event:
+        self.stats.events_rendered += 1
+        stamp = history.stamp(body.uid, body.digest, due, now)
+        return key, event_chunk(body, stamp.sequence, stamp.changed)
+
+    def _unit_events(self, unit: str, history: FeedHistory, now: datetime) -> list[_Event]:
+        plan = self._current()
+        settings, calendar, marks = plan.settings, plan.calendar, self._marks
+        events: list[_Event] = []
+        reviews: dict[str, list[tuple[Duty, Occurrence, Mark | None]]] = {}
+        for cached in self._duties:
+            if unit not in cached.compiled.units:
+                continue
+            duty = cached.compiled.duty
+            for slot in cached.slots:
+                o = slot.occurrence(duty, unit)
+                mark = marks.get(o.id)
+                if slot.kind == "standing-review":
+                    reviews.setdefault(slot.key, []).append((duty, o, mark))
+                    continue
+                body = render_event(o, duty, settings, calendar, mark)
+                events.append(
+                    self._event(history, body, o.due, (o.due, duty.sort_key, o.period), now)
+                )
+        # a unit's standing duties of one period: one self-check event (DESIGN §3)
+        for period, members in reviews.items():
+            body = render_review(review_group_id(unit, period), unit, members, settings, calendar)
+            due = min(o.due for _, o, _ in members)
+            events.append(self._event(history, body, due, (due, (0, 0), period), now))
+        return events
+
+    def _group_events(self, spec: FeedSpec, history: FeedHistory, now: datetime) -> list[_Event]:
+        plan = self._current()
+        settings, calendar = plan.settings, plan.calendar
+        covered: dict[str, tuple[str, ...]] = {}  # duty → its units in this feed, in order
+        for cached in self._duties:
+            units = cached.compiled.units
+            if spec.kind != "all":
+                units = tuple(u for u in units if u in spec.units)
+            if units:
+                covered[cached.compiled.duty.id] = units
+        closed = self._closed(covered)
+        events: list[_Event] = []
+        reviews: dict[str, list[tuple[Duty, Occurrence, tuple[str, ...], dict[str, str]]]] = {}
+        for cached in self._duties:
+            duty = cached.compiled.duty
+            if duty.id not in covered:
+                continue
+            units = covered[duty.id]
+            who = _who(spec, units, "、".join(duty.units))
+            for slot in cached.slots:
+                o = slot.occurrence(duty, units[0])  # its dates and labels: any unit's
+                states = closed.get((duty.id, slot.key), {})
+                if slot.kind == "standing-review":
+                    reviews.setdefault(slot.key, []).append((duty, o, units, states))
+                    continue
+                event_id = occurrence_id(duty.id, spec.name, slot.key)
+                body = render_group_event(
+                    event_id, who, o, duty, tally(units, states), settings, calendar
+                )
+                events.append(
+                    self._event(history, body, o.due, (o.due, duty.sort_key, o.period), now)
+                )
+        for period, items in reviews.items():
+            everyone = _self_checks(items)
+            body = render_group_review(
+                review_group_id(spec.name, period),
+                _who(spec, tuple(everyone), ALL_UNITS),
+                [(duty, o, tally(units, states)) for duty, o, units, states in items],
+                tally(tuple(everyone), {u: s for u, s in everyone.items() if s is not None}),
+                settings,
+                calendar,
+            )
+            due = min(o.due for _, o, _, _ in items)
+            events.append(self._event(history, body, due, (due, (0, 0), period), now))
+        return events
+
+    def _closed(
+        self, covered: Mapping[str, tuple[str, ...]]
+    ) -> dict[tuple[str, str], dict[str, str]]:
+        """(duty, period) → unit → "done" or "waived", for the duties' units in `covered`."""
+        members: dict[str, frozenset[str]] = {}
+        closed: dict[tuple[str, str], dict[str, str]] = {}
+        for key, mark in self._marks.items():
+            parts = split_occurrence_id(key)
+            if parts is None or parts[0] not in covered:
+                continue
+            duty, unit, period = parts
+            units = members.get(duty)
+            if units is None:
+                units = members[duty] = frozenset(covered[duty])
+            if unit in units:
+                state = mark_of(mark)
+                assert state is not None
+                closed.setdefault((duty, period), {})[unit] = state[0]
+        return closed
+
+    def _current(self) -> Plan:
+        if self._plan is None:
+            raise RuntimeError("update the builder with a plan first")
+        return self._plan
+
+    def _assemble(
+        self, spec: FeedSpec, events: list[_Event], history: FeedHistory, now: datetime
     ) -> Feed:
+        plan = self._current()
+        settings, today = plan.settings, self._today
+        window = feed_window(settings, today)
+        events.sort(key=lambda e: e[0])
         limits = settings.feeds
         head = calendar_head(spec, settings)
-        merged: Iterable[_Event] = (
-            members[0] if len(members) == 1 else heapq.merge(*members, key=lambda e: e.key)
-        )
-        total = sum(len(m) for m in members)
         budget = limits.max_bytes - len(head) - len(CALENDAR_TAIL)
         start, end = window.start, window.end
-        taken, cut_day = _take(merged, limits.max_events, budget)
+        taken, cut_day = _take(events, limits.max_events, budget)
         if cut_day is not None and cut_day <= today:
             # The past alone fills the feed: drop it rather than every coming day.
             start = today
-            coming = [[e for e in m if e.key[0] >= today] for m in members]
-            merged = coming[0] if len(coming) == 1 else heapq.merge(*coming, key=lambda e: e.key)
-            taken, cut_day = _take(merged, limits.max_events, budget)
-        dropped = total - len(taken)
+            taken, cut_day = _take(
+                (e for e in events if e[0][0] >= today), limits.max_events, budget
+            )
+        dropped = len(events) - len(taken)
         if cut_day is not None:
             end = cut_day - timedelta(days=1)
             log.warning(
@@ -340,49 +372,65 @@ class FeedBuilder:
                 start,
                 end,
                 dropped,
-                total,
+                len(events),
                 "" if taken else "; not even one day fits: subscribe to the unit feeds",
             )
-        old = self._feeds.get(spec.slug)
-        if (
-            old is not None
-            and old.head == head
-            and len(old.events) == len(taken)
-            and all(a is b for a, b in zip(old.events, taken, strict=True))
-            and (old.feed.start, old.feed.end) == (start, end)
-        ):
-            return old.feed
         self.stats.feeds_rendered += 1
-        body = b"".join((head, *map(bodies.chunk, taken), CALENDAR_TAIL))
-        if spec.kind == "unit":
-            self._hold(spec.name, members[0], taken, head, body, bodies)
+        body = b"".join((head, *(chunk for _, chunk in taken), CALENDAR_TAIL))
         etag = etag_of(body)
-        stamp = self.history.feed(spec.slug, etag, now)
-        feed = Feed(
+        stamp = history.feed(etag, now)
+        history.prune(window.start - _PRUNE_AFTER)
+        return Feed(
             spec, compress(body), len(body), etag, stamp.changed, len(taken), start, end, dropped
         )
-        self._feeds[spec.slug] = _FeedCache(head, taken, feed)
-        return feed
 
-    @staticmethod
-    def _hold(
-        unit: str,
-        events: list[_Event],
-        taken: list[_Event],
-        head: bytes,
-        body: bytes,
-        bodies: _Bodies,
-    ) -> None:
-        """Point the unit's events at its new feed, and drop their own bytes."""
-        inside = {id(e) for e in taken}
-        for event in events:
-            if id(event) not in inside and event.chunk is None:
-                event.chunk = bodies.chunk(event)  # cut off: keeps its own bytes again
-        offset = len(head)
-        for event in taken:
-            event.chunk, event.offset = None, offset
-            offset += event.size
-        bodies.replace(unit, body)
+
+def _who(spec: FeedSpec, units: tuple[str, ...], many: str) -> str:
+    """Whom a group event names: the one unit, the group, or (feed of everything) `many`."""
+    if len(units) == 1:
+        return units[0]
+    return spec.name if spec.kind == "group" else many
+
+
+def _self_checks(
+    items: Iterable[tuple[Duty, Occurrence, tuple[str, ...], Mapping[str, str]]],
+) -> dict[str, str | None]:
+    """Each unit's self-check of one period: "done" (or "waived" when it waived every one)
+    once it closed all its standing duties, else None; units in order."""
+    shapes: Counter[tuple[str, ...]] = Counter()  # duties of one period share their units
+    closed: Counter[str] = Counter()
+    did: set[str] = set()
+    for _, _, units, states in items:
+        shapes[units] += 1
+        closed.update(states.keys())
+        did.update(u for u, state in states.items() if state == "done")
+    need: dict[str, int] = {}
+    for units, count in shapes.items():
+        for unit in units:
+            need[unit] = need.get(unit, 0) + count
+    out: dict[str, str | None] = {}
+    for unit, count in need.items():
+        if closed[unit] < count:
+            out[unit] = None
+        else:
+            out[unit] = "done" if unit in did else "waived"
+    return out
+
+
+def _shows(spec: FeedSpec, units: set[str]) -> bool:
+    """Whether the feed shows any of these units' occurrences."""
+    if spec.kind == "unit":
+        return spec.name in units
+    return bool(units) and not spec.units.isdisjoint(units)
+
+
+def _changed(old: Mapping[str, Mark], new: Mapping[str, Mark]) -> Iterator[str]:
+    for key, mark in new.items():
+        if old.get(key) != mark:
+            yield key
+    for key in old:
+        if key not in new:
+            yield key
 
 
 def _take(
@@ -393,10 +441,10 @@ def _take(
     size = 0
     stream: Iterator[_Event] = iter(events)
     for event in itertools.islice(stream, max_events + 1):
-        size += event.size
+        size += len(event[1])
         if len(taken) == max_events or size > max_bytes:
-            day = event.key[0]
-            while taken and taken[-1].key[0] == day:
+            day = event[0][0]
+            while taken and taken[-1][0][0] == day:
                 taken.pop()
             return taken, day
         taken.append(event)

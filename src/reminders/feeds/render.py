@@ -14,7 +14,7 @@ TZID used); X-WR-TIMEZONE names the zone for clients that show one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
@@ -96,19 +96,21 @@ UNTRACKED = "未跟踪"
 _UNTRACKED_NOTE = "未跟踪：到期日在开始跟踪（track_from）之前，不推送提醒，不计入逾期。"
 
 
-def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | None) -> str:
+def _description(
+    occurrence: Occurrence, duty: Duty, state: Sequence[str], scope: str, closed: bool
+) -> str:
+    """The duty's text, where it stands (`state` lines), then its particulars; `scope`
+    says whose event it is (本单位：教育局); `closed`: done or waived."""
     due = occurrence.due
     parts = [duty.text or duty.title, ""]
-    if mark is not None:
-        state, note = mark
-        label = _MARK_LABELS[state]
-        parts += [f"{label}：{note}" if note else label, ""]
+    if state:
+        parts += [*state, ""]
     parts.append(f"编号：{duty.id}")
     if duty.section:
         parts.append(f"部分：{duty.section}")
     if duty.measure:
         parts.append(f"措施：{duty.measure}")
-    parts.append(f"责任单位：{'、'.join(duty.units)}（本单位：{occurrence.unit}）")
+    parts.append(f"责任单位：{'、'.join(duty.units)}（{scope}）")
     if duty.partners:
         parts.append(f"配合单位：{'、'.join(duty.partners)}")
     if duty.leader:
@@ -123,9 +125,17 @@ def _description(occurrence: Occurrence, duty: Duty, mark: tuple[str, str] | Non
     parts.append(f"到期：{due}（{weekday_cn(due)}）")
     if occurrence.provisional:
         parts.append(_PROVISIONAL)
-    if not occurrence.tracked and mark is None:
+    if not occurrence.tracked and not closed:
         parts.append(_UNTRACKED_NOTE)
     return "\n".join(parts)
+
+
+def _mark_line(mark: tuple[str, str] | None) -> list[str]:
+    if mark is None:
+        return []
+    state, note = mark
+    label = _MARK_LABELS[state]
+    return [f"{label}：{note}" if note else label]
 
 
 def render_event(
@@ -147,7 +157,9 @@ def render_event(
         min(occurrence.start or due, due),
         due,
         _marked(summary, mark, occurrence.tracked),
-        _description(occurrence, duty, mark),
+        _description(
+            occurrence, duty, _mark_line(mark), f"本单位：{occurrence.unit}", mark is not None
+        ),
         [c for c in (duty.section, kind) if c],
         _status(occurrence.provisional, mark),
         None if quiet else offsets,
@@ -190,26 +202,163 @@ def render_review(
                 f"{'✓' if state == 'done' else '—'} {duty.id} {duty.title}"
                 f"（{label}{'：' + note if note else ''}）"
             )
-    lines += ["", f"本次：{first.label}"]
-    lines.append(f"到期：{due}（{weekday_cn(due)}）")
     provisional = any(o.provisional for _, o, _ in members)
+    tracked = any(o.tracked for _, o, _ in members)
+    return _self_check(
+        group, summary, lines, first, due, (provisional, tracked), mark, settings, calendar
+    )
+
+
+def _self_check(
+    event_id: str,
+    summary: str,
+    lines: list[str],
+    first: Occurrence,
+    due: date,
+    flags: tuple[bool, bool],
+    mark: tuple[str, str] | None,
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """A self-check event: `lines` list the duties; the period and due date follow.
+    `flags`: (provisional, tracked)."""
+    provisional, tracked = flags
+    lines = [*lines, "", f"本次：{first.label}", f"到期：{due}（{weekday_cn(due)}）"]
     if provisional:
         lines.append(_PROVISIONAL)
-    tracked = any(o.tracked for _, o, _ in members)
     if not tracked and mark is None:
         lines.append(_UNTRACKED_NOTE)
     quiet = mark is not None or not tracked
     return _body(
-        group,
+        event_id,
         due,
         due,
         _marked(summary, mark, tracked),
         "\n".join(lines),
-        [kind],
+        [KIND_LABELS[first.kind]],
         _status(provisional, mark),
         None if quiet else tuple(settings.delivery.review_lead_times),
         settings,
         calendar,
+    )
+
+
+# -- group feeds: one event per duty occurrence, with where the group's units stand --
+
+GROUP_NAMES = 20  # units named as not done in a group event; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Where a group's units stand on one occurrence of a duty (or one self-check)."""
+
+    total: int
+    done: int
+    waived: int
+    waiting: tuple[str, ...]  # the first units not done, up to GROUP_NAMES
+
+    @property
+    def open(self) -> int:
+        return self.total - self.done - self.waived
+
+    def mark(self) -> tuple[str, str] | None:
+        """Closed when every unit is: done if any did it, else waived."""
+        if self.open:
+            return None
+        return ("done", "") if self.done else ("waived", "")
+
+    def progress(self) -> str:
+        """'（已完成37/100）' while some but not all units are closed; else ''."""
+        if not self.open or self.open == self.total:
+            return ""
+        waived = f"，免除{self.waived}" if self.waived else ""
+        return f"（已完成{self.done}/{self.total}{waived}）"
+
+    def lines(self, what: str = "") -> list[str]:
+        counts = f"{self.total}个单位中已完成{what}{self.done}个"
+        if self.waived:
+            counts += f"，免除{self.waived}个"
+        if self.open:
+            counts += f"，未完成{self.open}个"
+        out = [f"完成情况：{counts}"]
+        if self.waiting:
+            more = f"等{self.open}个单位" if self.open > len(self.waiting) else ""
+            out.append(f"未完成：{'、'.join(self.waiting)}{more}")
+        return out
+
+
+def tally(units: Sequence[str], states: Mapping[str, str]) -> Tally:
+    """`units` in order; `states`: unit → "done" or "waived" for those of `units` that
+    are closed."""
+    done = sum(1 for state in states.values() if state == "done")
+    waiting: list[str] = []
+    if len(states) < len(units):
+        for unit in units:
+            if unit not in states:
+                waiting.append(unit)
+                if len(waiting) == GROUP_NAMES:
+                    break
+    return Tally(len(units), done, len(states) - done, tuple(waiting))
+
+
+def render_group_event(
+    event_id: str,
+    who: str,
+    occurrence: Occurrence,
+    duty: Duty,
+    count: Tally,
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """One event for one occurrence of a duty across a group's units (any unit's
+    occurrence gives the dates and labels): how many have done it, who has not."""
+    mark = count.mark()
+    due = occurrence.due
+    kind = KIND_LABELS[occurrence.kind]
+    summary = f"【{kind}】{who}：{occurrence.title}（{occurrence.label}）{count.progress()}"
+    offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
+    quiet = mark is not None or not occurrence.tracked
+    scope = f"本日历汇总{count.total}个单位"
+    return _body(
+        event_id,
+        min(occurrence.start or due, due),
+        due,
+        _marked(summary, mark, occurrence.tracked),
+        _description(occurrence, duty, count.lines(), scope, mark is not None),
+        [c for c in (duty.section, kind) if c],
+        _status(occurrence.provisional, mark),
+        None if quiet else offsets,
+        settings,
+        calendar,
+    )
+
+
+def render_group_review(
+    event_id: str,
+    who: str,
+    members: Sequence[tuple[Duty, Occurrence, Tally]],
+    units: Tally,
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """One self-check event for a group's standing duties of one period: each duty with
+    how many units closed it, and how many units closed all of theirs (`units`)."""
+    first = members[0][1]
+    mark = units.mark()
+    due = min(o.due for _, o, _ in members)
+    kind = KIND_LABELS[first.kind]
+    summary = f"【{kind}】{who}：{len(members)}项长期坚持事项（{first.label}）{units.progress()}"
+    lines = [f"各单位逐项自查以下长期坚持事项的落实情况（{units.total}个单位）：", ""]
+    for duty, _, count in members:
+        state = count.mark()
+        symbol = "☐" if state is None else ("✓" if state[0] == "done" else "—")
+        waived = f"，免除{count.waived}" if count.waived else ""
+        lines.append(f"{symbol} {duty.id} {duty.title}（已完成{count.done}/{count.total}{waived}）")
+    lines += ["", *units.lines("自查")]
+    provisional = any(o.provisional for _, o, _ in members)
+    tracked = any(o.tracked for _, o, _ in members)
+    return _self_check(
+        event_id, summary, lines, first, due, (provisional, tracked), mark, settings, calendar
     )
 
 
@@ -273,7 +422,8 @@ def event_chunk(event: EventBody, sequence: int, stamp: datetime) -> bytes:
 
 def calendar_head(spec: FeedSpec, settings: Settings) -> bytes:
     refresh = ical.duration(settings.feeds.refresh_minutes * 60)
-    description = f"{spec.title}：到期任务（由 reminders 生成，请勿手工修改）"
+    what = "到期任务" if spec.kind == "unit" else "每项任务每期一个事件，注明各单位完成情况"
+    description = f"{spec.title}：{what}（由 reminders 生成，请勿手工修改）"
     return b"".join(
         (
             b"BEGIN:VCALENDAR\r\n",

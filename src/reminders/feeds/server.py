@@ -3,13 +3,14 @@
     GET|HEAD /feeds/<token>/<slug>.ics
 
 The store holds each feed gzip-compressed, with prebuilt headers; a request
-does no rendering and no I/O. A client that accepts gzip (calendar apps do)
-gets those bytes as they are; any other gets them decompressed, the last few
-kept decompressed in a small cache. Responses carry the content's ETag (weak,
-W/, on gzip responses, as nginx does: same content, other bytes), a truthful
-Last-Modified and `Vary: Accept-Encoding`, and answer conditional requests
-with 304. A wrong token, an
-unknown feed or any other path is a 404 with no hint; other methods get 405.
+for it does no rendering and no I/O. A feed not rendered yet (a unit's, until
+someone subscribes) is rendered on its first request, once its token is checked.
+A client that accepts gzip (calendar apps do) gets those bytes as they are; any
+other gets them decompressed, the last few kept decompressed in a small cache.
+Responses carry the content's ETag (weak, W/, on gzip responses, as nginx does:
+same content, other bytes), a truthful Last-Modified and `Vary: Accept-Encoding`,
+and answer conditional requests with 304. A wrong token, an unknown feed or any
+other path is a 404 with no hint; other methods get 405.
 The path is matched on the raw bytes, segment by segment, against the known
 feeds, so `..`, encoded slashes and the like can only ever miss.
 
@@ -26,7 +27,8 @@ import contextlib
 import gzip
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -46,6 +48,7 @@ from ..limits import (
 from ..listen import configured_listen as configured_listen  # its old home: re-exported
 from ..listen import parse_listen as parse_listen
 from .builder import Feed
+from .specs import FeedSpec
 from .tokens import TOKEN_PATTERN, same_token
 
 log = logging.getLogger("reminders.feeds")
@@ -88,26 +91,35 @@ def _http_date(moment: datetime) -> bytes:
 
 
 class FeedStore:
-    """Encoded feeds by file name, swapped whole on each update (safe across threads)."""
+    """Encoded feeds by file name (safe across threads).
 
-    def __init__(self) -> None:
+    `update` swaps the feeds whole; a feed that is known but not rendered yet (a
+    unit's, until first asked for) is rendered by `render_missing(name)`, which
+    must `put` it, in a worker thread of its own when a request wants it.
+    """
+
+    def __init__(self, render_missing: Callable[[str], None] | None = None) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._tokens: dict[str, str] = {}  # every known feed's token, by file name
+        self.render_missing = render_missing
+        self._renderer: ThreadPoolExecutor | None = None
 
-    def update(self, feeds: Mapping[str, Feed], tokens: Mapping[str, str]) -> None:
-        """Publish these feeds; `tokens` maps each feed's key to its token."""
+    def update(
+        self, feeds: Mapping[str, Feed], tokens: Mapping[str, str], specs: Iterable[FeedSpec] = ()
+    ) -> None:
+        """Publish these feeds; `tokens` maps each feed's key to its token; `specs`: the
+        feeds to render when asked for, besides these."""
+        known = {spec.filename: tokens[spec.key] for spec in specs}
         entries = {}
         for feed in feeds.values():
-            etag = feed.etag.encode()
-            modified = _http_date(feed.changed)
-            entries[feed.spec.filename] = _Entry(
-                tokens[feed.spec.key],
-                feed.gzipped,
-                etag,
-                int(feed.changed.timestamp()),
-                _variant(b"W/" + etag, modified, len(feed.gzipped), gzipped=True),
-                _variant(etag, modified, feed.size, gzipped=False),
-            )
-        self._entries = entries
+            entries[feed.spec.filename] = _entry(feed, tokens[feed.spec.key])
+            known[feed.spec.filename] = tokens[feed.spec.key]
+        self._entries, self._tokens = entries, known
+
+    def put(self, feed: Feed) -> None:
+        """Publish one more rendered feed (a known one, with its token)."""
+        name = feed.spec.filename
+        self._entries[name] = _entry(feed, self._tokens[name])
 
     def lookup(self, token: str, name: str) -> _Entry | None:
         entry = self._entries.get(name)
@@ -115,6 +127,32 @@ class FeedStore:
         if same_token(token, expected) and entry is not None:
             return entry
         return None
+
+    async def render(self, token: str, name: str) -> _Entry | None:
+        """A known feed that is not rendered yet, rendered now (for the right token only)."""
+        expected = self._tokens.get(name)
+        if not same_token(token, expected or _DUMMY_TOKEN) or expected is None:
+            return None
+        if self.render_missing is None:
+            return None
+        if self._renderer is None:  # one thread: renders queue there, not in asyncio's pool
+            self._renderer = ThreadPoolExecutor(1, thread_name_prefix="feed-render")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._renderer, self.render_missing, name)
+        return self.lookup(token, name)
+
+
+def _entry(feed: Feed, token: str) -> _Entry:
+    etag = feed.etag.encode()
+    modified = _http_date(feed.changed)
+    return _Entry(
+        token,
+        feed.gzipped,
+        etag,
+        int(feed.changed.timestamp()),
+        _variant(b"W/" + etag, modified, len(feed.gzipped), gzipped=True),
+        _variant(etag, modified, feed.size, gzipped=False),
+    )
 
 
 def _variant(etag: bytes, modified: bytes, length: int, *, gzipped: bool) -> _Variant:
@@ -239,6 +277,13 @@ _NOT_FOUND_HEADERS = [
     (b"content-length", str(len(_NOT_FOUND)).encode()),
     (b"cache-control", b"no-store"),
 ]
+_UNAVAILABLE = b"try again later\n"
+_UNAVAILABLE_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_UNAVAILABLE)).encode()),
+    (b"cache-control", b"no-store"),
+    (b"retry-after", b"60"),
+]
 _NOT_ALLOWED = b"method not allowed\n"
 _NOT_ALLOWED_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
@@ -268,6 +313,17 @@ class FeedApp:
             return
         parts = _split(raw)
         entry = self.store.lookup(*parts) if parts is not None else None
+        if entry is None and parts is not None:
+            try:
+                entry = await self.store.render(*parts)
+            except Exception:
+                log.exception(
+                    "订阅 %s 未能生成 (feed render failed); the next request tries again", parts[1]
+                )
+                await _respond(
+                    send, 503, _UNAVAILABLE_HEADERS, b"" if method == "HEAD" else _UNAVAILABLE
+                )
+                return
         if entry is None:
             body = b"" if method == "HEAD" else _NOT_FOUND
             await _respond(send, 404, _NOT_FOUND_HEADERS, body)

@@ -1,5 +1,8 @@
 """Which feeds exist: one per unit, one per group (各校), one for everything.
 
+A group's feed and the feed of everything summarise: one event per occurrence of
+a duty, with how many of the units have done it (see builder.py).
+
 Each feed has a stable key (which its token is bound to) and a slug that is
 its file name and URL segment. A slug is the unit's own name when that is a
 safe file name (Chinese included); any other name is cleaned and suffixed with
@@ -50,9 +53,9 @@ class FeedSpec:
     @property
     def title(self) -> str:
         if self.kind == "all":
-            return f"{CALENDAR_PREFIX}·全部单位"
+            return f"{CALENDAR_PREFIX}·全部单位（汇总）"
         if self.kind == "group":
-            return f"{CALENDAR_PREFIX}·{self.name}（全部）"
+            return f"{CALENDAR_PREFIX}·{self.name}（汇总）"
         return f"{CALENDAR_PREFIX}·{self.name}"
 
 

@@ -49,12 +49,18 @@ def duty_map(row: Row, reading: Reading, units: list[str], partners: list[str]) 
 
 
 def dump_duties(
-    title: str, source_year: int | None, duties: Sequence[CommentedMap], header: str
+    title: str,
+    source_year: int | None,
+    duties: Sequence[CommentedMap],
+    header: str,
+    plan_year: int | None = None,
 ) -> str:
     doc = CommentedMap()
     doc["title"] = title
     if source_year is not None:
         doc["source_year"] = source_year
+    if plan_year is not None:
+        doc["plan_year"] = plan_year
     doc["duties"] = CommentedSeq(duties)
     doc.yaml_set_start_comment(header)
     for i in range(1, len(duties)):

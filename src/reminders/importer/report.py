@@ -75,6 +75,7 @@ class Report:
     layout: str = "table"
     columns: list[dict[str, Any]] = field(default_factory=list)
     duties: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # which plan it went to, and how
 
     @property
     def place(self) -> str:
@@ -154,6 +155,7 @@ class Report:
                 f"{'、'.join(self.unknown_units)}"
                 "（在 units.yaml 中加上，或加 --add-units 重新导入）"
             )
+        lines += self.notes
         if self.dry_run:
             lines.append("试运行 (dry run)：没有写入任何文件")
         elif self.written:

@@ -29,6 +29,9 @@ class Options:
     force: bool = False
     add_units: bool = False
     columns: dict[str, str] | None = None  # --columns task=3,units=4,time=5
+    plan_year: int | None = None  # written as the plan's own `plan_year:`
+    notes: tuple[str, ...] = ()  # said at the end of the report (which plan, and how)
+    make_folder: bool = False  # the target's folder (duties/) is made when it is written
 
 
 def _refuse(target: Path, message: str, line: int | None = None) -> ConfigError:
@@ -106,8 +109,9 @@ def run_import(options: Options, context: ImportContext) -> Report:
         layout=table.layout,
         columns=[c.as_json() for c in table.mapping.columns] if table.mapping else [],
         duties=built.readings,
+        notes=list(options.notes),
     )
-    if not options.target.parent.is_dir():
+    if not options.target.parent.is_dir() and not options.make_folder:
         raise ConfigError(
             [Problem("输出目录不存在 (the output directory does not exist)", str(options.target))]
         )
@@ -116,7 +120,7 @@ def run_import(options: Options, context: ImportContext) -> Report:
         source = os.path.relpath(options.source.resolve(), options.target.parent.resolve())
         ids = IDS_BY_MEASURE if all(not r.key for r in table.rows) else IDS_OWN
         header = HEADER.format(source=Path(source).as_posix(), ids=ids)
-        text = dump_duties(table.title, options.year, built.duties, header)
+        text = dump_duties(table.title, options.year, built.duties, header, options.plan_year)
         report.added = [str(d["id"]) for d in built.duties]
     else:
         merged = merge(document, built.duties, options.force)
@@ -127,6 +131,15 @@ def run_import(options: Options, context: ImportContext) -> Report:
                 document["source_year"] = options.year
             else:
                 document.insert(1 if "title" in document else 0, "source_year", options.year)
+        if options.plan_year is not None and document.get("plan_year") != options.plan_year:
+            dirty = True
+            if "plan_year" in document:
+                document["plan_year"] = options.plan_year
+            else:
+                keys = list(document)
+                before = next((k for k in ("source_year", "title") if k in keys), None)
+                at = keys.index(before) + 1 if before is not None else 0
+                document.insert(at, "plan_year", options.plan_year)
         if not document.get("title") and table.title:
             dirty = True
             document.insert(0, "title", table.title)
@@ -155,6 +168,8 @@ def run_import(options: Options, context: ImportContext) -> Report:
     if not options.dry_run:
         for path, content in writes:
             try:
+                if options.make_folder:
+                    path.parent.mkdir(exist_ok=True)
                 write_atomic(path, content.encode("utf-8"))
             except OSError as exc:
                 done = (

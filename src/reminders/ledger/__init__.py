@@ -1,6 +1,15 @@
 """The durable delivery ledger (SQLAlchemy Core; SQLite by default)."""
 
 from .schema import LATEST, STATUSES
-from .store import Entry, Ledger, Message, Row, default_url
+from .store import Entry, Ledger, Message, Progress, Row, default_url
 
-__all__ = ["LATEST", "STATUSES", "Entry", "Ledger", "Message", "Row", "default_url"]
+__all__ = [
+    "LATEST",
+    "STATUSES",
+    "Entry",
+    "Ledger",
+    "Message",
+    "Progress",
+    "Row",
+    "default_url",
+]

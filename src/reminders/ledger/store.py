@@ -68,6 +68,16 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """What a sweep needs of a delivery's row to decide whether to send it."""
+
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     key: str
     subject: str
@@ -413,6 +423,18 @@ class Ledger:
                 for record in conn.execute(select(deliveries).where(deliveries.c.key.in_(chunk))):
                     row = Row(**record._mapping)
                     found[row.key] = row
+        return found
+
+    def progress(self, keys: Sequence[str]) -> dict[str, Progress]:
+        """`statuses`, reduced to what a sweep decides on: a quarter's end with 2,000
+        schools asks for 116,000 keys, nearly all of them sent long ago."""
+        c = deliveries.c
+        columns = (c.key, c.status, c.attempts, c.next_attempt_at, c.lease_until)
+        found: dict[str, Progress] = {}
+        with reading(self.engine) as conn:
+            for chunk in _chunks(list(keys)):
+                for key, *rest in conn.execute(select(*columns).where(c.key.in_(chunk))):
+                    found[key] = Progress(*rest)
         return found
 
     def rows(
