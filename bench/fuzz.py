@@ -1,11 +1,12 @@
 """Fuzzing: hostile inputs through the real CLI, each within a time and memory budget.
 
-Runs every registered class of hostile input (today: config directories, see
-tests/fuzz_config.py; import tables and HTTP requests register their own classes
-with a `target`), N seeded cases each, and prints per class how many were
+Runs every registered class of hostile input of one target — config directories
+(tests/fuzz_config.py) or import tables and special files (tests/fuzz_import.py,
+`--target import`) — N seeded cases each, and prints per class how many were
 refused with a clean error, accepted, or FAILED (traceback, hang, over budget,
 an error not naming the file, a config validate passes that a command then
-fails on), with the largest CPU time, wall time and memory peak of one command.
+fails on, an import refused with more than a screen of message or with something
+written), with the largest CPU time, wall time and memory peak of one command.
 The budget is CPU time (wall time on a shared machine measures the others' load
 too); a command still running at 4 × the budget of wall time is killed as a hang.
 
@@ -24,12 +25,13 @@ import argparse
 import contextlib
 import io
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import fuzz_config
+from tests import fuzz_config, fuzz_import
 from tests.conftest import SHIPPED_CONFIG
 from tests.fuzzing import (
     CLASSES,
@@ -40,8 +42,39 @@ from tests.fuzzing import (
     run_forked,
     table,
 )
+from tests.test_fuzz_import import warm_import
 
 from reminders.cli.main import main as cli
+from reminders.core.grammar import Vocabulary, read_phrases
+
+PHRASE_CASES = (  # issue 16: a time cell of 每月 × 10,000, a task cell of 加密 × 20,000
+    ("每月", "time cell"),
+    ("9月底前", "time cell"),
+    ("每月至少1次", "time cell"),
+    ("加密", "task text"),
+    ("从5月起至年底", "task text"),
+    ("续\n", "task text"),
+)
+
+
+def phrase_reader_figures() -> str:
+    """CPU seconds of the schedule-phrase reader on repeated phrase words, doubling the
+    length: linear when each doubling about doubles the time (the issue saw hangs)."""
+    vocabulary = Vocabulary()
+    lines = [f"{'phrase reader':<34} {'10,000':>8} {'20,000':>8} {'40,000':>8}  (× repeats)"]
+    for unit, where in PHRASE_CASES:
+        seconds = []
+        for repeats in (10_000, 20_000, 40_000):
+            text = unit * repeats
+            started = time.process_time()
+            if where == "time cell":
+                read_phrases(text, "检查", vocabulary)
+            else:
+                read_phrases("9月底前", text, vocabulary)
+            seconds.append(time.process_time() - started)
+        label = f"{unit!r} in the {where}"
+        lines.append(f"{label:<34} " + " ".join(f"{s:>7.2f}s" for s in seconds))
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -54,13 +87,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="CPU budget per command")
     parser.add_argument("--megabytes", type=float, default=300.0)
     args = parser.parse_args()
-    assert fuzz_config.FILES
+    assert fuzz_config.FILES and fuzz_import.FORMATS
     classes = args.only or sorted(c for c, target in TARGETS.items() if target == args.target)
     runner = run_exec if args.exec else run_forked
     if not args.exec:  # import what the commands import lazily before forking
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             cli(["--config", str(SHIPPED_CONFIG), "validate"])
             cli(["--config", str(SHIPPED_CONFIG), "agenda", "--json"])
+        with tempfile.TemporaryDirectory() as warm:
+            warm_import(Path(warm))
     mode = "exec" if args.exec else "fork"
     print(
         f"{args.per_class} cases per class, seed {args.seed}, {mode}, "
@@ -74,6 +109,8 @@ def main() -> int:
         )
         print(f"  {cls}: done ({time.monotonic() - started:.0f} s)", flush=True)
     print(table(results))
+    if args.target == "import":
+        print("\n" + phrase_reader_figures())
     failures = describe_failures(results, limit=50)
     if failures:
         print("\nFAILED:\n" + failures)

@@ -15,7 +15,7 @@ from pathlib import Path
 from random import Random
 
 from .conftest import SHIPPED_CONFIG
-from .fuzzing import Case, Plan, hostile
+from .fuzzing import Case, Plan, hostile, mutate
 
 FILES = ("settings.yaml", "units.yaml", "calendar.yaml", "duties.yaml", "channels.yaml")
 REQUIRED = FILES[:4]
@@ -426,26 +426,8 @@ def byte_noise(rng: Random) -> Case:
     def build(scratch: Path) -> Plan:
         config = _config(scratch)
         path = config / name
-        data = bytearray(path.read_bytes())
-        local = Random(seed)
-        for _ in range(operations):
-            at = local.randrange(len(data) + 1)
-            op = local.choice(["flip", "insert", "delete", "duplicate", "truncate", "bytes"])
-            if op == "flip" and at < len(data):
-                data[at] ^= 1 << local.randrange(8)
-            elif op == "insert":
-                data[at:at] = local.choice(
-                    [b"\x00", b"\xff", b"\x1b", b"\t", b"\r", b":", b"-", b"[", b"{", b"&a", b"*a"]
-                )
-            elif op == "delete":
-                del data[at : at + local.randint(1, 40)]
-            elif op == "duplicate":
-                data[at:at] = data[max(0, at - 200) : at]
-            elif op == "truncate" and local.random() < 0.3:
-                del data[at:]
-            else:
-                data[at:at] = bytes(local.randrange(256) for _ in range(local.randint(1, 8)))
-        path.write_bytes(bytes(data))
+        inserts = [b"\x00", b"\xff", b"\x1b", b"\t", b"\r", b":", b"-", b"[", b"{", b"&a", b"*a"]
+        path.write_bytes(mutate(path.read_bytes(), Random(seed), operations, inserts))
         return _plan(config)
 
     return Case("byte-noise", f"{operations} byte edits in {name} (seed {seed:.6f})", build)

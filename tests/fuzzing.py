@@ -13,8 +13,8 @@ process, so that a hang can be killed and memory measured:
   capped a little above the budget so that a blow-up ends in MemoryError
   rather than in a starved machine.
 - `run_exec` starts the installed `reminders` script itself, as a user would,
-  with the same cap; its peak is the process's own (wait4). `bench/fuzz.py
-  --exec` uses it.
+  with the same cap; its peak is the new process's own (VmHWM, reported as it
+  exits). `bench/fuzz.py --exec` uses it.
 
 For every command: exit 0 or 1, no traceback, under `seconds` of CPU and
 `megabytes` of memory; exit 1 comes with an error line naming one of the case's
@@ -22,8 +22,9 @@ files. The time budget is CPU time (user + system, from wait4): on a shared
 2-core machine wall time doubles under others' load, which would measure the
 machine rather than the program. A command that waits instead of computing
 (reading a FIFO) is killed at WALL_FACTOR times the budget of wall time and
-counts as a hang. Targets other than the config directory (import tables, HTTP)
-add their own classes to `CLASSES` with the same Case shape.
+counts as a hang. Targets other than the config directory (tests/fuzz_config.py)
+add their own classes to `CLASSES` with the same Case shape: import tables
+(tests/fuzz_import.py), whose refusals must also fit a screen and write nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ SECONDS = 5.0  # CPU per command
 MEGABYTES = 300
 WALL_FACTOR = 4  # wall-clock seconds before a command is killed, in budgets
 _CAP_SLACK_MB = 200  # the address-space cap sits this far above the budget
+SCREEN_LINES = 24
+SCREEN_CHARS = 2000
 
 
 @dataclass
@@ -56,6 +59,9 @@ class Plan:
     names: tuple[str, ...]  # file names an error must mention (any of them)
     must_fail: bool = False  # the first command must exit 1 (a valid result would be a bug)
     consistent: bool = True  # the first command exiting 0 means every command must
+    absent: tuple[Path, ...] = ()  # files a refusal (exit 1 with an error) must not write
+    report_marker: str | None = None  # exit 1 without an error: stdout says what to fix
+    one_screen: bool = False  # a refusal's message fits a screen (SCREEN_LINES, _CHARS)
 
 
 @dataclass
@@ -116,7 +122,7 @@ class ClassResult:
 
 Runner = Callable[[list[str], float, float], Outcome]
 CLASSES: dict[str, Callable[[Random], Case]] = {}
-TARGETS: dict[str, str] = {}  # class -> what it attacks: "config" (later "table", "http")
+TARGETS: dict[str, str] = {}  # class -> what it attacks: "config", "import"
 
 
 def hostile(
@@ -130,6 +136,28 @@ def hostile(
         return make
 
     return register
+
+
+def mutate(data: bytes, rng: Random, operations: int, inserts: Sequence[bytes]) -> bytes:
+    """`data` with `operations` random edits: bit flips, insertions (of `inserts` or
+    random bytes), deletions, duplicated runs, sometimes a truncation."""
+    out = bytearray(data)
+    for _ in range(operations):
+        at = rng.randrange(len(out) + 1)
+        op = rng.choice(["flip", "insert", "delete", "duplicate", "truncate", "bytes"])
+        if op == "flip" and at < len(out):
+            out[at] ^= 1 << rng.randrange(8)
+        elif op == "insert":
+            out[at:at] = rng.choice(inserts)
+        elif op == "delete":
+            del out[at : at + rng.randint(1, 40)]
+        elif op == "duplicate":
+            out[at:at] = out[max(0, at - 200) : at]
+        elif op == "truncate" and rng.random() < 0.3:
+            del out[at:]
+        else:
+            out[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+    return bytes(out)
 
 
 # -- running one command -----------------------------------------------------------
@@ -180,29 +208,50 @@ def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEG
             finally:
                 os._exit(code)
         os.close(report_w)
-        code, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
+        status, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
         peak_kb = os.read(report_r, 64).decode() or "0"
         os.close(report_r)
-        return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
+        return Outcome(argv, status, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
+
+
+# The script run under an interpreter that reports the image's own peak RSS (VmHWM) on
+# fd 3 as it exits: wait4's ru_maxrss of a child counts the memory of the process it
+# was forked from (the bench, which made the hostile files) up to the exec.
+_EXEC_WRAPPER = """
+import atexit, os, runpy, sys
+def report():
+    with open('/proc/self/status') as status:
+        peak = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    os.write(3, peak.encode())
+atexit.register(report)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
 
 
 def run_exec(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGABYTES) -> Outcome:
-    """The installed `reminders` script as a new process; its own peak RSS (wait4)."""
+    """The installed `reminders` script in a new process; the peak RSS of that process."""
     script = Path(sys.executable).with_name("reminders")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        report_r, report_w = os.pipe()
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             try:
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
+                os.dup2(report_w, 3)
                 cap = int((megabytes + _CAP_SLACK_MB) * 2**20) + 512 * 2**20  # + interpreter
                 resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-                os.execv(script, [str(script), *argv])
+                command = [sys.executable, "-c", _EXEC_WRAPPER, str(script), *argv]
+                os.execv(sys.executable, command)
             finally:
                 os._exit(127)
-        code, elapsed, cpu, peak = _wait4(pid, started, seconds)
-        return Outcome(argv, code, cpu, elapsed, peak, _text(out), _text(err))
+        os.close(report_w)
+        code, elapsed, cpu, _ = _wait4(pid, started, seconds)
+        peak_kb = os.read(report_r, 64).decode() or "0"
+        os.close(report_r)
+        return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
 def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float, float, float]:
@@ -250,12 +299,7 @@ def judge(
         if outcome.megabytes > megabytes:
             failures.append(f"{command}: {outcome.megabytes:.0f} MB (budget {megabytes:.0f} MB)")
         if outcome.code == 1:
-            errors = [line for line in outcome.stderr.splitlines() if line.startswith("错误")]
-            if not any(name in line for line in errors for name in plan.names):
-                failures.append(
-                    f"{command}: exit 1 without an error naming {' or '.join(plan.names)}: "
-                    f"{outcome.stderr.strip()[:200]!r}"
-                )
+            failures += _refusal(command, outcome, plan)
     first = outcomes[0] if outcomes else None
     if first is not None and plan.must_fail and first.code == 0:
         failures.append("accepted a config that must be refused")
@@ -264,6 +308,28 @@ def judge(
             if outcome.code not in (0, None):
                 failures.append(f"validate passed but {' '.join(outcome.argv[2:])} failed")
     return failures
+
+
+def _refusal(command: object, outcome: Outcome, plan: Plan) -> list[str]:
+    """What is wrong with an exit 1: an error naming the file (one screen, nothing in
+    `plan.absent` written), or, where the plan allows it, a report saying what to fix."""
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("错误")]
+    if any(name in line for line in errors for name in plan.names):
+        failures = [
+            f"{command}: refused, but wrote {path}" for path in plan.absent if path.exists()
+        ]
+        lines = outcome.stderr.strip().splitlines()
+        if plan.one_screen and (len(lines) > SCREEN_LINES or len(outcome.stderr) > SCREEN_CHARS):
+            failures.append(
+                f"{command}: a message of {len(lines)} lines, {len(outcome.stderr)} characters"
+            )
+        return failures
+    if not errors and plan.report_marker and plan.report_marker in outcome.stdout:
+        return []
+    return [
+        f"{command}: exit 1 without an error naming {' or '.join(plan.names)}: "
+        f"{outcome.stderr.strip()[:200]!r}"
+    ]
 
 
 def run_case(
@@ -300,7 +366,7 @@ def run_class(
 def table(results: Sequence[ClassResult]) -> str:
     """Counts per class, one line each, and a total."""
     head = (
-        f"{'class':<16} {'cases':>5} {'refused':>7} {'accepted':>8} {'FAILED':>6} "
+        f"{'class':<20} {'cases':>5} {'refused':>7} {'accepted':>8} {'FAILED':>6} "
         f"{'max CPU s':>9} {'max wall s':>10} {'max MB':>6}"
     )
     lines = [head, "-" * len(head)]
@@ -309,7 +375,7 @@ def table(results: Sequence[ClassResult]) -> str:
     for result in results:
         cls, cases, refused, accepted, failed, seconds, wall, megabytes = result.row()
         lines.append(
-            f"{cls:<16} {cases:>5} {refused:>7} {accepted:>8} {failed:>6} "
+            f"{cls:<20} {cases:>5} {refused:>7} {accepted:>8} {failed:>6} "
             f"{seconds:>9.2f} {wall:>10.2f} {megabytes:>6.0f}"
         )
         for i, n in enumerate((cases, refused, accepted, failed)):
@@ -318,7 +384,7 @@ def table(results: Sequence[ClassResult]) -> str:
             worst[i] = max(worst[i], x)
     lines.append("-" * len(head))
     lines.append(
-        f"{'total':<16} {total[0]:>5} {total[1]:>7} {total[2]:>8} {total[3]:>6} "
+        f"{'total':<20} {total[0]:>5} {total[1]:>7} {total[2]:>8} {total[3]:>6} "
         f"{worst[0]:>9.2f} {worst[1]:>10.2f} {worst[2]:>6.0f}"
     )
     return "\n".join(lines)

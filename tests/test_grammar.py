@@ -173,3 +173,14 @@ def test_campaign_with_unknown_event_keeps_the_name_for_the_error() -> None:
     assert reading.rules[0].model_dump(by_alias=True, exclude={"phrase"}) == {
         "campaign": {"from": "05-01", "until": "全运会"}
     }
+
+
+@pytest.mark.parametrize(
+    "text", ["每月十十次", "每月一二次", "每季度至少一十十一次", "二三月底前", "十十月一二日前"]
+)
+def test_numbers_no_one_writes_are_not_read_as_numbers(text: str) -> None:
+    """A run of numerals that is not a number (found by tests/fuzz_import.py: 十十 was a
+    KeyError in the reader) is read around, never a crash."""
+    reading = read_phrases(None, text, VOCAB)
+    assert all(r.model_dump() for r in reading.rules)
+    assert rules("每月十二次") == [{"every": "month", "count": 12}]

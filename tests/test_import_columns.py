@@ -31,12 +31,12 @@ def test_dry_run_prints_the_mapping_and_why(
     code = main(["--config", str(config_dir), "import", str(source), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "版式 layout: 表格 table; 列 columns:" in out
+    assert "版式 (layout)：表格 (table)；列 (columns)：" in out
     assert "第1列 “工作内容” → 任务 task：表头 header：最长的文字 the longest text" in out
     assert "第2列 “主办” → 责任单位 units：内容 content：100% 为单位名称 unit names" in out
     assert "第3列 “时间” → 时限 time：表头 header" in out
     assert "第4列 “说明” → 不读 ignored：表头 header" in out
-    assert "dry run: nothing written" in out
+    assert "试运行 (dry run)：没有写入任何文件" in out
 
 
 def test_columns_override_by_number_and_by_header_name(
@@ -125,7 +125,7 @@ def test_columns_override_what_the_content_would_say(
             "t.csv",
             "序号,工作任务,责任单位,完成时限\n1,检查,教育局,年底前\n1,复查,教育局,年底前\n",
             [],
-            "task id 1 appears twice (first at line 2)",
+            "任务编号 1 重复 (task id 1 appears twice)，首次在第 2 行 (first at line 2)",
             3,
             id="a-number-twice",
         ),

@@ -14,8 +14,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from reminders.cli.main import main
-from reminders.importer.docxtable import table_grid
+from reminders.importer.docxtable import read_docx
 from reminders.importer.grid import find_header, read_grid
+from reminders.importer.package import open_package
 from reminders.importer.rows import Row
 from reminders.importer.source import read_table
 from reminders.importer.writers import to_csv, to_text, write_docx, write_xlsx
@@ -112,7 +113,9 @@ def test_docx_grid_fills_vertically_and_horizontally_merged_cells(tmp_path: Path
     table.cell(1, 0).merge(table.cell(3, 0))
     for r in (1, 2, 3):
         table.cell(r, 1).text = f"x{r}"
-    grid = table_grid(table._tbl)
+    path = tmp_path / "merged.docx"
+    document.save(str(path))
+    grid = read_docx(open_package(path.read_bytes())).tables[0].cells
     assert grid[0] == ["措施", "措施", "具体工作"]
     assert [row[0] for row in grid[1:]] == ["（一）甲"] * 3
     assert [row[1] for row in grid[1:]] == ["x1", "x2", "x3"]

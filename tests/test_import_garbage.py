@@ -123,7 +123,7 @@ GARBAGE: dict[str, tuple[Maker, str]] = {
     "mixed-utf8-and-gbk": (_mixed_encodings, "mixed encodings"),
     "truncated-docx": (_truncated_docx, "damaged ZIP"),
     "zip-not-office": (_plain_zip, "neither a Word .docx nor an Excel .xlsx"),
-    "broken-workbook": (_broken_workbook, "not a readable .xlsx"),
+    "broken-workbook": (_broken_workbook, "XML 无法读取 (not readable XML): xl/workbook.xml"),
     "docx-without-table": (_docx_without_table, "no table"),
     "docx-table-without-header": (_docx_table_without_header, "no header row found"),
     "xlsx-without-header": (_xlsx_without_header, "no header row found"),
@@ -157,8 +157,8 @@ GARBAGE: dict[str, tuple[Maker, str]] = {
         "task id 1.1 appears twice",
     ),
     "text-10MB": (_bytes("huge.txt", ("\t1.检查\n" * 1_000_000).encode()), "too large"),
-    "directory": (_directory, "a directory"),
-    "missing-file": (lambda d: d / "nope.txt", "cannot read"),
+    "directory": (_directory, "不是普通文件 (regular file)，而是一个目录 (directory)"),
+    "missing-file": (lambda d: d / "nope.txt", "分工表文件不存在 (not found)"),
 }
 
 
@@ -190,7 +190,10 @@ def test_line_of_the_trouble_is_named(
         encoding="utf-8",
     )
     assert main(["--config", str(config_dir), "import", str(source)]) == 1
-    assert f"{source}:4: task id 1.1 appears twice (first at line 3)" in capsys.readouterr().err
+    assert (
+        f"{source}:4: 任务编号 1.1 重复 (task id 1.1 appears twice)，首次在第 3 行"
+        in capsys.readouterr().err
+    )
 
 
 def test_failed_write_leaves_the_old_file_whole(
@@ -206,7 +209,7 @@ def test_failed_write_leaves_the_old_file_whole(
     monkeypatch.setattr(os, "replace", boom)
     assert main(["--config", str(config_dir), "import", str(SEED_TABLE)]) == 1
     err = capsys.readouterr().err
-    assert f"{target}: cannot write: No space left on device" in err
+    assert f"{target}: 无法写入 (cannot write): No space left on device" in err
     assert target.read_text(encoding="utf-8") == "title: old\nduties: []\n"
     assert [p.name for p in config_dir.iterdir() if p.name.startswith(".")] == []
 

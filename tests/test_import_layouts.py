@@ -569,7 +569,9 @@ def test_notice_paragraphs_numbered_as_measures(
         ("2", "加强值班值守", ["各校"], [], None, "none", None),
     ]
     assert [d["line"] for d in duties_of(report)] == [2, 4]  # paragraph numbers
-    assert "[paragraph 4]" in _text_report(config_dir, _paragraphs_docx(tmp_path, text), capsys)
+    assert "［第 4 段 (paragraph)］" in _text_report(
+        config_dir, _paragraphs_docx(tmp_path, text), capsys
+    )
     assert code == 0
 
 

@@ -25,11 +25,11 @@ def run_json(
     ("row", "reason", "detail", "code"),
     [
         ("1.每月至少组织1次检查,教育局,", "no-time-limit", "“每月至少组织1次”", 0),
-        ("1.认真做好工作,教育局,", "no-rule", "neither", 1),
+        ("1.认真做好工作,教育局,", "no-rule", "都没有给出到期日", 1),
         ("1.认真做好工作,教育局,尽快落实到位", "not-understood", "尽快落实到位", 1),
         ("1.认真做好工作,教育局,2月30日前完成", "not-understood", "02-30 不是存在的日期", 1),
         ("1.检查，2月30日前完成整改,教育局,9月底前完成", "not-understood", "02-30 不是", 1),
-        ("1.认真做好工作,,长期坚持", "no-unit", "no responsible unit", 1),
+        ("1.认真做好工作,,长期坚持", "no-unit", "责任单位栏为空", 1),
         ("1.认真做好工作,县农业局,长期坚持", "unknown-unit", "县农业局", 1),
         ("1.从5月起至党的二十大结束开展整治,教育局,4月起至党的二十大结束", "conflict", "5月起", 0),
     ],
@@ -75,9 +75,12 @@ def test_text_report_names_row_and_reason(
     code = main(["--config", str(config_dir), "import", str(source), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "1 tasks, 0 with a rule understood, 1 not" in out
-    assert "1.1  时限未识别 phrase not understood: “尽快落实” in “尽快落实” [line 2]" in out
-    assert "must be fixed" in out
+    assert "任务 (tasks) 1 项：读懂时限 (rule understood) 0 项，未读懂 1 项" in out
+    assert (
+        "1.1  时限未识别 phrase not understood：“尽快落实”，时限栏为“尽快落实”［第 2 行 (line)］"
+        in out
+    )
+    assert "处问题须在任务清单（或单位）文件中改正" in out
 
 
 def test_a_txt_that_is_really_a_tab_separated_sheet(

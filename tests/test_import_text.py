@@ -68,7 +68,7 @@ def test_seed_gives_51_tasks_in_order_with_units_and_rules(
             assert tuple(d.units) == BOTH, d.id
         assert d.partners == []
     assert all(c.rules for c in config.plan.duties)
-    assert "51 tasks, 51 with a rule understood" in out
+    assert "任务 (tasks) 51 项：读懂时限 (rule understood) 51 项" in out
 
 
 def test_seed_report_as_json(capsys: pytest.CaptureFixture[str], config_dir: Path) -> None:
@@ -93,7 +93,7 @@ def test_conflict_is_in_the_text_report(
     assert code == 0
     lines = [line for line in out.splitlines() if "7.1" in line]
     assert len(lines) == 1 and "4月起" in lines[0] and "5月起" in lines[0]
-    assert "dry run: nothing written" in out
+    assert "试运行 (dry run)：没有写入任何文件" in out
 
 
 def test_shipped_duties_are_what_import_makes_of_the_seed(
@@ -116,8 +116,8 @@ def test_reimporting_the_seed_into_the_shipped_config_changes_nothing(
     source = config_dir / "source" / "task-table-2022.txt"
     code, out, _ = run(capsys, "--config", str(config_dir), "import", str(source), "--year", "2022")
     assert code == 0
-    assert "0 added, 0 updated, 51 unchanged" in out
-    assert "nothing to write" in out
+    assert "新增 (added) 0 项，更新 (updated) 0 项，未变 (unchanged) 51 项" in out
+    assert "无需写入：任务清单已是最新 (already up to date)" in out
     assert (config_dir / "duties.yaml").stat().st_mtime_ns == shipped
 
 

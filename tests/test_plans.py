@@ -231,7 +231,7 @@ def test_import_plan_creates_then_merges_its_own_file(
     assert main([*argv, "--plan", "y2025", "--year", "2025"]) == 0
     out = capsys.readouterr().out
     written = config_dir / "duties" / "y2025.yaml"
-    assert f"written: {written}" in out
+    assert f"已写入 (written)：{written}" in out
     assert "duties.yaml 原样保留" in out and "请勿把 duties.yaml 移进 duties/" in out
     assert top.read_bytes() == original  # the user's file is not touched
     text = written.read_text(encoding="utf-8")
@@ -254,7 +254,7 @@ def test_import_plan_creates_then_merges_its_own_file(
 
     # duties.yaml is the plan `duties` (or what its key: says)
     assert main([*argv, "--plan", "duties", "--year", "2022"]) == 0
-    assert "nothing to write" in capsys.readouterr().out and top.read_bytes() == original
+    assert "无需写入" in capsys.readouterr().out and top.read_bytes() == original
 
     assert main([*argv, "--plan", "Bad_Key"]) == 2
     assert "不是计划键" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """Guards for the one HTTP listener (feeds, action links, API, console): every request.
 
 Idle and slow connections must not starve real requests. Two things are bounded,
-separately, because they cost different things:
+separately, because they cost different things (the bounds are in limits.py):
 
 - **Open connections** cost a file descriptor and about 6 kB each, and do nothing
   while they wait for a request head. At most `MAX_CONNECTIONS` are open; when one
@@ -42,17 +42,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date
 from typing import Any, Protocol
 
+from .limits import BACKLOG as BACKLOG
+from .limits import MAX_CONNECTIONS as MAX_CONNECTIONS
+from .limits import MAX_REQUESTS as MAX_REQUESTS
+from .limits import MAX_YEAR, MIN_YEAR
+from .limits import QUEUE_SECONDS as QUEUE_SECONDS
+
 log = logging.getLogger("reminders.http")
-
-MAX_CONNECTIONS = 4096
-"""Open connections at once; past it, the longest-idle one is closed (4,096 idle
-connections take about 25 MB)."""
-
-MAX_REQUESTS = 64
-"""Requests in progress at once (the app running); more wait their turn."""
-
-QUEUE_SECONDS = 10.0
-"""Longest a request waits for its turn before it is answered 503."""
 
 RETRY_AFTER_SECONDS = 5
 """Retry-After of a 503 for want of room."""
@@ -60,9 +56,6 @@ RETRY_AFTER_SECONDS = 5
 REFUSED_LINGER_SECONDS = 1.0
 """How long a connection refused for want of room is kept to drop what its client sends
 (so it reads the 503 rather than a reset)."""
-
-BACKLOG = 2048
-"""Connections the kernel queues for the listener before they are accepted."""
 
 FD_RESERVE = 128
 """File descriptors kept apart from connections: ledger, logs, config files, the
@@ -276,21 +269,12 @@ def descriptor_budget(
     return fit, backlog
 
 
-# -- what the JSON API accepts ---------------------------------------------------------
-EARLIEST_DATE = date(2000, 1, 1)
-"""Earliest date a request may name (the config's dates are bounded alike)."""
+# -- what the JSON API accepts (its bounds are in limits.py) -------------------------------
+EARLIEST_DATE = date(MIN_YEAR, 1, 1)
+"""Earliest date a request may name: the config's dates are bounded alike."""
 
-LATEST_DATE = date(2100, 12, 31)
+LATEST_DATE = date(MAX_YEAR, 12, 31)
 """Latest date a request may name."""
-
-LISTING_MAX_DAYS = 800
-"""Longest span of `GET /api/occurrences`."""
-
-REPORT_MAX_DAYS = 3660
-"""Longest span of `GET /api/report` (ten years; today stands in for a missing end)."""
-
-JSON_MAX_DEPTH = 8
-"""Nesting of a JSON request body (the API's bodies are flat objects: depth 1)."""
 
 
 def json_depth(raw: bytes) -> int:

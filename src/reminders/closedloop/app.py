@@ -29,13 +29,12 @@ from urllib.parse import parse_qs, unquote
 
 from ..core.occurrence import is_review_group
 from ..exceptions import RemindersError
-from ..httpguard import (
-    EARLIEST_DATE,
-    JSON_MAX_DEPTH,
-    LATEST_DATE,
-    LISTING_MAX_DAYS,
-    REPORT_MAX_DAYS,
-    json_depth,
+from ..httpguard import EARLIEST_DATE, LATEST_DATE, json_depth
+from ..limits import (
+    API_BODY_MAX_BYTES,
+    API_JSON_MAX_DEPTH,
+    API_LISTING_MAX_DAYS,
+    API_REPORT_MAX_DAYS,
 )
 from . import pages
 from .loop import Listed, Loop, UnknownOccurrence
@@ -50,7 +49,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-MAX_BODY = 16 * 1024
 _JSON = [(b"content-type", b"application/json; charset=utf-8"), (b"cache-control", b"no-store")]
 
 
@@ -67,7 +65,7 @@ async def _body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > API_BODY_MAX_BYTES:
             raise _TooLarge
         chunks.append(chunk)
         if not message.get("more_body"):
@@ -331,8 +329,8 @@ class LoopApp:
             await _json(send, 404, {"error": "POST /api/occurrences/<id>/done|undo|waive"})
             return
         raw = await _body(receive)
-        if json_depth(raw) > JSON_MAX_DEPTH:  # before json.loads recurses into it
-            raise ValueError(f"JSON 嵌套过深 (nested deeper than {JSON_MAX_DEPTH})")
+        if json_depth(raw) > API_JSON_MAX_DEPTH:  # before json.loads recurses into it
+            raise ValueError(f"JSON 嵌套过深 (nested deeper than {API_JSON_MAX_DEPTH})")
         data: Any = json.loads(raw) if raw.strip() else {}
         if not isinstance(data, dict):
             raise ValueError('the body is a JSON object: {"by", "note", "evidence"}')
@@ -368,8 +366,8 @@ def _date(text: str | None) -> date | None:
     return day
 
 
-LISTING = ("occurrences", LISTING_MAX_DAYS)
-REPORT = ("report", REPORT_MAX_DAYS)
+LISTING = ("occurrences", API_LISTING_MAX_DAYS)
+REPORT = ("report", API_REPORT_MAX_DAYS)
 
 
 def _check_span(start: date, end: date, what: tuple[str, int]) -> None:

@@ -20,9 +20,10 @@ from ..ledger import Ledger
 from ..ledger.schema import occurrence_history, occurrence_states
 from ..ledger.store import reading
 from ..ledger.upsert import insert_if_absent
+from ..limits import LEDGER_TEXT_MAX_CHARS
 from .state import TARGET, Action, Change, Closure, Outcome, State
 
-_TEXT_LIMIT = 2000
+_TEXT_LIMIT = LEDGER_TEXT_MAX_CHARS
 
 
 def _clip(text: str | None, limit: int = _TEXT_LIMIT) -> str | None:

@@ -30,11 +30,12 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from ..exceptions import Problem, RemindersError
 from ..ledger.schema import console_login_links, console_users
 from ..ledger.store import reading
+from ..limits import ACCOUNT_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
 
 Role = Literal["bureau", "unit"]
 ROLES: tuple[Role, ...] = ("bureau", "unit")
 ROLE_LABELS = {"bureau": "教育局（全部单位）", "unit": "单位"}
-MIN_PASSWORD = 8
+MIN_PASSWORD = PASSWORD_MIN_CHARS
 _LINK_SALT = "reminders-console-login-link"
 
 # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): a small server hashes a
@@ -96,8 +97,12 @@ def _account(record: Any) -> Account:
 
 def check_name(name: str) -> str:
     cleaned = name.strip()
-    if not 1 <= len(cleaned) <= 50 or any(not ch.isprintable() for ch in cleaned):
-        raise AccountError("账号名须为 1–50 个可见字符 (account name)", "NAME", name)
+    if not 1 <= len(cleaned) <= ACCOUNT_NAME_MAX_CHARS or any(
+        not ch.isprintable() for ch in cleaned
+    ):
+        raise AccountError(
+            f"账号名须为 1–{ACCOUNT_NAME_MAX_CHARS} 个可见字符 (account name)", "NAME", name
+        )
     return cleaned
 
 
@@ -106,7 +111,7 @@ def check_password(password: str) -> str:
         raise AccountError(
             f"密码至少 {MIN_PASSWORD} 个字符 (password too short)", "password", "*" * len(password)
         )
-    if len(password) > 1024:
+    if len(password) > PASSWORD_MAX_CHARS:
         raise AccountError("密码过长 (password too long)", "password")
     return password
 

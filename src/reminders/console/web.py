@@ -55,6 +55,7 @@ from ..closedloop.state import ACTION_LABELS, ACTIONS, STATE_LABELS, Action
 from ..core.model import Settings
 from ..core.occurrence import KIND_LABELS, review_group, split_review_group
 from ..daemon.memory import release_free_memory
+from ..limits import CONSOLE_FORM_MAX_BYTES, CONSOLE_NOTE_MAX_CHARS, CONSOLE_UPLOAD_SLACK_BYTES
 from . import views
 from .accounts import Account, Accounts, LinkRefused
 from .auth import LoginThrottle, csrf_ok, new_csrf
@@ -66,9 +67,9 @@ log = logging.getLogger("reminders.console")
 
 PREFIX = "/console"
 COOKIE = "reminders_console"
-FORM_SLACK = 256 * 1024  # the form's other fields and multipart framing, beyond the file
-FORM_LIMIT = 64 * 1024  # any request body but an upload
-TEXT_LIMIT = 500
+FORM_SLACK = CONSOLE_UPLOAD_SLACK_BYTES  # the form's other fields and framing, beyond the file
+FORM_LIMIT = CONSOLE_FORM_MAX_BYTES  # any request body but an upload
+TEXT_LIMIT = CONSOLE_NOTE_MAX_CHARS
 _LINK = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 _LINKABLE = re.compile(r"^(https?://|/console/evidence/[0-9a-f]{32}$)")
 _STATIC = Path(__file__).parent / "static"

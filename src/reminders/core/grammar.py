@@ -46,7 +46,8 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_NUM = r"\d{1,2}|[一二两三四五六七八九十]{1,3}"
+# a number as written: 12, 十二, 二十五, 五 (never 十十 or 一二, which cn_number cannot read)
+_NUM = r"\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九]"
 _MON = r"1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]"  # a month: never 两 (两月 = two months)
 _DAY = r"3[01]|[12]\d|0?[1-9]|[二三]?十[一二三四五六七八九]?|[一二三四五六七八九]"
 # 2014年, 一一年 (two digits: 2011, only before a month), 次年/明年 (the year after the plan year)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from ..limits import (
+    CONSOLE_UPLOAD_MAX_MB,
     DUTY_ID_LEVEL_MAX_DIGITS,
     DUTY_ID_MAX_LEVELS,
     MAX_YEAR,
@@ -260,7 +261,9 @@ class ConsoleSettings(_Model):
     enabled: bool = Field(True, description="serve the console under /console/")
     session_hours: int = Field(168, ge=1, le=2160, description="a login lasts this long")
     login_link_minutes: int = Field(30, ge=1, le=1440, description="`users link` expiry")
-    max_upload_mb: int = Field(20, ge=1, le=200, description="largest evidence file")
+    max_upload_mb: int = Field(
+        20, ge=1, le=CONSOLE_UPLOAD_MAX_MB, description="largest evidence file"
+    )
 
 
 class Settings(_Model):

@@ -39,6 +39,12 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import httpguard
+from ..limits import (
+    HTTP_HEAD_MAX_BYTES,
+    HTTP_HEAD_SECONDS,
+    HTTP_KEEP_ALIVE_SECONDS,
+    HTTP_RESPONSE_SECONDS,
+)
 from ..listen import configured_listen as configured_listen  # its old home: re-exported
 from ..listen import parse_listen as parse_listen
 from .builder import Feed
@@ -58,7 +64,7 @@ CACHE_CONTROL = b"private, no-cache"
 _DUMMY_TOKEN = "x" * 32
 
 
-MAX_HEAD_BYTES = 16 * 1024  # request line and headers
+MAX_HEAD_BYTES = HTTP_HEAD_MAX_BYTES  # request line and headers
 
 
 IDENTITY_CACHE_BYTES = 1024 * 1024  # decompressed feeds kept for clients without gzip
@@ -358,8 +364,8 @@ class GuardedHttpTools(HttpToolsProtocol):
     (httpguard.py), so idle connections cannot crowd real requests out.
     """
 
-    head_timeout = 10.0
-    response_timeout = 60.0
+    head_timeout = HTTP_HEAD_SECONDS
+    response_timeout = HTTP_RESPONSE_SECONDS
     max_head_bytes = MAX_HEAD_BYTES
     pressure: ClassVar[httpguard.Pressure | None] = None
     _deadline: asyncio.TimerHandle | None = None
@@ -509,7 +515,7 @@ def server_config(
         proxy_headers=False,
         limit_concurrency=None,  # it counts open connections: httpguard counts better
         backlog=backlog,
-        timeout_keep_alive=5,
+        timeout_keep_alive=HTTP_KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=5,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         ws="none",

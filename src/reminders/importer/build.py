@@ -50,7 +50,7 @@ def build(
 
         cell = (row.time_limit or "").strip()
         for phrase in reading.not_understood:
-            flag("not-understood", f"“{phrase}” in “{row.time_limit}”")
+            flag("not-understood", f"“{phrase}”，时限栏为“{row.time_limit}”")
         for reason in reading.invalid:  # read, but no such date (2月30日): validate refuses it
             flag("not-understood", reason)
         unreadable = reading.not_understood or reading.invalid
@@ -60,19 +60,20 @@ def build(
                 none_why = "无时限 (no time limit in the table or the text): 不会提醒 no reminders"
                 flag("no-schedule", none_why)
             else:
-                empty = "is empty" if not cell else f"says “{row.time_limit}”"
-                none_why = f"the time-limit cell {empty}; neither it nor the text gives a due date"
+                empty = "为空" if not cell else f"为“{row.time_limit}”"
+                none_why = f"时限栏{empty}，时限栏和任务内容都没有给出到期日 (no due date)"
                 flag("no-rule", none_why)
         elif not cell:
             found = "; ".join(f"“{r.phrase}”" for r in reading.rules if r.phrase)
-            where = "the cell is empty" if row.time_limit is not None else "no time-limit cell"
-            flag("no-time-limit", f"{where}; read from the task text: {found}")
+            where = "时限栏为空" if row.time_limit is not None else "没有时限栏"
+            flag("no-time-limit", f"{where}；从任务内容读出 (read from the text)：{found}")
         for conflict in reading.conflicts:
             flag("conflict", conflict)
         if reading.rules and not unreadable:
             out.understood += 1
         if not lead:
-            flag("no-unit", f"no responsible unit in “{row.units}”")
+            detail = f"“{row.units}”中读不出单位名称" if row.units.strip() else "责任单位栏为空"
+            flag("no-unit", detail)
         for reason, detail in row.notes:
             flag(reason, f"{_NOTE_DETAIL.get(reason, reason)}: {detail}")
         if known_units is not None:

@@ -52,7 +52,7 @@ def load_context(directory: Path) -> ImportContext:
         vocabulary = Vocabulary()
         warnings.append(
             Problem(
-                "no calendar file: observances and named events are not recognised",
+                "没有日历文件 (no calendar file)：节日、纪念日和命名的活动不会被识别",
                 str(calendar_path),
                 severity="warning",
             )
@@ -66,7 +66,9 @@ def load_context(directory: Path) -> ImportContext:
         )
     else:
         warnings.append(
-            Problem("no units file: units are not checked", str(units_path), severity="warning")
+            Problem(
+                "没有单位文件 (no units file)：不检查单位名称", str(units_path), severity="warning"
+            )
         )
     start = 9
     settings_path = directory / DEFAULT_FILES["settings"]

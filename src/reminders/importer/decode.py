@@ -35,14 +35,14 @@ def _line_of(raw: bytes, offset: int) -> int:
 def _check_binary(raw: bytes) -> None:
     for bom, name in _BOMS.items():
         if raw.startswith(bom):
-            raise DecodeError(f"{name} text is not supported; save the file as UTF-8")
+            raise DecodeError(f"不支持 {name} 编码 ({name} text is not supported)：请另存为 UTF-8")
     nul = raw.find(b"\x00")
     if nul >= 0:
-        raise DecodeError("binary data (NUL byte), not a text table", _line_of(raw, nul))
+        raise DecodeError("二进制数据，不是文本表格 (binary data (NUL byte))", _line_of(raw, nul))
     head = raw[:65536]
     controls = sum(1 for byte in head if byte in _CONTROL)
     if controls > max(8, len(head) // 100):
-        raise DecodeError("binary data (control characters), not a text table")
+        raise DecodeError("二进制数据，不是文本表格 (binary data (control characters))")
 
 
 def _mixed(raw: bytes) -> tuple[int, int] | None:
@@ -65,7 +65,7 @@ def _mixed(raw: bytes) -> tuple[int, int] | None:
 def decode(raw: bytes) -> Decoded:
     """Decode a table's bytes; raise DecodeError saying why not."""
     if not raw.strip():
-        raise DecodeError("the file is empty")
+        raise DecodeError("文件是空的 (the file is empty)")
     _check_binary(raw)
     try:
         return Decoded(raw.decode("utf-8-sig"), "UTF-8")
@@ -75,13 +75,14 @@ def decode(raw: bytes) -> Decoded:
     if mixed is not None:
         utf8_line, other_line = mixed
         raise DecodeError(
-            f"mixed encodings: line {utf8_line} is UTF-8 but line {other_line} is not; "
-            "save the whole file in one encoding (UTF-8)",
+            f"编码混杂 (mixed encodings)：第 {utf8_line} 行是 UTF-8，第 {other_line} 行不是；"
+            "请把整个文件另存为 UTF-8",
             other_line,
         )
     try:
         return Decoded(raw.decode("gb18030"), "GBK")
     except UnicodeDecodeError as exc:
         raise DecodeError(
-            "neither UTF-8 nor GBK text; save the file as UTF-8", _line_of(raw, exc.start)
+            "既不是 UTF-8 也不是 GBK 文本 (neither UTF-8 nor GBK)：请另存为 UTF-8",
+            _line_of(raw, exc.start),
         ) from None

@@ -23,7 +23,16 @@ from .rows import Row, join_broken, split_person, split_units, squash
 from .schoolyear import is_calendar, school_year
 from .subjects import subject_units
 from .textable import Grid, TableFormatError, measure_title, title_of
-from .words import MEASURE, MEASURE_AT_START, SECTION, TASK, cn_int, header_field, key
+from .words import (
+    FIELD_LABELS,
+    MEASURE,
+    MEASURE_AT_START,
+    SECTION,
+    TASK,
+    cn_int,
+    header_field,
+    key,
+)
 
 SPLIT_SHARE = 0.6  # a table lists several tasks per row when most rows hold a list
 _ITEM = re.compile(r"^\s*(\d{1,3})\s*[.．、]\s*")  # the number must be the next in the list
@@ -280,7 +289,7 @@ class _Reader:
                 text, inherited = self.value(cells, c, merge=name == "units" or merged_units)
                 merged_units |= name == "units" and inherited
                 if inherited:
-                    notes.append(("inherited", f"{name}: “{text}”"))
+                    notes.append(("inherited", f"{FIELD_LABELS[name]}：“{text}”"))
                 if text and name == "units" and _WITH_PERSON.search(m.columns[c].header):
                     text, person = split_person(squash(text))  # 责任单位及责任人
                     people.append(person)
@@ -295,7 +304,7 @@ class _Reader:
             text, inherited = self.value(cells, time_col)
             time_limit = squash(text)
             if inherited:
-                notes.append(("inherited", f"time: “{time_limit}”"))
+                notes.append(("inherited", f"{FIELD_LABELS['time']}：“{time_limit}”"))
         number_col = m.first("number")
         own, text = _strip_number(raw)
         items = items_of(raw)

@@ -70,8 +70,12 @@ def _duplicate(entries: Sequence[Entry], ids: Sequence[str]) -> None:
     for entry, duty_id in zip(entries, ids, strict=True):
         first = seen.get(duty_id)
         if first is not None:
-            where = f" (first at line {first.line})" if first.line else ""
-            raise NumberingError(f"task id {duty_id} appears twice{where}", entry.line, duty_id)
+            where = f"，首次在第 {first.line} 行 (first at line {first.line})" if first.line else ""
+            raise NumberingError(
+                f"任务编号 {duty_id} 重复 (task id {duty_id} appears twice){where}",
+                entry.line,
+                duty_id,
+            )
         seen[duty_id] = entry
 
 
@@ -158,7 +162,9 @@ def _base_ids(entries: Sequence[Entry]) -> list[str]:
     if any(e.measure_no for e in entries):
         before = next((e for e in entries if not e.measure_no), None)
         if before is not None:
-            raise NumberingError("a task appears before any measure （一）", before.line)
+            raise NumberingError(
+                "任务出现在第一个措施（一）之前 (a task appears before any measure)", before.line
+            )
         within = _within(_groups([e.measure_no for e in entries]), entries)
         if within is None:  # name the repeated id and its two lines
             _duplicate(entries, [f"{e.measure_no}.{n}" for e, n in _numbered(entries)])

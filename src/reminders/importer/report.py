@@ -37,6 +37,7 @@ REASON_LABELS = {
     "units-from-text": "单位取自句子 units from the sentence",
     "next-year": "次年 next year",
 }
+KIND_LABELS = {"text": "文本 text", "csv": "CSV", "xlsx": "Excel .xlsx", "docx": "Word .docx"}
 ERROR_REASONS = frozenset({"not-understood", "no-rule", "no-unit", "unknown-unit"})
 
 
@@ -84,6 +85,11 @@ class Report:
             return "paragraph"
         return "row" if self.kind in ("xlsx", "docx") else "line"
 
+    def where(self, line: int) -> str:
+        """`第 12 行 (line)`: a line, row or paragraph of the table, for a person."""
+        unit = {"paragraph": "段", "row": "行"}.get(self.place, "行")
+        return f"第 {line} {unit} ({self.place})"
+
     @property
     def errors(self) -> int:
         return sum(1 for item in self.attention if item.is_error)
@@ -103,10 +109,10 @@ class Report:
         """How the table was read: its layout and which column is which."""
         if self.layout == "notice":
             return [
-                "版式 layout: 通知正文 numbered paragraphs（无表格 no table; units from "
-                "牵头单位/责任单位 lines, （责任单位：…） or the sentence）"
+                "版式 (layout)：通知正文，编号段落 (numbered paragraphs)，无表格；责任单位取自"
+                "“牵头单位/责任单位”行、（责任单位：…）或句子主语"
             ]
-        lines = ["版式 layout: 表格 table; 列 columns:"]
+        lines = ["版式 (layout)：表格 (table)；列 (columns)："]
         for column in self.columns:
             label = FIELD_LABELS.get(column["field"] or "", "未用 unused")
             header = f"“{column['header']}”" if column["header"] else "（无表头 no header）"
@@ -114,48 +120,51 @@ class Report:
         return lines
 
     def to_text(self) -> str:
-        lines = [f"导入 import: {self.source} ({self.kind}) → {self.target}"]
+        kind = KIND_LABELS.get(self.kind, self.kind)
+        lines = [f"导入 (import)：{self.source}（{kind}）→ {self.target}"]
         lines += self.reading_lines()
         lines.append(
-            f"{self.tasks} tasks, {self.understood} with a rule understood, "
-            f"{self.tasks - self.understood} not"
+            f"任务 (tasks) {self.tasks} 项：读懂时限 (rule understood) {self.understood} 项，"
+            f"未读懂 {self.tasks - self.understood} 项"
         )
         if self.updated or self.unchanged or self.gone or self.kept_edits:
             lines.append(
-                f"{len(self.added)} added, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged, {len(self.gone)} gone from the table"
+                f"新增 (added) {len(self.added)} 项，更新 (updated) {len(self.updated)} 项，"
+                f"未变 (unchanged) {len(self.unchanged)} 项，表中已无 (gone) {len(self.gone)} 项"
             )
         for duty, fields in self.kept_edits.items():
-            lines.append(f"  {duty}: kept your {', '.join(fields)} (use --force to replace)")
+            lines.append(f"  {duty}：保留了你改过的 {', '.join(fields)}（用 --force 覆盖）")
         listed = [item for item in self.attention if item.reason != "gone"]
         if listed:
-            lines.append(f"需要人工核对 needs attention ({len(listed)}):")
+            lines.append(f"需要人工核对 (needs attention)：{len(listed)} 处")
             for item in listed:
                 label = REASON_LABELS.get(item.reason, item.reason)
-                where = f" [{self.place} {item.line}]" if item.line else ""
-                lines.append(f"  {item.id:>6}  {label}: {item.detail}{where}")
+                where = f"［{self.where(item.line)}］" if item.line else ""
+                lines.append(f"  {item.id:>6}  {label}：{item.detail}{where}")
         if self.gone:
             lines.append(
-                f"{REASON_LABELS['gone']}: {', '.join(self.gone)} "
-                "(delete them from the duties file if they are finished with)"
+                f"{REASON_LABELS['gone']}：{', '.join(self.gone)}（已办完的请从任务清单文件中删除）"
             )
         if self.units_added:
-            lines.append(f"added to units.yaml (no channels yet): {', '.join(self.units_added)}")
+            lines.append(
+                f"已加入 units.yaml（尚无机器人渠道 no channels）：{'、'.join(self.units_added)}"
+            )
         elif self.unknown_units:
             lines.append(
-                f"units not in units.yaml: {', '.join(self.unknown_units)} "
-                "(add them there, or re-run with --add-units)"
+                "units.yaml 中没有的单位 (units not in units.yaml)："
+                f"{'、'.join(self.unknown_units)}"
+                "（在 units.yaml 中加上，或加 --add-units 重新导入）"
             )
         lines += self.notes
         if self.dry_run:
-            lines.append("dry run: nothing written")
+            lines.append("试运行 (dry run)：没有写入任何文件")
         elif self.written:
-            lines.append(f"written: {', '.join(self.written)}")
+            lines.append(f"已写入 (written)：{', '.join(self.written)}")
         else:
-            lines.append("nothing to write: the duties are already up to date")
+            lines.append("无需写入：任务清单已是最新 (already up to date)")
         if self.errors:
             lines.append(
-                f"{self.errors} problem(s) must be fixed in the duties (or units) file "
-                "before `reminders validate` passes"
+                f"有 {self.errors} 处问题须在任务清单（或单位）文件中改正，"
+                "`reminders validate` 才能通过 (problems to fix)"
             )
         return "\n".join(lines) + "\n"

@@ -36,7 +36,13 @@ class Options:
 
 def _refuse(target: Path, message: str, line: int | None = None) -> ConfigError:
     return ConfigError(
-        [Problem(f"{message}; fix it, or use --force to replace it", str(target), line)]
+        [
+            Problem(
+                f"{message}：请改正它，或用 --force 覆盖 (use --force to replace it)",
+                str(target),
+                line,
+            )
+        ]
     )
 
 
@@ -48,18 +54,24 @@ def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | Non
         text = target.read_bytes().decode("utf-8-sig")
         document = round_trip_yaml().load(text)
     except OSError as exc:
-        raise ConfigError([Problem(f"cannot read: {exc.strerror or exc}", str(target))]) from None
+        raise ConfigError(
+            [Problem(f"无法读取 (cannot read): {exc.strerror or exc}", str(target))]
+        ) from None
     except UnicodeDecodeError:
         if force:
             return None, None
-        raise _refuse(target, "cannot merge into it: not UTF-8") from None
+        raise _refuse(
+            target, "无法合并：不是 UTF-8 文本 (cannot merge into it: not UTF-8)"
+        ) from None
     except YAMLError as exc:
         if force:
             return None, None
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise _refuse(
-            target, f"cannot merge into it: invalid YAML ({type(exc).__name__})", line
+            target,
+            f"无法合并：YAML 有误 (cannot merge into it: invalid YAML, {type(exc).__name__})",
+            line,
         ) from None
     if document is None:
         return text, None
@@ -72,7 +84,9 @@ def _existing(target: Path, force: bool) -> tuple[str | None, CommentedMap | Non
         if force:
             return text, None
         raise _refuse(
-            target, "not a duties file (no `duties:` list) so nothing is merged into it", 1
+            target,
+            "不是任务清单文件，没有 `duties:` 列表，未合并 (not a duties file, nothing merged)",
+            1,
         )
     return text, document
 
@@ -98,7 +112,9 @@ def run_import(options: Options, context: ImportContext) -> Report:
         notes=list(options.notes),
     )
     if not options.target.parent.is_dir() and not options.make_folder:
-        raise ConfigError([Problem("the output directory does not exist", str(options.target))])
+        raise ConfigError(
+            [Problem("输出目录不存在 (the output directory does not exist)", str(options.target))]
+        )
     old_text, document = _existing(options.target, options.force)
     if document is None:
         source = os.path.relpath(options.source.resolve(), options.target.parent.resolve())
@@ -136,14 +152,16 @@ def run_import(options: Options, context: ImportContext) -> Report:
         report.kept_edits, report.gone = merged.kept_edits, merged.gone
         for duty_id in merged.gone:
             report.attention.append(
-                Attention(duty_id, "gone", "kept in the duties file; delete it there if intended")
+                Attention(duty_id, "gone", "仍留在任务清单文件中；如已不需要，请在那里删除")
             )
     writes: list[tuple[Path, str]] = []
     if text != old_text:
         writes.append((options.target, text))
     if options.add_units and built.unknown_units:
         if not context.units_path.exists():
-            raise ConfigError([Problem("--add-units: no units file", str(context.units_path))])
+            raise ConfigError(
+                [Problem("--add-units：没有单位文件 (no units file)", str(context.units_path))]
+            )
         writes.append((context.units_path, units_with(context.units_path, built.unknown_units)))
         report.units_added = list(built.unknown_units)
         report.attention = [a for a in report.attention if a.reason != "unknown-unit"]
@@ -154,9 +172,13 @@ def run_import(options: Options, context: ImportContext) -> Report:
                     path.parent.mkdir(exist_ok=True)
                 write_atomic(path, content.encode("utf-8"))
             except OSError as exc:
-                done = f"; already written: {', '.join(report.written)}" if report.written else ""
+                done = (
+                    f"；已写入 (already written): {', '.join(report.written)}"
+                    if report.written
+                    else ""
+                )
                 raise ConfigError(
-                    [Problem(f"cannot write: {exc.strerror or exc}{done}", str(path))]
+                    [Problem(f"无法写入 (cannot write): {exc.strerror or exc}{done}", str(path))]
                 ) from None
             report.written.append(str(path))
     return report

@@ -11,25 +11,24 @@ Problem names the file, and the line when one is known.
 from __future__ import annotations
 
 import csv
-import io
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.grammar import Vocabulary
 from ..exceptions import Problem, RemindersError
+from ..limits import IMPORT_FILE_MAX_BYTES, IMPORT_TEXT_MAX_BYTES, TITLE_MAX_CHARS
+from ..userfiles import read_user_file, size_text
+from . import bounds
+from .columns import HEADER_SCAN_ROWS, header_row
 from .columns import Mapping as ColumnMapping
-from .columns import header_row
 from .decode import Decoded, DecodeError, decode
+from .docxtable import Body, read_docx
 from .grid import Parsed, parse_grid
 from .notice import read_notice
+from .package import Package, PackageError, open_package
 from .rows import Row
 from .textable import Grid, TableFormatError, flatten
-
-MAX_TEXT_BYTES = 4 * 2**20  # a 2,000-task text table is about 0.5 MB
-MAX_PACKAGE_BYTES = 40 * 2**20  # .docx / .xlsx may carry images
-MAX_UNPACKED_BYTES = 200 * 2**20  # zip-bomb guard
 
 
 @dataclass(slots=True)
@@ -56,69 +55,59 @@ def _fail(
     return RemindersError([Problem(message, str(path), line, None, value)])
 
 
-def _package_kind(path: Path, raw: bytes) -> str:
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as package:
-            names = set(package.namelist())
-            unpacked = sum(info.file_size for info in package.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise _fail(path, "a damaged ZIP package, not a readable .docx or .xlsx") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise _fail(path, f"the package unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
-    if "word/document.xml" in names:
-        return "docx"
-    if "xl/workbook.xml" in names:
-        return "xlsx"
-    raise _fail(path, "a ZIP file that is neither a Word .docx nor an Excel .xlsx")
-
-
-def detect_kind(path: Path, raw: bytes) -> str:
+def detect_kind(path: Path, raw: bytes) -> str | Package:
+    """The kind of a text table ("text" or "csv"), or the checked package of a .docx
+    or .xlsx."""
     if raw.startswith(b"PK\x03\x04"):
-        return _package_kind(path, raw)
+        try:
+            return open_package(raw)
+        except PackageError as exc:
+            raise _fail(path, str(exc)) from None
     if raw.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _fail(path, "an old binary .doc/.xls file; save it as .docx or .xlsx and retry")
+        raise _fail(
+            path,
+            "旧版二进制 .doc/.xls 文件 (an old binary .doc/.xls file)："
+            "请另存为 .docx 或 .xlsx 后重试",
+        )
     if raw.startswith(b"%PDF"):
-        raise _fail(path, "a PDF, not a table; export the table as .docx, .xlsx or .csv")
+        raise _fail(
+            path, "这是 PDF，不是表格 (a PDF, not a table)：请把表格导出为 .docx、.xlsx 或 .csv"
+        )
     return "csv" if path.suffix.lower() in (".csv", ".tsv") else "text"
 
 
 def read_table(path: Path, options: ReadOptions | None = None) -> Table:
     """Read and parse `path`; raise RemindersError with a located Problem on failure."""
     options = options or ReadOptions()
-    try:
-        if path.is_dir():
-            raise _fail(path, "a directory, not a table file")
-        size = path.stat().st_size
-        if size > MAX_PACKAGE_BYTES:
-            raise _fail(
-                path, f"too large: {size / 2**20:.1f} MB (limit {MAX_PACKAGE_BYTES // 2**20} MB)"
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, f"cannot read: {exc.strerror or exc}") from None
+    raw = read_user_file(path, IMPORT_FILE_MAX_BYTES, "分工表文件")
     kind = detect_kind(path, raw)
-    if kind in ("text", "csv") and len(raw) > MAX_TEXT_BYTES:
-        limit = MAX_TEXT_BYTES // 2**20
+    if isinstance(kind, str) and len(raw) > IMPORT_TEXT_MAX_BYTES:
         raise _fail(
             path,
-            f"too large for a task table: {len(raw) / 2**20:.1f} MB of text (limit {limit} MB)",
+            f"文本表格超过 {size_text(IMPORT_TEXT_MAX_BYTES)} 上限 (too large for a task table: "
+            f"{len(raw) / 2**20:.1f} MB of text)",
         )
     try:
         table = _parse(path, kind, raw, options)
+        bounds.check_tasks(table.rows)
     except DecodeError as exc:
         raise _fail(path, exc.message, exc.line) from None
     except TableFormatError as exc:
         raise _fail(path, str(exc), exc.line) from None
     if not table.rows:
-        raise _fail(path, f"no numbered tasks found in this {kind} table")
+        name = kind if isinstance(kind, str) else kind.kind
+        raise _fail(path, f"没有找到编号的任务 (no numbered tasks found in this {name} table)")
     return table
 
 
 def _table(path: Path, kind: str, parsed: Parsed, encoding: str | None = None) -> Table:
+    title = parsed.title  # the lines above the table: a long preamble is cut
+    if len(title) > TITLE_MAX_CHARS:
+        title = title[: TITLE_MAX_CHARS - 1] + "…"
     return Table(
         path,
         kind,
-        parsed.title,
+        title,
         parsed.rows,
         encoding,
         layout=parsed.layout,
@@ -135,23 +124,9 @@ def _no_columns_for(path: Path, options: ReadOptions) -> None:
         raise _fail(path, "--columns 只用于表格 (only for tables): 这个文件没有表格 (no table)")
 
 
-def _parse(path: Path, kind: str, raw: bytes, options: ReadOptions) -> Table:
-    if kind == "docx":
-        from .docxtable import read_docx
-
-        try:
-            body = read_docx(raw)
-        except Exception as exc:  # python-docx raises many types on a damaged package
-            raise _fail(path, f"not a readable .docx: {type(exc).__name__}: {exc}") from None
-        return _docx(path, body, options)
-    if kind == "xlsx":
-        from .sheet import read_xlsx
-
-        try:
-            grids = read_xlsx(raw)
-        except Exception as exc:  # openpyxl raises many types on a damaged package
-            raise _fail(path, f"not a readable .xlsx: {type(exc).__name__}: {exc}") from None
-        return _table(path, kind, _best_table(grids, options))
+def _parse(path: Path, kind: str | Package, raw: bytes, options: ReadOptions) -> Table:
+    if isinstance(kind, Package):
+        return _package(path, kind, options)
     decoded = decode(raw)
     if kind == "csv":
         from .sheet import read_csv
@@ -159,7 +134,7 @@ def _parse(path: Path, kind: str, raw: bytes, options: ReadOptions) -> Table:
         try:
             grid = read_csv(decoded.text)
         except csv.Error as exc:
-            raise _fail(path, f"not a readable CSV table: {exc}") from None
+            raise _fail(path, f"不是可读的 CSV 表格 (not a readable CSV table): {exc}") from None
         return _table(path, kind, _grid(grid, options), decoded.encoding)
     sheet = _as_sheet(decoded)
     if sheet is not None:  # a .txt that is really a tab- or comma-separated sheet
@@ -170,6 +145,24 @@ def _parse(path: Path, kind: str, raw: bytes, options: ReadOptions) -> Table:
     _no_columns_for(path, options)
     parsed = read_notice(flat.paragraphs, options.vocabulary, options.school_year_start)
     return _table(path, kind, parsed, decoded.encoding)
+
+
+def _package(path: Path, package: Package, options: ReadOptions) -> Table:
+    """A .docx or .xlsx: its tables (or a document's paragraphs). A bound crossed while
+    reading is a TableFormatError; anything else raised on a damaged package (of many
+    types) says the file is not readable."""
+    from .xlsx import read_xlsx  # openpyxl's helpers: only for a workbook
+
+    try:
+        body = read_docx(package) if package.kind == "docx" else Body(tables=read_xlsx(package))
+    except TableFormatError:
+        raise
+    except PackageError as exc:
+        raise _fail(path, str(exc)) from None
+    except Exception as exc:
+        what = f".{package.kind} (not a readable .{package.kind})"
+        raise _fail(path, f"不是可读的 {what}: {type(exc).__name__}: {exc}") from None
+    return _body(path, package.kind, body, options)
 
 
 def _best_table(grids: list[Grid], options: ReadOptions) -> Parsed:
@@ -187,39 +180,46 @@ def _best_table(grids: list[Grid], options: ReadOptions) -> Parsed:
             best = parsed
     if best is not None and best.rows:
         return best
-    raise first_error or TableFormatError("the document has no table")
+    raise first_error or TableFormatError("文档中没有表格 (the document has no table)")
 
 
-def _docx(path: Path, body: object, options: ReadOptions) -> Table:
-    from .docxtable import Body
-
-    assert isinstance(body, Body)
+def _body(path: Path, kind: str, body: Body, options: ReadOptions) -> Table:
+    """The table of a workbook or document that holds the tasks; a document's numbered
+    paragraphs when none does."""
     if body.tables:
         try:
-            return _table(path, "docx", _best_table(body.tables, options))
+            return _table(path, kind, _best_table(body.tables, options))
         except TableFormatError:
             if not body.paragraphs or options.columns:
                 raise
     if not body.paragraphs:
-        raise _fail(path, "the document has no table")
+        raise _fail(path, "文档中没有表格 (the document has no table)")
     _no_columns_for(path, options)
     try:
         parsed = read_notice(body.paragraphs, options.vocabulary, options.school_year_start)
     except TableFormatError as exc:
         if body.tables:
-            raise _fail(path, "no header row found in its tables, " + str(exc), exc.line) from None
-        raise _fail(path, "the document has no table, and " + str(exc), exc.line) from None
-    return _table(path, "docx", parsed)
+            raise _fail(
+                path, "表格中没有表头 (no header row found in its tables)：" + str(exc), exc.line
+            ) from None
+        raise _fail(
+            path, "文档中没有表格 (the document has no table)，且" + str(exc), exc.line
+        ) from None
+    return _table(path, kind, parsed)
 
 
 def _as_sheet(decoded: Decoded) -> Grid | None:
-    """Text as CSV/TSV if one line holds the whole header (Word text never does)."""
+    """Text as CSV/TSV if one line holds the whole header (Word text never does). Only
+    the rows a header is looked for in are read to decide; then the whole, bounded."""
     from .sheet import read_csv
 
     try:
-        grid = read_csv(decoded.text)
+        head = read_csv(decoded.text, HEADER_SCAN_ROWS)
+    except (csv.Error, TableFormatError):
+        return None
+    if header_row(head.cells) is None:
+        return None
+    try:
+        return read_csv(decoded.text)
     except csv.Error:
         return None
-    if header_row(grid.cells) is None:
-        return None
-    return grid

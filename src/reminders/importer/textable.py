@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import bounds
+from .bounds import TableFormatError as TableFormatError
 from .words import MEASURE
-
-
-class TableFormatError(ValueError):
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 @dataclass(slots=True)
@@ -41,6 +37,18 @@ class _Cell:
     first: str
     line: int
     more: list[str] = field(default_factory=list)  # its further lines (no quadratic joins)
+    size: int = 0  # characters so far, line breaks included
+
+    def __post_init__(self) -> None:
+        self.size = len(self.first)
+        bounds.check_cell(self.size, self.line)
+
+    def add(self, text: str, line: int) -> None:
+        """A further line of the cell (`line` in the file), within the bounds."""
+        self.more.append(text)
+        self.size += len(text) + 1
+        bounds.check_cell_lines(len(self.more) + 1, line)
+        bounds.check_cell(self.size, line)
 
     @property
     def text(self) -> str:
@@ -74,9 +82,7 @@ def flatten(text: str) -> Flattened:
     """Split flattened text into the lines before the table, the table, or paragraphs."""
     lines = text.splitlines()
     if sum(1 for line in lines if line.startswith("\t")) < 2:
-        return Flattened(
-            paragraphs=[(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
-        )
+        return Flattened(paragraphs=paragraphs_of(lines))
     out = Flattened()
     rows: list[list[_Cell]] = []
     row: list[_Cell] = []
@@ -85,18 +91,22 @@ def flatten(text: str) -> Flattened:
         if raw.startswith("\t"):
             cell = _Cell(raw[1:], number)
             row.append(cell)
+            bounds.check_width(len(row), number)
         elif not raw.strip():
             if row:
                 rows.append(row)
+                bounds.check_rows(len(rows), number)
             row, cell = [], None
         elif cell is None and not rows and not row:
             out.preamble.append(raw)
+            bounds.check_rows(len(out.preamble), number, paragraphs=True)
         elif cell is not None:
-            cell.more.append(raw)
+            cell.add(raw, number)
         else:  # a cell's line after a stray blank line
-            (row or rows[-1])[-1].more.append(raw)
+            (row or rows[-1])[-1].add(raw, number)
     if row:
         rows.append(row)
+        bounds.check_rows(len(rows), len(lines))
     joined = _join_fragments(rows)
     out.grid = Grid(
         [[c.text for c in r] for r in joined],
@@ -104,6 +114,17 @@ def flatten(text: str) -> Flattened:
         explicit=False,
         title=title_of(out.preamble),
     )
+    return out
+
+
+def paragraphs_of(lines: list[str]) -> list[tuple[int, str]]:
+    """The non-blank lines of a notice, numbered from 1, within the bounds."""
+    out: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            bounds.check_cell(len(line), number)
+            out.append((number, line))
+            bounds.check_rows(len(out), number, paragraphs=True)
     return out
 
 

@@ -26,7 +26,9 @@ def units_with(path: Path, names: Sequence[str]) -> str:
     if not isinstance(document, CommentedMap) or not isinstance(
         document.get("units", CommentedSeq()), CommentedSeq
     ):
-        raise ConfigError([Problem("expected a mapping with a `units:` list", str(path), 1)])
+        raise ConfigError(
+            [Problem("应为含 `units:` 列表的映射 (expected a `units:` list)", str(path), 1)]
+        )
     units = document.setdefault("units", CommentedSeq())
     groups = [n for n in names if is_group(n)]
     for name in names:

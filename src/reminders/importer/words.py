@@ -97,7 +97,7 @@ _CN_INT = re.compile(r"[一二三四五六七八九]|[一二三四五六七八�
 def cn_int(text: str) -> int:
     """一 … 九十九; ValueError for anything else (一一, 十十)."""
     if not _CN_INT.fullmatch(text):
-        raise ValueError(f"not a Chinese numeral: {text}")
+        raise ValueError(f"不是中文数字 (not a Chinese numeral)：{text}")
     return cn_number(text)
 
 
