@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from daemon import county_config, rss_kb
+from daemon import county_config, status_kb
 from feeds import ensure_tools, free_port, load, wait_port
 from reminders.closedloop import Loop, LoopStore, feed_marks, lookup
 from reminders.closedloop.app import LoopApp, RootApp
@@ -336,7 +336,7 @@ def bench_memory(config_dir: Path, state: Path, idle: float) -> None:
         while b"READY=1" not in sock.recv(65536):
             pass
         time.sleep(idle)
-        before = rss_kb(proc.pid)
+        before = status_kb(proc.pid, "VmRSS")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             page = client.get("/console/login")
             csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -351,7 +351,7 @@ def bench_memory(config_dir: Path, state: Path, idle: float) -> None:
             ):
                 assert client.get(path).status_code == 200, path
                 time.sleep(idle)
-                steps.append(f"{label} {rss_kb(proc.pid) / 1024:.1f} MB")
+                steps.append(f"{label} {status_kb(proc.pid, 'VmRSS') / 1024:.1f} MB")
     finally:
         proc.terminate()
         proc.wait(30)
