@@ -128,6 +128,9 @@ class NoLedger(Ledger):
     def statuses(self, keys: Any) -> dict[str, Any]:
         return {}
 
+    def progress(self, keys: Any) -> dict[str, Any]:
+        return {}
+
     def claim(self, entries: Any, now: Any, lease: Any) -> list[str]:
         return [entry.key for entry in entries]
 
