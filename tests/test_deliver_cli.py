@@ -205,3 +205,19 @@ def test_due_render_shapes_each_robots_message_as_the_sender_does(
     ding = out.split("── bureau-ding (dingtalk) ──")[1].split("── ")[0]
     assert "即将到期" in wecom and "**" not in wecom  # sent as text, for the mention
     assert "**即将到期" in ding  # markdown
+
+
+def test_due_table_orders_duty_ids_as_numbers(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On 31 December a school's quarter-end items include 4.4 and 12.3: 4.4 comes first."""
+    code, out, _ = run(
+        capsys,
+        *("--config", str(config_dir), "due", "--at", "2026-12-31T10:00"),
+        *("--state-dir", str(tmp_path / "state")),
+    )
+    assert code == 0
+    school = [line for line in out.splitlines() if " 县实验小学 " in line]
+    ids = [line.split("[", 1)[1].split("]", 1)[0] for line in school]
+    assert "4.4" in ids and "12.3" in ids
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split(".")))

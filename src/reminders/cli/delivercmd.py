@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ..core.model import duty_sort_key
 from ..exceptions import ConfigError, DeliveryError, Problem
 from ..statedir import find_state_dir
 from ..tracking import tracked
@@ -220,7 +221,7 @@ def cmd_due(args: argparse.Namespace) -> int:
     table = Table(title)
     for column in ("提醒时间", "渠道", "单位", "步骤", "事项", "截止"):
         table.add_column(column, ratio=1 if column == "事项" else 0)
-    for d in chosen.send:
+    for d in sorted(chosen.send, key=_table_order):
         r = d.reminder
         what = "；".join(f"[{o.duty}] {o.title}" for o in r.occurrences[:3])
         if len(r.occurrences) > 3:
@@ -234,6 +235,12 @@ def cmd_due(args: argparse.Namespace) -> int:
     if args.render:
         _print_render(config, chosen.send, at, find_state_dir(args.state_dir))
     return EXIT_OK
+
+
+def _table_order(delivery: Delivery) -> tuple[object, ...]:
+    """As the sender orders them, but duty ids as numbers: 4.4 before 12.3."""
+    r = delivery.reminder
+    return (r.instant, r.unit, r.due, [duty_sort_key(o.duty) for o in r.occurrences], r.step)
 
 
 def _print_render(config: Config, items: list[Delivery], at: datetime, state_dir: Path) -> None:
