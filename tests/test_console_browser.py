@@ -7,6 +7,7 @@ var/screenshots/ for people to look at.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -37,7 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--lang=zh-CN",
 ]
 SHOTS = ROOT / "var" / "screenshots"
 WIDTHS = (390, 1280)
@@ -60,7 +60,12 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run tests/setup.sh (it installs Debian's chromium)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Chromium on Linux takes its own strings' language (the file picker's button)
+        # from the environment, as a Chinese desktop's browser would
+        chinese = {**os.environ, "LANGUAGE": "zh_CN"}
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=chinese
+        )
         yield launched
         launched.close()
 
