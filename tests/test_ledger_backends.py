@@ -20,6 +20,7 @@ from typing import cast
 import pytest
 from sqlalchemy import create_engine, insert, inspect, text
 
+from reminders.cli.main import main
 from reminders.closedloop import LoopStore
 from reminders.config import load_config
 from reminders.delivery import open_ledger
@@ -327,3 +328,36 @@ def test_a_failed_open_never_shows_the_password(
     assert PASSWORD not in said
     assert PASSWORD.split("@")[0] not in said  # nor its first part, nor its URL encoding
     assert "%E7%A7%98" not in said.upper()
+
+
+@pytest.mark.parametrize("case", ["answers", "wrong password", "no server", "no such database"])
+def test_validate_checks_that_a_database_ledger_answers(
+    case: str,
+    postgres: PostgresServer,
+    config_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`validate` fails where `run` would not reach its ledger, never showing the
+    password, and changes nothing in a database that answers (no migration)."""
+    database = _role_database(postgres)
+    url = postgres.url(database, user=ROLE, password=PASSWORD)
+    if case == "wrong password":
+        url = postgres.url(database, user=ROLE, password=PASSWORD + "-wrong")
+    elif case == "no server":
+        url = url.replace(f":{postgres.port}/", ":1/")
+    elif case == "no such database":
+        url = postgres.url("nosuchdb", user=ROLE, password=PASSWORD)
+    set_delivery(config_dir, ledger_url=url)
+    argv = ["--config", str(config_dir), "validate", "--state-dir", str(tmp_path / "s")]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert PASSWORD.split("@")[0] not in out + err
+    if case == "answers":
+        assert code == 0 and "配置有效" in out
+        tables = inspect(create_engine(postgres.url(database))).get_table_names()
+        assert tables == []  # validate made no ledger there
+    else:
+        assert code == 1
+        (line,) = [line for line in err.splitlines() if "打不开台账" in line]
+        assert "delivery.ledger_url" in line

@@ -2,7 +2,8 @@
 
 Each check calls what `run` calls, so both fail on the same thing with the same
 message: the robots' keys and secrets (by variable or credential name, never
-the value), a state directory it can write, an address it can listen on.
+the value), a state directory it can write, a database ledger that answers, an
+address it can listen on.
 systemd's `ExecStartPre=reminders validate` then stops a start that would fail.
 """
 
@@ -34,6 +35,7 @@ def environment_problems(
     unusable = check_state_dir(state_dir)
     if unusable is not None:
         problems.extend(unusable.problems)
+    problems.extend(_ledger_problems(config, state_dir))
     try:
         host, port = configured_listen(config.settings)
     except RemindersError as exc:
@@ -41,6 +43,21 @@ def environment_problems(
     else:
         problems.extend(_listen_problems(host, port, state_dir))
     return problems
+
+
+def _ledger_problems(config: Config, state_dir: Path) -> list[Problem]:
+    """A database ledger (`delivery.ledger_url`, PostgreSQL) must answer now; an SQLite
+    file is the state directory's, checked above."""
+    from .delivery.setup import ledger_file, ledger_url
+    from .ledger import Ledger
+
+    if config.settings.delivery.ledger_url is None or ledger_file(config, state_dir):
+        return []
+    try:
+        Ledger.check_reachable(ledger_url(config, state_dir))
+    except RemindersError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _listen_problems(host: str, port: int, state_dir: Path) -> list[Problem]:

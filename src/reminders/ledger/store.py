@@ -44,6 +44,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -169,6 +170,30 @@ class Ledger:
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
             raise _open_error(_redacted(_reason(exc), engine.url.password), where) from None
+
+    @staticmethod
+    def check_reachable(url: str, timeout: int = 5) -> None:
+        """Connect to a database ledger and ask it `SELECT 1`, changing nothing (no
+        migration): what `validate` checks for a PostgreSQL `ledger_url`. Errors as
+        `open`'s, the password never shown."""
+        try:
+            postgres = make_url(url).get_backend_name() == "postgresql"
+            arguments = {"connect_timeout": timeout} if postgres else {}
+            engine = create_engine(url, connect_args=arguments)
+        except NoSuchModuleError as exc:
+            raise _open_error(str(exc)) from None
+        except ImportError as exc:
+            raise _open_error(f"its database driver is not installed ({exc})") from None
+        except (SQLAlchemyError, ValueError, TypeError) as exc:
+            raise _open_error(type(exc).__name__) from None
+        try:
+            with engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError as exc:
+            where = engine.url.render_as_string(hide_password=True)
+            raise _open_error(_redacted(_reason(exc), engine.url.password), where) from None
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         self.engine.dispose()
