@@ -44,7 +44,9 @@ def test_notify_ready_watchdog_stopping_and_clean_exit(config_dir: Path, tmp_pat
     )
     daemon.start()
     ready = [m for m in daemon.messages if m.startswith("STATUS=")]
-    assert ready and "下一次提醒 (next reminder)" in ready[0]
+    assert ready and ready[0].startswith("STATUS=下一次提醒 (next reminder) 2026-")
+    # systemctl status shows what the log's ready line says
+    daemon.wait_log(rf"(?m)就绪 \(ready\)：{re.escape(ready[0].removeprefix('STATUS='))}$")
     daemon.wait_for("WATCHDOG=1", timeout=5)
     daemon.signal(signal.SIGTERM)
     daemon.wait_for("STOPPING=1", timeout=20)
