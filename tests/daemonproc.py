@@ -116,7 +116,7 @@ class DaemonProcess:
 
     @property
     def port(self) -> int:
-        match = re.search(r"serving \d+ feeds on http://127\.0\.0\.1:(\d+)/", self.log())
+        match = re.search(r"提供 \d+ 个日历订阅 \(feeds\)：http://127\.0\.0\.1:(\d+)/", self.log())
         assert match, self.log()
         return int(match[1])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import time
@@ -43,12 +44,14 @@ def test_notify_ready_watchdog_stopping_and_clean_exit(config_dir: Path, tmp_pat
     )
     daemon.start()
     ready = [m for m in daemon.messages if m.startswith("STATUS=")]
-    assert ready and "next reminder" in ready[0]
+    assert ready and ready[0].startswith("STATUS=下一次提醒 (next reminder) 2026-")
+    # systemctl status shows what the log's ready line says
+    daemon.wait_log(rf"(?m)就绪 \(ready\)：{re.escape(ready[0].removeprefix('STATUS='))}$")
     daemon.wait_for("WATCHDOG=1", timeout=5)
     daemon.signal(signal.SIGTERM)
     daemon.wait_for("STOPPING=1", timeout=20)
     assert daemon.stop() == 0
-    assert "stopped" in daemon.log()
+    assert re.search(r"已停止 \(stopped\)$", daemon.log(), re.MULTILINE)
     assert not (tmp_path / "state" / "reminders.pid").exists()
 
 
@@ -57,15 +60,15 @@ def test_sends_due_reminders_through_the_log_channel_on_start(
 ) -> None:
     daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
     try:
-        daemon.wait_log(r"sent \d+ reminder\(s\) to log")
+        daemon.wait_log(r"已推送 \(sent\) \d+ 条提醒到 log")
         assert "今日到期" in daemon.log()
     finally:
         assert daemon.stop() == 0
     # restarting at the same instant sends nothing again
     again = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
     assert again.stop() == 0
-    assert "sent 0 since start" in again.log()
-    assert "reminder(s) to log" not in again.log()
+    assert "启动以来已推送 0 条" in again.log()
+    assert "条提醒到 log" not in again.log()
 
 
 def test_second_daemon_on_the_same_state_dir_is_refused(config_dir: Path, tmp_path: Path) -> None:
@@ -96,9 +99,11 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         daemon.signal(signal.SIGHUP)
         daemon.wait_for("RELOADING=1")
         daemon.wait_for("READY=1")
-        rejected = daemon.wait_log(r"reload rejected: .*duties\.yaml:\d+: .*教育厅", after=mark)
+        rejected = daemon.wait_log(
+            r"重新加载被拒绝 \(reload rejected\)：.*duties\.yaml:\d+: .*教育厅", after=mark
+        )
         assert rejected
-        assert "keeping the last good config" in daemon.log()[mark:]
+        assert "继续使用上次的有效配置 (last good config)" in daemon.log()[mark:]
         feed = httpx.get(url, timeout=10)
         assert feed.status_code == 200
         assert b"BEGIN:VCALENDAR" in feed.content
@@ -108,7 +113,7 @@ def test_reload_keeps_last_good_config_then_applies_a_good_one(
         (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
         mark = len(daemon.log())
         daemon.signal(signal.SIGHUP)
-        daemon.wait_log(r"config reloaded: 52 duties", after=mark)
+        daemon.wait_log(r"配置已重新加载 \(config reloaded\)：52 项任务", after=mark)
         daemon.wait_log(r"\[99\.1\] 重载测试任务", after=mark)
     finally:
         assert daemon.stop() == 0
@@ -125,17 +130,17 @@ def test_an_edited_config_file_is_reloaded_without_a_signal(
         (config_dir / "duties.yaml").write_text(
             good.replace("units: [教育局]", "units: [教育厅]", 1), encoding="utf-8"
         )
-        daemon.wait_log(r"config files changed", after=mark)
-        daemon.wait_log(r"reload rejected: .*教育厅", after=mark)
+        daemon.wait_log(r"配置文件已修改 \(config files changed\)", after=mark)
+        daemon.wait_log(r"重新加载被拒绝 \(reload rejected\)：.*教育厅", after=mark)
         daemon.wait_for("READY=1")
         # an editor's swap file is not config: three looks later, nothing reloaded
         mark = len(daemon.log())
         (config_dir / ".duties.yaml.swp").write_bytes(b"\0" * 10)
         time.sleep(1.0)
-        assert "config files changed" not in daemon.log()[mark:]
+        assert "配置文件已修改 (config files changed)" not in daemon.log()[mark:]
         extra = with_duty_due_today(good, "监视测试任务")
         (config_dir / "duties.yaml").write_text(extra, encoding="utf-8")
-        daemon.wait_log(r"config reloaded: 52 duties", after=mark)
+        daemon.wait_log(r"配置已重新加载 \(config reloaded\)：52 项任务", after=mark)
         daemon.wait_log(r"\[99\.1\] 监视测试任务", after=mark)
     finally:
         assert daemon.stop() == 0

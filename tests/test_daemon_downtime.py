@@ -30,13 +30,13 @@ def test_downtime_catch_up(tracked_config: Path, tmp_path: Path) -> None:
         first = DaemonProcess(config_dir, state, now=BEFORE, env=env).start()
         first.wait_woke()  # its start-up run
         # Monday 09:00 came before the ledger was made: the first report is next Monday's
-        first.wait_log(r"weekly report of 2026-11-16 not sent: the ledger was made after it")
+        first.wait_log(r"2026-11-16 的周报 \(weekly report\) 不补发：台账建立在它之后")
         assert first.stop() == 0
         before = {key: digests(robot.texts()) for key, robot in robots.robots.items()}
 
         second = DaemonProcess(config_dir, state, now=AFTER, env=env).start()
         # Monday 09:00's weekly report also came while stopped: it goes out too, once
-        second.wait_log(r"weekly report: 1 message\(s\) sent \(late\)")
+        second.wait_log(r"周报 \(weekly report\)：已发送 1 条，补发 \(late\)")
         assert second.stop() == 0
         after = {key: digests(robot.texts()) for key, robot in robots.robots.items()}
         assert robots.total_rejections() == 0

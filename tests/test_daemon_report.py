@@ -86,7 +86,7 @@ def test_a_report_refused_for_a_while_is_retried_until_it_goes_out(
     assert robots.reports() == 1
     status, attempts = report_row(state)
     assert status == "sent" and attempts >= 5
-    assert "weekly report report/2026-W49 sent to 教育局" in daemon.log()
+    assert "周报 (weekly report) report/2026-W49 已发给 教育局" in daemon.log()
 
 
 def test_a_report_waiting_for_its_retry_survives_a_kill(config_dir: Path, tmp_path: Path) -> None:

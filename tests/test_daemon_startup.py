@@ -58,6 +58,6 @@ def test_a_stop_at_any_moment_of_start_up_exits_0(config_dir: Path, tmp_path: Pa
         assert code == 0, (delay, signum.name, log[-3000:])
         assert "Traceback" not in log, log[-3000:]
     print("\n" + "\n".join(str(o) for o in outcomes))
-    assert any("stopped during start-up" in o[3] for o in outcomes)
+    assert any("启动过程中收到停止信号" in o[3] for o in outcomes)
     again = DaemonProcess(config_dir, state).start()  # lock released, ledger fine
     assert again.stop() == 0

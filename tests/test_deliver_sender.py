@@ -315,7 +315,7 @@ def test_catch_up_older_than_the_limit_is_only_logged(
     caplog.set_level(logging.WARNING, "reminders.delivery")
     report = rig.run(at("2026-09-29", "10:00"))
     assert report.messages == 0 and len(report.skipped) == 24
-    assert "older than the catch-up limit" in caplog.text
+    assert "早于补发时限 (catch-up limit)" in caplog.text
     assert rig.run(at("2026-09-30", "10:00")).messages == 4  # the due-day reminder goes out
 
 

@@ -219,7 +219,7 @@ def test_limits_cut_the_far_end_on_a_day_boundary(
     assert feed.events <= 50 and feed.dropped > 0 and feed.end < feed.start + timedelta(days=490)
     dues = {due for _, _, due in from_icalendar(feed.body)}
     assert max(dues) <= feed.end.isoformat()
-    assert "feed 教育局: over the limit" in caplog.text and str(feed.end) in caplog.text
+    assert "订阅 教育局 超出上限 (over the limit)" in caplog.text and str(feed.end) in caplog.text
 
 
 # -- byte stability and SEQUENCE ----------------------------------------------

@@ -515,7 +515,7 @@ def test_cli_serve_and_urls(tmp_path: Path) -> None:
         _, err = server.communicate(timeout=10)
     assert server.returncode == 0, err
     token = https[0].split("/")[2]
-    assert token not in err and "serving 6 feeds" in err
+    assert token not in err and "提供 6 个日历订阅 (feeds)" in err
 
 
 def test_cli_serve_rebuilds_when_the_config_changes(config_dir: Path, tmp_path: Path) -> None:
@@ -568,7 +568,7 @@ def test_cli_serve_rebuilds_when_the_config_changes(config_dir: Path, tmp_path: 
         server.terminate()
         _, err = server.communicate(timeout=10)
     assert server.returncode == 0
-    assert "still serving the last good feeds" in err.decode()
+    assert "继续提供上一版有效的订阅" in err.decode()
 
 
 def test_cli_serve_refuses_a_bad_address(
@@ -617,5 +617,5 @@ def test_cli_serve_builds_once_when_nothing_changes(tmp_path: Path) -> None:
         server.terminate()
         _, err = server.communicate(timeout=10)
     log = err.decode()
-    assert "serving 6 feeds" in log, log
-    assert len(re.findall(r"feeds: \d+ built", log)) == 1, log
+    assert "提供 6 个日历订阅 (feeds)" in log, log
+    assert len(re.findall(r"日历订阅已生成 \(feeds built\)：\d+ 个", log)) == 1, log

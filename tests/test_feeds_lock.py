@@ -83,11 +83,11 @@ def test_serve_holds_the_state_dir_for_its_whole_run(tmp_path: Path) -> None:
     state = tmp_path / "state"
     command = [sys.executable, "-m", "reminders", "--config", str(SHIPPED_CONFIG), "feeds"]
     command += ["serve", "--state-dir", str(state), "--listen", "127.0.0.1:0"]
-    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, encoding="utf-8")
     try:
         assert server.stderr is not None
         serving = server.stderr.readline()
-        while "serving" not in serving:
+        while "个日历订阅 (feeds)" not in serving:
             assert serving, "feeds serve exited before serving"
             serving = server.stderr.readline()
         history = (state / HISTORY).read_bytes()

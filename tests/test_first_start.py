@@ -44,14 +44,14 @@ def test_first_weekly_report_lists_nothing_from_before_tracking(
     with FakeRobots() as robots:
         env = wire_dingtalk(config_dir, robots)  # 教育局 is tok00: it gets the report
         first = DaemonProcess(config_dir, state, now=FIRST, env=env).start()
-        first.wait_log(r"tracking from 2026-12-01")
-        first.wait_log(r"weekly report of 2026-11-30 not sent: the ledger was made after it")
+        first.wait_log(r"开始跟踪 \(tracking from\) 2026-12-01")
+        first.wait_log(r"2026-11-30 的周报 \(weekly report\) 不补发：台账建立在它之后")
         assert first.stop() == 0
         sent_at_first_start = {
             token: list(_texts(robots, token)) for token in ("tok00madeup", "tok01madeup")
         }
         monday = DaemonProcess(config_dir, state, now=NEXT_REPORT, env=env).start()
-        monday.wait_log(r"weekly report: 1 message\(s\) sent")
+        monday.wait_log(r"周报 \(weekly report\)：已发送 1 条")
         assert monday.stop() == 0
         bureau = _texts(robots, "tok00madeup")
 

@@ -360,9 +360,9 @@ def test_a_reload_that_would_break_the_service_keeps_the_last_good_config(
             change(config_dir)
             mark = len(daemon.log())
             daemon.signal(signal.SIGHUP)
-            daemon.wait_log(rf"reload rejected: .*{reason}", after=mark)
-            daemon.wait_log(r"keeping the last good config \(51 duties\)", after=mark)
-            assert "config reloaded" not in daemon.log()[mark:]
+            daemon.wait_log(rf"重新加载被拒绝 \(reload rejected\)：.*{reason}", after=mark)
+            daemon.wait_log(r"继续使用上次的有效配置 \(last good config\)：51 项任务", after=mark)
+            assert "配置已重新加载 (config reloaded)" not in daemon.log()[mark:]
             assert httpx.get(url, timeout=10).status_code == 200
             for name, data in good.items():
                 (config_dir / name).write_bytes(data)

@@ -99,7 +99,7 @@ def serve(tmp_path: Path, soft: int, hard: int | None = None) -> Iterator[Served
         ).stdout
         paths = re.findall(r"https://cal\.test(/feeds/\S+\.ics)", urls)
         deadline = time.monotonic() + 30
-        while "serving" not in log.read_text(encoding="utf-8", errors="replace"):
+        while "个日历订阅 (feeds)" not in log.read_text(encoding="utf-8", errors="replace"):
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         yield Served(proc, port, paths, log)

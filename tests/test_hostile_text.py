@@ -360,7 +360,7 @@ def test_the_service_log_shows_the_hostile_duty_as_text(config_dir: Path, tmp_pa
     duties.write_text(duties.read_text(encoding="utf-8") + "\n".join(duty) + "\n", "utf-8")
     daemon = DaemonProcess(config_dir, tmp_path / "state", now=MONDAY).start()
     try:
-        daemon.wait_log(r"sent \d+ reminder\(s\) to log")
+        daemon.wait_log(r"已推送 \(sent\) \d+ 条提醒到 log")
     finally:
         assert daemon.stop() == 0
     raw = daemon.log_path.read_bytes()

@@ -65,7 +65,7 @@ def test_a_link_from_a_robot_message_closes_the_loop(
         assert bureau is not None
         daemon = DaemonProcess(config_dir, state, now=MONDAY, env=env).start()
         try:
-            daemon.wait_log(r"sent \d+ reminder\(s\) to ding-00")
+            daemon.wait_log(r"已推送 \(sent\) \d+ 条提醒到 ding-00")
             links = links_in(bureau.texts())
             due_today = sorted(o for o in links if o.endswith("/2026-11-30"))
             assert len(due_today) >= 2, bureau.texts()
@@ -117,7 +117,7 @@ def test_a_link_from_a_robot_message_closes_the_loop(
         before = len(bureau.messages)
 
         later = DaemonProcess(config_dir, state, now=THURSDAY, env=env).start()
-        later.wait_log(r"sent \d+ reminder\(s\) to ding-00")
+        later.wait_log(r"已推送 \(sent\) \d+ 条提醒到 ding-00")
         assert later.stop() == 0
         new = bureau.texts()[before:]
         reminded = links_in(new)
@@ -176,7 +176,7 @@ def test_a_hundred_simultaneous_confirms_all_land(config_dir: Path, tmp_path: Pa
         while not all(feed_summary(feed, o).startswith("✓") for o in mine):
             assert time.monotonic() < deadline, "the feed did not change"
             time.sleep(0.2)
-        rebuilds = len(re.findall(r"feeds: \d+ built", daemon.log())) - 1
+        rebuilds = len(re.findall(r"日历订阅已生成 \(feeds built\)：\d+ 个", daemon.log())) - 1
         print(f"feed rebuilds after the burst: {rebuilds}")
         # changes are taken together: a handful of rebuilds at most, not one per confirm
         assert 1 <= rebuilds <= 5, rebuilds
@@ -232,7 +232,7 @@ def test_weekly_report_late_after_downtime_then_on_time_on_the_service_clock(
         env = wire_dingtalk(config_dir, robots)
         # first started on a Friday: that week's report time came before the ledger: none
         first = DaemonProcess(config_dir, state, now="2026-11-27T10:00", env=env).start()
-        first.wait_log(r"weekly report of 2026-11-23 not sent: the ledger was made after it")
+        first.wait_log(r"2026-11-23 的周报 \(weekly report\) 不补发：台账建立在它之后")
         assert first.stop() == 0 and _reports(robots) == []
         # stopped over Monday 09:00: this week's report goes out when it starts on Wednesday
         daemon = DaemonProcess(config_dir, state, now="2026-12-02T10:00", env=env).start()

@@ -237,7 +237,7 @@ def test_the_self_check_link_from_the_robot_closes_the_group(
         assert bureau is not None
         daemon = DaemonProcess(config_dir, state, now="2026-12-24T09:30", env=env).start()
         try:
-            daemon.wait_log(r"sent \d+ reminder\(s\) to ding-00")
+            daemon.wait_log(r"已推送 \(sent\) \d+ 条提醒到 ding-00")
             text = "\n".join(bureau.texts())
             (url,) = GROUP_LINK.findall(text)
             assert url.startswith(f"http://127.0.0.1:{daemon.port}/act/")

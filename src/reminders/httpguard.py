@@ -156,8 +156,8 @@ class Pressure:
         if now - self._logged >= 60:
             self._logged = now
             log.warning(
-                "连接过多 (too many connections): %d open, at most %d; closed %d idle ones "
-                "to make room, refused %d so far",
+                "连接过多 (too many connections)：已打开 %d 个，上限 %d 个；已关闭 %d 个空闲连接"
+                "腾出位置，累计拒绝 %d 个",
                 self.open,
                 self.max_connections,
                 self.shed,

@@ -230,11 +230,11 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
                     signature = current
                     loaded = await asyncio.to_thread(load_config, directory, args.plan_year)
                     plan = tracked(loaded, ledger, now).plan
-                    log.info("config changed: rebuilding feeds")
+                    log.info("配置已修改 (config changed)：重建日历订阅")
                 day = today
                 await asyncio.to_thread(publisher.publish, plan, now, fixed_day)
             except ConfigError as exc:
-                log.error("config invalid; still serving the last good feeds:\n%s", exc)
+                log.error("配置有误 (config invalid)，继续提供上一版有效的订阅：\n%s", exc)
 
     async def main() -> None:
         server = EmbeddedServer(server_config(FeedApp(publisher.store), host, port))
@@ -247,6 +247,8 @@ def _serve(args: argparse.Namespace, state_dir: Path) -> int:
         finally:
             watcher.cancel()
 
-    log.info("serving %d feeds on http://%s:%d/feeds/<token>/…", len(publisher.specs), host, port)
+    log.info(
+        "提供 %d 个日历订阅 (feeds)：http://%s:%d/feeds/<令牌>/…", len(publisher.specs), host, port
+    )
     asyncio.run(main())
     return EXIT_OK

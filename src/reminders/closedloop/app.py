@@ -39,7 +39,7 @@ from ..limits import (
 from . import pages
 from .loop import Listed, Loop, UnknownOccurrence
 from .signing import Claim, TokenError, verify
-from .state import ACTIONS
+from .state import ACTIONS, STATE_LABELS
 
 log = logging.getLogger("reminders.loop")
 
@@ -129,7 +129,7 @@ class LoopApp:
             try:
                 self.on_change()
             except Exception:
-                log.exception("re-planning after a state change failed")
+                log.exception("状态变更后重新排定失败 (re-planning failed)")
 
     # -- action links --------------------------------------------------------
     async def _act(self, scope: Scope, receive: Receive, send: Send, token: str) -> None:
@@ -142,7 +142,7 @@ class LoopApp:
         try:
             claim = verify(self.key, token, now)
         except TokenError as exc:
-            log.info("action link refused: %s", exc.reason)  # never the token
+            log.info("办结链接被拒绝 (action link refused)：%s", exc.reason)  # never the token
             await _page(send, pages.error_page(exc.reason), head)
             return
         if is_review_group(claim.occurrence_id):
@@ -170,7 +170,13 @@ class LoopApp:
                 await _page(send, pages.error_page("unknown"))
                 return
             if outcome.changed:
-                log.info("%s: %s via action link", claim.occurrence_id, outcome.closure.state)
+                state = outcome.closure.state
+                log.info(
+                    "%s：%s (%s)，经办结链接 (action link)",
+                    claim.occurrence_id,
+                    STATE_LABELS[state],
+                    state,
+                )
                 self._changed()
             if occurrence is None:
                 await _page(send, pages.error_page("unknown"))
@@ -235,7 +241,11 @@ class LoopApp:
         closed_now = [Listed(o, out.closure) for o, out in outcomes if out.changed]
         before = [Listed(o, out.closure) for o, out in outcomes if not out.changed]
         if closed_now:
-            log.info("%s: %d done via action link", claim.occurrence_id, len(closed_now))
+            log.info(
+                "%s：%d 项已完成 (done)，经办结链接 (action link)",
+                claim.occurrence_id,
+                len(closed_now),
+            )
             self._changed()
         await _page(send, pages.group_done_page(closed_now, before, zone))
 

@@ -112,7 +112,7 @@ def _owed(deliverer: Deliverer, loop: Loop, now: datetime, since: datetime | Non
         for unit in report_units(plan):
             for name in channels_of(plan, unit):
                 if name not in deliverer.channels:
-                    log.warning("weekly report: channel %s of %s is not configured", name, unit)
+                    log.warning("周报 (weekly report)：%s 的渠道 %s 未配置", unit, name)
                     continue
                 key = f"{subject}@{STEP}>{name}"
                 entries[key] = Entry(key, subject, STEP, name, unit, due)
@@ -157,11 +157,13 @@ async def send_weekly_report(
             channel, {entry.key}, render, "", settings, outcome, {entry.key: prior + 1}
         )
         if outcome.sent:
-            log.info("weekly report %s sent to %s (%s)", entry.subject, entry.unit, channel.name)
+            log.info(
+                "周报 (weekly report) %s 已发给 %s（%s）", entry.subject, entry.unit, channel.name
+            )
             sent += outcome.messages
         else:
             log.error(
-                "weekly report %s to %s not sent: %s (see reminders status)",
+                "周报 (weekly report) %s 未能发到 %s：%s（详见 reminders status）",
                 entry.subject,
                 channel.name,
                 outcome.error,

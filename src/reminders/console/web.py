@@ -358,7 +358,7 @@ class Console:
             try:
                 self.deps.on_change()
             except Exception:
-                log.exception("re-planning after a console change failed")
+                log.exception("看板修改后重新排定失败 (re-planning failed)")
 
     # -- login -----------------------------------------------------------------------------
     async def login(self, request: Request) -> Response:
@@ -393,7 +393,7 @@ class Console:
             account = await asyncio.to_thread(self.deps.accounts.authenticate, name, password)
         if account is None:
             self.throttle.failed(name, address, now)
-            log.info("console login failed for %r", name)
+            log.info("看板登录失败 (console login failed)：%r", name)
             return await self.render(
                 request,
                 "login.html",
@@ -407,7 +407,7 @@ class Console:
         session = request.session
         session.clear()
         session.update(user=account.name, epoch=account.epoch, csrf=new_csrf())
-        log.info("console login: %s (%s)", account.name, account.role)
+        log.info("看板登录 (console login)：%s（%s）", account.name, account.role)
         return RedirectResponse(target, 303)
 
     async def login_link(self, request: Request) -> Response:
@@ -432,7 +432,7 @@ class Console:
         return self._sign_in(request, account, f"{PREFIX}/")
 
     async def _link_refused(self, request: Request, exc: LinkRefused) -> Response:
-        log.info("console login link refused: %s", exc.reason)  # never the token
+        log.info("看板登录链接被拒绝 (login link refused)：%s", exc.reason)  # never the token
         status, text = LINK_REFUSALS[exc.reason]
         return await self.message(request, status, "无法登录", text)
 
@@ -591,7 +591,14 @@ class Console:
                 await asyncio.to_thread(evidence.discard, saved)
             raise
         if outcome.changed:
-            log.info("%s: %s via console by %s", occurrence.id, outcome.closure.state, account.name)
+            state = outcome.closure.state
+            log.info(
+                "%s：%s (%s)，%s 经看板 (console) 操作",
+                occurrence.id,
+                STATE_LABELS[state],
+                state,
+                account.name,
+            )
             self.changed()
             text = f"已{ACTION_LABELS[act]}：{occurrence.title}（{occurrence.label}）"
             if saved is not None:
@@ -652,7 +659,12 @@ class Console:
             )
             closed = sum(1 for _, out in outcomes if out.changed)
             if closed:
-                log.info("%s: %d done via console by %s", group_id, closed, account.name)
+                log.info(
+                    "%s：%d 项已完成 (done)，%s 经看板 (console) 操作",
+                    group_id,
+                    closed,
+                    account.name,
+                )
                 self.changed()
                 request.session["flash"] = ("ok", f"已将 {closed} 项自查事项标记为已完成。")
             else:

@@ -37,7 +37,7 @@ class Notifier:
         try:
             self._socket.sendto("\n".join(lines).encode(), self._address)
         except OSError as exc:
-            log.warning("sd_notify failed: %s", exc)
+            log.warning("通知 systemd 失败 (sd_notify)：%s", exc)
 
     def ready(self, status: str) -> None:
         self.send("READY=1", f"STATUS={status}", f"MAINPID={os.getpid()}")

@@ -112,9 +112,9 @@ class Service:
             async with contextlib.AsyncExitStack() as opened:
                 await self._run(opened)
         except _Stopped:
-            log.info("stopped during start-up")
+            log.info("已停止 (stopped)：启动过程中收到停止信号")
             return 0
-        log.info("stopped")
+        log.info("已停止 (stopped)")
         return 0
 
     async def _checkpoint(self) -> None:
@@ -131,7 +131,9 @@ class Service:
         zone = ZoneInfo(self.config.settings.timezone)
         self.clock = Clock.starting_at(zone, self.options.start)
         if self.clock.offset:
-            log.warning("clock shifted for testing: it reads %s", self.clock.now().isoformat())
+            log.warning(
+                "时钟已为测试调整 (clock shifted)：现在读作 %s", self.clock.now().isoformat()
+            )
         state_dir = ensure_private_dir(self.options.state_dir)
         opened.callback(self.notifier.close)
         await self._checkpoint()
@@ -143,11 +145,11 @@ class Service:
         self.since = self.ledger.created_at()
         self.config = tracked(self.config, self.ledger, self.clock.now())
         log.info(
-            "tracking from %s (%s): occurrences due earlier are history, not reminded or overdue",
+            "开始跟踪 (tracking from) %s（%s）：此前到期的事项只作记录，不提醒、不算逾期",
             self.config.plan.track_from,
-            "settings track_from"
+            "settings.yaml 的 track_from"
             if self.config.settings.track_from
-            else "the day the ledger was made; set track_from to change it",
+            else "台账建立之日；要改，设置 track_from",
         )
         self.deliverer = Deliverer(
             self.ledger,
@@ -190,8 +192,8 @@ class Service:
             serving.result()
             raise RemindersError(f"订阅服务未能在 {host}:{port} 上启动 (feed server did not start)")
         log.info(
-            "serving %d feeds on http://%s:%d/feeds/ (addresses: `reminders feeds urls "
-            "--base-url http://%s:%d`)",
+            "提供 %d 个日历订阅 (feeds)：http://%s:%d/feeds/（各订阅地址："
+            "`reminders feeds urls --base-url http://%s:%d`）",
             len(self.publisher.specs),
             host,
             port,
@@ -199,17 +201,17 @@ class Service:
             port,
         )
         if console is not None:
-            log.info("console (督办看板) on http://%s:%d/console/", host, port)
+            log.info("督办看板 (console)：http://%s:%d/console/", host, port)
         silent = [u.name for u in self.config.plan.units if not u.channels]
         log.info(
-            "config %s: %d duties, %d units; state %s; %s",
+            "配置 (config) %s：%d 项任务，%d 个单位；状态目录 (state) %s；%s",
             self.options.config_dir,
             len(self.config.plan.duties),
             len(self.config.plan.units),
             state_dir,
-            f"{len(silent)} unit(s) without a robot: their reminders are written to this log"
+            f"{len(silent)} 个单位没有机器人，它们的提醒写在本日志里"
             if silent
-            else "every unit has a robot",
+            else "每个单位都有机器人",
         )
 
         self.scheduler = AsyncIOScheduler(
@@ -243,11 +245,11 @@ class Service:
         )
         await self._checkpoint()
         self.notifier.ready(self.status_line())
-        log.info("ready: %s", self.status_line())
+        log.info("就绪 (ready)：%s", self.status_line())
         self._spawn(self.wake())
 
         await self.stopping.wait()
-        log.info("stopping")
+        log.info("正在停止 (stopping)")
         self.notifier.stopping()
         self._stop_scheduler()
         try:
@@ -255,7 +257,7 @@ class Service:
                 await self._lock.acquire()  # an in-flight run finishes first
         except TimeoutError:
             log.warning(
-                "a delivery run did not finish in %.0fs; stopping anyway", self.options.stop_timeout
+                "一轮推送 (delivery run) %.0f 秒内未完成，仍然停止", self.options.stop_timeout
             )
         # `opened` closes the rest: server, tasks, HTTP client, ledger, lock, notifier
 
@@ -288,8 +290,8 @@ class Service:
         if base is None:
             base = self.base_url
             log.warning(
-                "action links point at %s: set loop.base_url (or feeds.base_url) to the "
-                "address phones reach",
+                "办结链接 (action links) 指向 %s：请把 loop.base_url（或 feeds.base_url）"
+                "设为手机能访问的地址",
                 base,
             )
         if key is None:
@@ -341,8 +343,7 @@ class Service:
         if due is None and came is not None and self._untracked_report != came:
             self._untracked_report = came  # said once, not at every wake-up
             log.info(
-                "weekly report of %s not sent: the ledger was made after it; the first "
-                "report goes out at %s",
+                "%s 的周报 (weekly report) 不补发：台账建立在它之后；第一份周报在 %s 发出",
                 came.date(),
                 upcoming.isoformat(timespec="minutes") if upcoming else "-",
             )
@@ -350,9 +351,11 @@ class Service:
             sent = await send_weekly_report(self.deliverer, self.loop, now, self.since)
             if sent:
                 late = due is None or now - due > timedelta(minutes=5)
-                log.info("weekly report: %d message(s) sent%s", sent, " (late)" if late else "")
+                log.info(
+                    "周报 (weekly report)：已发送 %d 条%s", sent, "，补发 (late)" if late else ""
+                )
         except Exception:
-            log.exception("weekly report failed; the next wake-up tries again")
+            log.exception("周报 (weekly report) 发送出错，下次唤醒时重试")
 
     def state_changed(self) -> None:
         """An occurrence changed state (over HTTP): re-plan and refresh the feeds soon."""
@@ -384,7 +387,7 @@ class Service:
                 report = await self.deliverer.deliver_due(plan, now, done)
                 self.sent_total += len(report.sent)
             except Exception:
-                log.exception("delivery run failed; the sweep will try again")
+                log.exception("推送出错 (delivery run failed)，定时巡检 (sweep) 会再试")
             await self.weekly_report(now)
             self.next_due = await asyncio.to_thread(
                 self.deliverer.next_wakeup, plan, done, self.clock.now()
@@ -418,12 +421,12 @@ class Service:
         try:
             await self._publish()
         except Exception:
-            log.exception("feed rebuild failed; serving the previous feeds")
+            log.exception("日历订阅重建失败 (feed rebuild failed)，继续提供上一版订阅")
 
     async def _watch_config(self) -> None:
         signature = await asyncio.to_thread(config_signature, self.options.config_dir)
         if signature != self._signature:
-            log.info("config files changed")
+            log.info("配置文件已修改 (config files changed)")
             await self.reload(signature)
 
     async def reload(self, signature: ConfigSignature | None = None) -> None:
@@ -431,7 +434,7 @@ class Service:
 
         `signature`: the config files' as the watcher just took it (SIGHUP: taken here)."""
         self.notifier.reloading(time.monotonic_ns() // 1000)
-        log.info("reloading config from %s", self.options.config_dir)
+        log.info("重新加载配置 (reloading config)：%s", self.options.config_dir)
         # taken before reading: an edit made while we read is seen by the next look
         if signature is None:
             signature = await asyncio.to_thread(config_signature, self.options.config_dir)
@@ -446,8 +449,10 @@ class Service:
         except RemindersError as exc:
             for problem in exc.problems:
                 if problem.severity == "error":
-                    log.error("reload rejected: %s", problem)
-            log.error("keeping the last good config (%d duties)", len(self.config.plan.duties))
+                    log.error("重新加载被拒绝 (reload rejected)：%s", problem)
+            log.error(
+                "继续使用上次的有效配置 (last good config)：%d 项任务", len(self.config.plan.duties)
+            )
             self.notifier.ready(self.status_line())
             return
         async with self._lock:
@@ -459,16 +464,19 @@ class Service:
             self._schedule_report()
         _log_warnings(config)
         log.info(
-            "config reloaded: %d duties, %d units", len(config.plan.duties), len(config.plan.units)
+            "配置已重新加载 (config reloaded)：%d 项任务，%d 个单位",
+            len(config.plan.duties),
+            len(config.plan.units),
         )
         await self.refresh_feeds()
         await self.wake()
         self.notifier.ready(self.status_line())
 
     def status_line(self) -> str:
-        nxt = self.next_due.isoformat(timespec="minutes") if self.next_due else "none"
+        nxt = self.next_due.isoformat(timespec="minutes") if self.next_due else "无"
         duties = len(self.config.plan.duties)
-        return f"next reminder {nxt}; sent {self.sent_total} since start; {duties} duties"
+        sent = self.sent_total
+        return f"下一次提醒 (next reminder) {nxt}；启动以来已推送 {sent} 条；{duties} 项任务"
 
 
 class _Stopped(Exception):

@@ -315,7 +315,7 @@ class Deliverer:
                 report.unconfigured.append(delivery.channel)
         if report.unconfigured:
             logger.warning(
-                "channels named by units but not configured: %s",
+                "单位用到的渠道未配置 (channels not configured)：%s",
                 ", ".join(sorted(set(report.unconfigured))),
             )
         existing = await self._db(self.ledger.progress, [d.key for d in wanted])
@@ -335,7 +335,7 @@ class Deliverer:
         if too_old:
             for delivery in too_old:
                 logger.warning(
-                    "not sent, older than the catch-up limit (%sh): %s at %s",
+                    "未发送：早于补发时限 (catch-up limit) %s 小时：%s（%s）",
                     settings.catch_up_hours,
                     delivery.key,
                     delivery.reminder.instant.isoformat(),
@@ -373,7 +373,7 @@ class Deliverer:
             if isinstance(result, Exception):
                 detail = self.channels[name].redact(f"{type(result).__name__}: {result}")
                 report.channels[name].error = detail
-                logger.error("%s: delivery task failed: %s", name, detail)
+                logger.error("%s：推送任务出错 (delivery task failed)：%s", name, detail)
         return report
 
     async def _channel_run(
@@ -444,7 +444,7 @@ class Deliverer:
         await self._db(self.ledger.store_messages, fresh)
         if again.send:
             logger.info(
-                "%s: %d message(s) written before and not yet taken: sent again as written",
+                "%s：%d 条消息此前已写好但未被机器人接收，按原文重发 (sent again as written)",
                 channel.name,
                 len(again.send),
             )
@@ -483,7 +483,7 @@ class Deliverer:
                 settled.update(done)
                 outcome.sent.extend(done)
                 logger.info(
-                    "sent %d reminder(s) to %s (%d/%d): %s",
+                    "已推送 (sent) %d 条提醒到 %s（消息 %d/%d）：%s",
                     len(done),
                     channel.name,
                     sent.part,
@@ -491,7 +491,7 @@ class Deliverer:
                     answer,
                 )
                 for key in done:
-                    logger.info("delivered %s", key)
+                    logger.info("已送达 (delivered) %s", key)
 
             result = await self._send(
                 channel, client, limiter, outgoing(message), settings, outcome, attempts, mark_sent
@@ -545,7 +545,7 @@ class Deliverer:
                 now,
             )
             outcome.dead.extend(dead)
-            logger.error("%s: %d reminder(s) dead: %s", channel.name, len(dead), error.message)
+            logger.error("%s：%d 条提醒放弃发送 (dead)：%s", channel.name, len(dead), error.message)
             unsent = [k for k in unsent if k not in dead]
         if unsent:
             await self._db(
@@ -560,7 +560,7 @@ class Deliverer:
             )
             outcome.failed.extend(unsent)
             logger.warning(
-                "%s: %d reminder(s) failed, retry in %.0fs: %s",
+                "%s：%d 条提醒发送失败 (failed)，%.0f 秒后重试：%s",
                 channel.name,
                 len(unsent),
                 retry_in,
@@ -626,7 +626,7 @@ class Deliverer:
                 )
                 if attempt == settings.attempts_per_run or delay > self.max_wait_in_run:
                     return exc
-                logger.info("%s: %s; retrying in %.1fs", channel.name, exc.message, delay)
+                logger.info("%s：%s；%.1f 秒后重试 (retrying)", channel.name, exc.message, delay)
                 await self.sleep(delay)
                 continue
             limiter.settle(stamp)

@@ -364,16 +364,16 @@ class FeedBuilder:
         if cut_day is not None:
             end = cut_day - timedelta(days=1)
             log.warning(
-                "feed %s: over the limit (%d events / %d bytes); cut at the far end: "
-                "covers %s to %s, %d of %d events left out%s",
+                "订阅 %s 超出上限 (over the limit)（%d 个事件 / %d 字节）：截去较远的日子，"
+                "只含 %s 至 %s，%d 个事件中 %d 个未列入%s",
                 spec.slug,
                 limits.max_events,
                 limits.max_bytes,
                 start,
                 end,
-                dropped,
                 len(events),
-                "" if taken else "; not even one day fits: subscribe to the unit feeds",
+                dropped,
+                "" if taken else "；连一天也放不下：请改为订阅各单位的订阅",
             )
         self.stats.feeds_rendered += 1
         body = b"".join((head, *(chunk for _, chunk in taken), CALENDAR_TAIL))

@@ -285,7 +285,7 @@ class History:
                 history._write(slug, feed)
         history.save()
         legacy.unlink()
-        log.info("feed history moved from %s into %s", legacy, path)
+        log.info("订阅历史 (feed history) 已从 %s 移入 %s", legacy, path)
         return history
 
     def _has(self, slug: str) -> bool:

@@ -76,8 +76,8 @@ class FeedPublisher:
             self.store.update(feeds, self.tokens, specs)
         stats = self.builder.stats
         log.info(
-            "feeds: %d built; %d duties expanded, %d events and %d feeds rendered, "
-            "%d feeds kept (the others are rendered when asked for)",
+            "日历订阅已生成 (feeds built)：%d 个；展开 %d 项任务，生成 %d 个事件、%d 个订阅，"
+            "留存 %d 个（其余在被请求时生成）",
             len(specs),
             stats.duties_expanded,
             stats.events_rendered,

@@ -317,9 +317,7 @@ class FeedApp:
             try:
                 entry = await self.store.render(*parts)
             except Exception:
-                log.exception(
-                    "订阅 %s 未能生成 (feed render failed); the next request tries again", parts[1]
-                )
+                log.exception("订阅 %s 未能生成 (feed render failed)，下次请求时重试", parts[1])
                 await _respond(
                     send, 503, _UNAVAILABLE_HEADERS, b"" if method == "HEAD" else _UNAVAILABLE
                 )
