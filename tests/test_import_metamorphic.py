@@ -1,17 +1,20 @@
 """What must not change the reading: the corpus tables (tests/data/tables) changed the
 ways offices change them, each read as the untransformed table is.
 
-Each real table of the corpus is read from its .docx into a grid of cells (with its
-merges and spans), transformed, written again as .docx, .txt, .csv or .xlsx (the
-writers of fuzz_import.py) and imported. Its tasks must be those of the original
-.docx: as many, with the same text start, units, partners, leader and time-limit
-reading (kind, period, deadline). The transformations are those an office makes:
-another file format; columns in another order; headers named by synonyms, spaced
-out or broken over lines; an extra column (备注, or empty); the header repeated every
-few rows and a title row above it; ASCII punctuation for full-width (as stored web
-copies have it). Which column is which (to move, rename or punctuate it) comes from
-the mapping the importer reports for the original: the test changes the table's form,
-never what a column means.
+Each real table of the corpus (the 7 of 12 documents that are tables) is read from
+its .docx into a grid of cells with its merges and spans, transformed, written as
+.docx, .txt, .csv and .xlsx (fuzz_import.py's writers) and imported. Untransformed,
+each format must read as the original .docx; transformed, as the untransformed table
+in the same format: as many tasks, each with the same id, text start, units,
+partners, leader and time-limit reading (kind, period, deadline). The changes are
+those offices make: columns in another order; headers named by the issue's synonyms,
+spaced out, padded with ideographic spaces, broken over lines or left blank; an
+extra column (备注, or empty); 序号 written 1、; blank rows; merged cells filled down,
+title and section rows not merged; the header repeated every few rows and a title
+row above it; ASCII punctuation for full-width (as stored web copies have it); and
+most of these at once. Which column is which (to move, rename or punctuate it) comes
+from the mapping the importer reports for the original: the test changes the form
+of a table, never what a column means.
 """
 
 from __future__ import annotations
@@ -361,6 +364,60 @@ def rows_unmerged(doc: Doc) -> Doc | None:
     return replace(doc, rows=rows) if rows != doc.rows else None
 
 
+def numbers_marked(doc: Doc) -> Doc | None:
+    """序号 cells written 1、 2、 … (as typed), not bare numbers."""
+    column = doc.column("number")
+    if column is None:
+        return None
+    rows = [
+        [
+            replace(cell, text=cell.text.strip() + "、")
+            if c == column and re.fullmatch(r"\s*\d+\s*", cell.text)
+            else cell
+            for c, cell in enumerate(row)
+        ]
+        for row in doc.rows
+    ]
+    return replace(doc, rows=rows)
+
+
+def blank_rows(doc: Doc) -> Doc | None:
+    """A blank row after the header's first body row and two at the end (spare rows of
+    a template)."""
+    origin = max(c.origin for r in doc.rows for c in r)
+
+    def blank() -> list[Cell]:
+        nonlocal origin
+        row = []
+        for _ in range(doc.width):
+            origin += 1
+            row.append(Cell("", origin))
+        return row
+
+    at = doc.header + 2
+    rows = [*doc.rows[:at], blank(), *doc.rows[at:], blank(), blank()]
+    rows[at + 1] = [replace(c, merged=False) for c in rows[at + 1]]
+    return replace(doc, rows=rows)
+
+
+def task_header_blank(doc: Doc) -> Doc | None:
+    """The task column's header left blank (the content says it is the task)."""
+    column = doc.column("task")
+    header = doc.rows[doc.header]
+    if column is None or any(
+        c != column and cell.origin == header[column].origin for c, cell in enumerate(header)
+    ):
+        return None
+    texts = [cell.text for cell in header]
+    rows = [
+        [replace(c, text="") if i == column else c for i, c in enumerate(row)]
+        if [c.text for c in row] == texts
+        else row
+        for row in doc.rows
+    ]
+    return replace(doc, rows=rows)
+
+
 def together(*steps: Transform) -> Transform:
     """Several changes at once (those that apply to the table)."""
 
@@ -394,8 +451,11 @@ TRANSFORMS: list[tuple[str, Transform]] = [
     ("headers-spaced", headers_spaced),
     ("headers-padded", headers_padded),
     ("headers-broken", headers_broken),
+    ("task-header-blank", task_header_blank),
     ("remarks-column", remarks_column),
     ("empty-column", empty_column),
+    ("numbers-marked", numbers_marked),
+    ("blank-rows", blank_rows),
     ("filled-down", filled_down),
     ("rows-unmerged", rows_unmerged),
     ("header-repeated", header_repeated),
