@@ -161,6 +161,29 @@ def test_a_spanning_header_in_word_text_is_laid_over_the_columns_that_fit(
     assert code == 1  # 办公室 and 各科室 are not in units.yaml
 
 
+def test_a_title_row_and_repeated_spanning_header_in_word_text_stay_rows_of_their_own(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-cell title row and a header of 4 cells over 5 columns together fit the width,
+    but are no row cut in two: the header stays the header, and so is it when repeated."""
+    header = "\t工作任务\n\t具体要求\n\t责任科室\n\t时限要求\n\n"
+    text = "\t2024年政务公开重点任务清单\n\n" + header
+    rows = [
+        ("规范公开", "1", "全面清理规范性文件并公布目录", "办公室", "年底前"),
+        ("", "2", "规范办理政府信息公开申请", "各科室", "持续推进"),
+        ("加强宣传", "3", "积极参加政务公开交流活动", "各科室", "持续推进"),
+    ]
+    for n, row in enumerate(rows):
+        text += (header if n == 2 else "") + "".join(f"\t{cell}\n" for cell in row) + "\n"
+    _, report = run(capsys, config_dir, write(tmp_path, "t.txt", text), "--dry-run")
+    assert columns(report) == [(1, "group"), (2, "number"), (3, "task"), (4, "units"), (5, "time")]
+    assert picked(report, "id", "section", "units", "deadline") == [
+        ("1", "规范公开", ["办公室"], "12-31"),
+        ("2", "规范公开", ["各科室"], None),
+        ("3", "加强宣传", ["各科室"], None),
+    ]
+
+
 def _docx(tmp_path: Path, rows: list[list[str]], merges: list[tuple[int, int, int]]) -> Path:
     """A Word table of `rows`; `merges` are (column, first row, last row) merged down."""
     document = docx.Document()
@@ -314,7 +337,8 @@ def test_units_cells_as_offices_write_them(
         "发布疫情防控信息,应急处、疾控处、基层处等按职责分工落实,长期推进\n"
         "规范信息发布,宣传处会办公室,2021年8月前\n"
         "做好爱国卫生运动宣传,规划信息处（爱卫办）,常态化\n"
-        "开展防汛巡查,农村办 国土所 村（社区）,4月\n",
+        "开展防汛巡查,农村办 国土所 村（社区）,4月\n"
+        '做好健康教育宣传,"规划信息处(爱卫办),村(社区)",长期推进\n',  # ASCII, as web copies
     )
     code, report = run(capsys, config_dir, source, "--dry-run")
     assert [(d["units"], d["partners"]) for d in duties_of(report)] == [
@@ -323,6 +347,7 @@ def test_units_cells_as_offices_write_them(
         (["宣传处"], ["办公室"]),
         (["规划信息处（爱卫办）"], []),
         (["农村办", "国土所", "村（社区）"], []),
+        (["规划信息处（爱卫办）", "村（社区）"], []),  # the same units as written full-width
     ]
     assert code == 1  # none of them is in units.yaml
 

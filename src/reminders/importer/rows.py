@@ -10,6 +10,8 @@ from .words import NAME_MAX, is_org, person_like
 _CUT_AFTER_ORG = re.compile(r"等|按职责|按照职责|分别|共同|负责落实|落实")
 _JOINERS = ("会同", "及", "和", "与", "会")
 _SEPARATORS = frozenset("、，,；;/ \t\n\r\u3000")
+# a name typed with ASCII brackets (as stored web copies have it) is the same unit
+_FULL_BRACKETS = str.maketrans("()", "（）")
 
 
 def squash(text: str) -> str:
@@ -99,7 +101,7 @@ def split_units(cell: str) -> tuple[list[str], list[str]]:
         partner = any(mark in token for mark in ("配合", "协办", "协助", "参与"))
         name = re.sub(r"[（(](?:牵头|配合|负责|协办)[）)]|牵头|配合|协办|协助|参与", "", token)
         for part, joined in _split_joined(_trim(name.strip())):
-            part = _trim(part.strip())
+            part = _trim(part.strip()).translate(_FULL_BRACKETS)
             target = partners if partner or joined else lead
             if part and part not in target:
                 target.append(part)
@@ -112,6 +114,7 @@ def split_person(cell: str) -> tuple[str, str]:
     units: list[str] = []
     people: list[str] = []
     for token in _tokens(cell):
+        token = token.translate(_FULL_BRACKETS)
         if is_org(token):
             units.append(token)
             continue

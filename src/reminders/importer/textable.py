@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from . import bounds
 from .bounds import TableFormatError as TableFormatError
-from .words import MEASURE
+from .words import MEASURE, header_field
 
 
 @dataclass(slots=True)
@@ -128,6 +128,13 @@ def paragraphs_of(lines: list[str]) -> list[tuple[int, str]]:
     return out
 
 
+def _is_header(row: list[_Cell]) -> bool:
+    """A row naming two known fields (序号, 责任单位, …): a header, maybe repeated on a new
+    page, that is a row of its own, not a piece of one cut by a stray blank line (a title
+    or section row, one cell, comes before it and is no piece of it either)."""
+    return sum(1 for cell in row if header_field(cell.text) is not None) >= 2
+
+
 def _join_fragments(rows: list[list[_Cell]]) -> list[list[_Cell]]:
     """Rows cut by a stray blank line, joined while together they fit the table's width."""
     counts: dict[int, int] = {}
@@ -142,7 +149,13 @@ def _join_fragments(rows: list[list[_Cell]]) -> list[list[_Cell]]:
     while i < len(rows):
         current = list(rows[i])
         j = i + 1
-        while len(current) < width and j < len(rows) and len(current) + len(rows[j]) <= width:
+        while (
+            len(current) < width
+            and j < len(rows)
+            and len(current) + len(rows[j]) <= width
+            and not _is_header(rows[i])
+            and not _is_header(rows[j])
+        ):
             current += rows[j]
             j += 1
         if len(current) == width:
