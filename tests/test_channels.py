@@ -159,6 +159,8 @@ def test_unknown_key_is_permanent(robots: FakeRobots, channel_factory: object, c
     error = fails(channel)
     assert error.code == code and not error.transient
     assert "no-such" not in str(error)
+    # Chinese first, the English term and the robot's own code beside it
+    assert error.message.startswith(f"{channel.name}：机器人返回错误 (robot error) {code}：")
 
 
 def test_keyword_missing(robots: FakeRobots) -> None:
@@ -221,18 +223,28 @@ def test_failures_are_read_from_status_and_body(robots: FakeRobots, mode: str) -
     robots.robots[("wecom", WECOM_KEY)].fail(mode, -1, "system busy")
     error = fails(WeComChannel("w", robots.url("wecom", WECOM_KEY)))
     assert error.transient
+    said = {
+        "502": "w：机器人服务器暂时出错 (HTTP 502)",
+        "drop": "w：网络错误 (network error)：",
+        "errcode": "w：机器人返回错误 (robot error) -1：system busy",
+    }[mode]
+    assert error.message.startswith(said), error.message
 
 
 def test_errcode_in_http_200_is_a_failure(robots: FakeRobots) -> None:
     robots.robots[("feishu", FEISHU_TOKEN)].fail("errcode", 19024, "Key Words Not Found")
     error = fails(FeishuChannel("f", robots.url("feishu", FEISHU_TOKEN), secret=FEISHU_SECRET))
     assert error.code == 19024 and not error.transient
+    assert error.message.startswith(
+        "f：机器人返回错误 (robot error) 19024：Key Words Not Found（机器人开启了关键词安全设置"
+    )
 
 
 def test_timeout_is_transient(robots: FakeRobots) -> None:
     robots.robots[("wecom", WECOM_KEY)].fail("hang")
     error = fails(WeComChannel("w", robots.url("wecom", WECOM_KEY)), timeout=0.2)
-    assert error.transient and "timed out" in error.message
+    assert error.transient and error.message.startswith("w：请求超时 (timed out)：")
+    assert error.message.endswith("Timeout")  # httpx's own name for which wait ran out
 
 
 def test_connection_refused_is_transient() -> None:
@@ -242,7 +254,7 @@ def test_connection_refused_is_transient() -> None:
     error = fails(
         WeComChannel("w", f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key={WECOM_KEY}")
     )
-    assert error.transient
+    assert error.transient and error.message.startswith("w：网络错误 (network error)：")
     assert WECOM_KEY not in str(error)
 
 
@@ -383,6 +395,12 @@ def test_refused_or_missing_addresses_are_permanent_with_status_and_body(
         error = fails(channel)
         assert not error.transient and error.code == status, channel
         assert f"HTTP {status}" in error.message and "no such path" in error.message
+        said = (
+            f"接收方未接受消息 (HTTP {status})："
+            if channel.kind == "webhook"
+            else f"HTTP {status}，机器人地址被拒绝或不存在 (wrong or refused webhook URL)："
+        )
+        assert error.message.startswith(f"{channel.name}：{said}"), error.message
 
 
 def test_a_wrong_path_is_permanent_and_says_what_answered(robots: FakeRobots) -> None:
@@ -393,6 +411,10 @@ def test_a_wrong_path_is_permanent_and_says_what_answered(robots: FakeRobots) ->
     assert not error.transient and error.code == 404
     assert "HTTP 404" in error.message and "not found" in error.message
     assert WECOM_KEY not in error.message
+    assert error.message == (
+        "w：HTTP 404，机器人地址被拒绝或不存在 (wrong or refused webhook URL)："
+        '\'{"error": "not found"}\''
+    )
 
 
 def test_json_without_a_code_is_permanent(
@@ -403,6 +425,11 @@ def test_json_without_a_code_is_permanent(
         error = fails(channel)
         assert not error.transient, channel
         assert "HTTP 200" in error.message and "ok?" in error.message
+        assert error.message.startswith(
+            f"{channel.name}：HTTP 200，应答中没有机器人的 "
+        ) and "不是机器人的应答 (not a robot's answer)，请检查机器人地址 (webhook URL)：'" in (
+            error.message
+        )
         assert len(error.message) < 500  # the first 200 characters of the answer
 
 

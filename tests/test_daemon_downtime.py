@@ -55,7 +55,8 @@ def test_downtime_catch_up(tracked_config: Path, tmp_path: Path) -> None:
         rows = ledger.rows()
     finally:
         ledger.close()
-    skipped = [r for r in rows if r.status == "skipped" and "catch-up" in (r.last_error or "")]
+    stale = "停机期间错过，已超过补发时限 (catch-up)"
+    skipped = [r for r in rows if r.status == "skipped" and r.last_error == stale]
     sent_on_restart = [
         r
         for r in rows

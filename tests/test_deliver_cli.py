@@ -85,7 +85,7 @@ def test_send_test_prints_each_robots_answer(
 ) -> None:
     code, out, _ = run(capsys, "--config", str(configured), "send-test", "教育局")
     assert code == 0
-    assert "bureau-wecom (wecom): 成功 ok: HTTP 200, code 0: ok" in out
+    assert "bureau-wecom (wecom): 成功 ok: HTTP 200，返回码 (code) 0：ok" in out
     assert "bureau-ding (dingtalk): 成功 ok" in out
     assert len(robots.robots[("dingtalk", TOKEN)].messages) == 1
 
@@ -97,6 +97,7 @@ def test_send_test_reports_a_wrong_secret_without_showing_it(
     code, out, err = run(capsys, "--config", str(configured), "send-test", "教育局")
     assert code == 1
     assert "失败 FAILED（永久错误 (permanent)）" in out and "310000" in out
+    assert "bureau-ding：机器人返回错误 (robot error) 310000：" in out
     for secret in ("SECwrong-wrong", TOKEN, KEY):
         assert secret not in out + err
 

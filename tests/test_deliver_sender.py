@@ -173,6 +173,9 @@ def test_marking_done_stops_retries_of_a_failed_reminder(rig: Rig) -> None:
     assert len(later.sent) == 2 and count(rig.texts("ding"), "1.1") == 0
     row = rig.ledger.statuses(["1.1/县第一中学/2026-09-30@before-7d>ding"])
     assert row["1.1/县第一中学/2026-09-30@before-7d>ding"].status == "skipped"
+    assert row["1.1/县第一中学/2026-09-30@before-7d>ding"].last_error == (
+        "事项已办结或免除，不再发送 (done)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,7 +223,7 @@ def test_connection_refused_then_the_robot_comes_back(
     )
     first = rig.run(START)
     assert len(first.failed) == 3 and len(first.sent) == 9
-    assert "network error" in (first.channels["wecom"].error or "")
+    assert (first.channels["wecom"].error or "").startswith("wecom：网络错误 (network error)：")
     with FakeRobots(port, clock=clock.server) as back:
         back.add("wecom", WECOM_KEY)
         later = rig.run(START + timedelta(minutes=30))
@@ -235,6 +238,10 @@ def test_permanent_error_is_dead_with_the_robots_message(rig: Rig) -> None:
     rows = rig.ledger.rows(status="dead")
     assert {r.last_code for r in rows} == {93000}
     assert "invalid webhook url" in (rows[0].last_error or "")
+    # Chinese first, the robot's own code and words verbatim
+    assert rows[0].last_error == (
+        "wecom：机器人返回错误 (robot error) 93000：invalid webhook url, hint: [x]"
+    )
     rig.robots.add("wecom", WECOM_KEY)
     assert rig.run(START + timedelta(hours=1)).messages == 0  # dead is not retried
 
@@ -284,6 +291,19 @@ def test_dingtalk_block_is_respected_for_ten_minutes(rig: Rig) -> None:
     assert len(later.sent) == 3 and len(ding.messages) == 1
 
 
+def test_a_robot_still_blocked_is_not_tried_and_its_rows_wait(rig: Rig) -> None:
+    ding = rig.channels["ding"]
+    rig.clock.set(START.timestamp())
+    rig.deliverer.limiter(ding, rig.plan.settings.delivery).block(rig.clock() + 300)
+    report = rig.run(START)
+    assert len(report.channels["ding"].failed) == 3 and rig.robot("ding").messages == []
+    assert report.channels["ding"].error == "ding：机器人被限流，等待 300 秒 (robot blocked)"
+    rows = rig.ledger.rows(status="failed")
+    assert {r.last_error for r in rows} == {report.channels["ding"].error}
+    retry = rig.ledger.next_retry_at()
+    assert retry is not None and retry >= START + timedelta(seconds=300)
+
+
 @pytest.mark.parametrize("channel", ["wecom", "ding", "feishu"])
 def test_oversize_digest_is_split_and_accepted(
     tmp_path: Path, robots: FakeRobots, clock: VirtualClock, channel: str
@@ -304,8 +324,9 @@ def test_catch_up_sends_the_latest_step_once(rig: Rig) -> None:
     report = rig.run(at("2026-09-28", "10:00"))
     assert report.messages == 4 and len(report.sent) == 12 and len(report.skipped) == 12
     assert "还有 2 天" in rig.texts("wecom") and count(rig.texts("wecom"), "1.1") == 1
-    steps = {r.step for r in rig.ledger.rows(status="skipped")}
-    assert steps == {"before-7d"}
+    skipped = rig.ledger.rows(status="skipped")
+    assert {r.step for r in skipped} == {"before-7d"}
+    assert {r.last_error for r in skipped} == {"被后一步提醒取代 (superseded)"}
 
 
 def test_catch_up_older_than_the_limit_is_only_logged(
@@ -316,6 +337,8 @@ def test_catch_up_older_than_the_limit_is_only_logged(
     report = rig.run(at("2026-09-29", "10:00"))
     assert report.messages == 0 and len(report.skipped) == 24
     assert "早于补发时限 (catch-up limit)" in caplog.text
+    reasons = {r.last_error for r in rig.ledger.rows(status="skipped")}
+    assert reasons == {"停机期间错过，已超过补发时限 (catch-up)", "被后一步提醒取代 (superseded)"}
     assert rig.run(at("2026-09-30", "10:00")).messages == 4  # the due-day reminder goes out
 
 

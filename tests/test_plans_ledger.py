@@ -64,6 +64,8 @@ def test_the_release_ledger_is_continued_without_sending_again(ledger: Ledger) -
         d.key for run in RUNS for d in deliveries(config.plan, due_at(config.plan, run, closed))
     }
     assert sent <= planned  # this code plans exactly the keys the release sent under
+    old = {r.key: r.last_error for r in ledger.rows(status="skipped")}
+    assert old and set(old.values()) == {"superseded by a later step"}  # the release's words
 
     async def deliver(when: datetime) -> list[str]:
         async with deliverer_from_config(config, ledger, environ={}) as deliverer:
@@ -74,6 +76,8 @@ def test_the_release_ledger_is_continued_without_sending_again(ledger: Ledger) -
     later = asyncio.run(deliver(datetime.fromisoformat("2026-10-09T09:30:00+08:00")))
     assert later and not set(later) & sent  # it goes on: new reminders, none repeated
     assert all(re.fullmatch(r"[\d.]+/[^/]+/[^@]+@[^>]+>log", k) for k in later), later
+    now = {r.key: r.last_error for r in ledger.rows(status="skipped")}
+    assert {k: now[k] for k in old} == old  # stored rows keep their text, never rewritten
 
 
 def test_the_release_feed_uids_and_links_are_unchanged(ledger: Ledger) -> None:

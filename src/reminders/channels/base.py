@@ -59,7 +59,7 @@ class Answer:
     message: str
 
     def __str__(self) -> str:
-        return f"HTTP {self.status}, code {self.code}: {self.message}"
+        return f"HTTP {self.status}，返回码 (code) {self.code}：{self.message}"
 
 
 def measure(text: str) -> int:
@@ -73,6 +73,9 @@ def measure(text: str) -> int:
 #: bytes kept free under every robot's body limit, for what a body may gain between
 #: rendering and sending (a timestamp's digits, a keyword added by a reload)
 MARGIN = 96
+
+#: how an error message names the robot's own code (errcode) and message (errmsg)
+ROBOT_ERROR = "机器人返回错误 (robot error)"
 
 #: HTTP statuses that say the address is wrong or refused: no retry can help
 PERMANENT_STATUSES = frozenset({401, 403, 404, 405})
@@ -168,7 +171,7 @@ class HttpChannel(Channel):
         self, message: str, *, transient: bool, code: int | None = None, retry: float | None = None
     ) -> DeliveryError:
         return DeliveryError(
-            self.redact(f"{self.name}: {message}"),
+            self.redact(f"{self.name}：{message}"),
             transient=transient,
             code=code,
             retry_after=retry,
@@ -185,10 +188,10 @@ class HttpChannel(Channel):
         try:
             return await client.post(url, content=body, headers=all_headers)
         except httpx.TimeoutException as exc:
-            raise self.fail(f"timed out ({type(exc).__name__})", transient=True) from None
+            raise self.fail(f"请求超时 (timed out)：{type(exc).__name__}", transient=True) from None
         except httpx.TransportError as exc:
             detail = self.redact(str(exc)) or type(exc).__name__
-            raise self.fail(f"network error: {detail}", transient=True) from None
+            raise self.fail(f"网络错误 (network error)：{detail}", transient=True) from None
 
     def read_json(self, response: httpx.Response) -> dict[str, Any] | None:
         try:
@@ -214,8 +217,9 @@ class HttpChannel(Channel):
             if isinstance(value, str) and value.lstrip("-").isdigit():
                 return int(value)
         raise self.fail(
-            f"HTTP {response.status_code}，应答中没有机器人的 {'/'.join(names)} "
-            f"(not a robot's answer; check the webhook URL): {self.snippet(response)}",
+            f"HTTP {response.status_code}，应答中没有机器人的 {'/'.join(names)}，"
+            f"不是机器人的应答 (not a robot's answer)，请检查机器人地址 (webhook URL)："
+            f"{self.snippet(response)}",
             transient=False,
             code=response.status_code if response.status_code >= 400 else None,
         )
@@ -228,7 +232,7 @@ class HttpChannel(Channel):
         """Fail, to be retried, on HTTP 5xx and 429 whatever the body says."""
         status = response.status_code
         if status >= 500 or status == 429:
-            raise self.fail(f"HTTP {status}", transient=True, code=status)
+            raise self.fail(overloaded(status), transient=True, code=status)
 
     def check_http(self, response: httpx.Response, body: dict[str, Any] | None) -> None:
         """Fail on an HTTP error that carries no robot code: 5xx/429 transient; 401, 403,
@@ -237,14 +241,14 @@ class HttpChannel(Channel):
         status = response.status_code
         if status in PERMANENT_STATUSES:
             raise self.fail(
-                f"HTTP {status}，机器人地址被拒绝或不存在 (wrong or refused webhook URL): "
+                f"HTTP {status}，机器人地址被拒绝或不存在 (wrong or refused webhook URL)："
                 f"{self.snippet(response)}",
                 transient=False,
                 code=status,
             )
         if body is None:
             raise self.fail(
-                f"HTTP {status}, answer is not JSON: {self.snippet(response)}",
+                f"HTTP {status}，应答不是 JSON (answer is not JSON)：{self.snippet(response)}",
                 transient=False,
                 code=status,
             )
@@ -263,7 +267,7 @@ class HttpChannel(Channel):
         transient_codes = set(transient)
         hint = (retry_after or {}).get(code)
         raise self.fail(
-            f"robot error {code}: {message}{self.explain(code, message)}",
+            f"{ROBOT_ERROR} {code}：{message}{self.explain(code, message)}",
             transient=code in transient_codes,
             code=code,
             retry=hint,
@@ -286,6 +290,12 @@ class HttpChannel(Channel):
             f"请在机器人安全设置里查看关键词，写到 {where}，例如 keyword: 提醒；"
             "每条消息的标题都会带上它）"
         )
+
+
+def overloaded(status: int) -> str:
+    """What a robot's HTTP 5xx or 429 means, the status beside it."""
+    said = "请求太频繁" if status == 429 else "机器人服务器暂时出错"
+    return f"{said} (HTTP {status})"
 
 
 def headed(title: str, text: str) -> str:

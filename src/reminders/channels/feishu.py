@@ -9,7 +9,18 @@ import time
 
 import httpx
 
-from .base import Answer, Clock, HttpChannel, Outgoing, dumps, headed, measure, robot_url
+from .base import (
+    ROBOT_ERROR,
+    Answer,
+    Clock,
+    HttpChannel,
+    Outgoing,
+    dumps,
+    headed,
+    measure,
+    overloaded,
+    robot_url,
+)
 
 URL = "https://open.feishu.cn/open-apis/bot/v2/hook"
 
@@ -89,7 +100,10 @@ class FeishuChannel(HttpChannel):
         if code == 0 and response.status_code >= 400:
             self.check_http(response, None)
         if code != 0 and response.status_code >= 500:
-            raise self.fail(f"HTTP {response.status_code}, code {code}: {text_msg}", transient=True)
+            raise self.fail(
+                f"{overloaded(response.status_code)}，{ROBOT_ERROR} {code}：{text_msg}",
+                transient=True,
+            )
         return self.check_code(response, code, text_msg, transient=(RATE_LIMITED,))
 
     def explain(self, code: int, message: str) -> str:

@@ -79,7 +79,9 @@ class WebhookChannel(HttpChannel):
         status = response.status_code
         if status >= 300:
             raise self.fail(
-                f"HTTP {status}: {self.snippet(response)}", transient=False, code=status
+                f"接收方未接受消息 (HTTP {status})：{self.snippet(response)}",
+                transient=False,
+                code=status,
             )
         data = self.read_json(response) or {}
         code = data.get("errcode", data.get("code", 0))

@@ -49,6 +49,11 @@ from .ratelimit import RateLimiter, Sleep, backoff
 from .render import Renderer, duty_texts
 
 logger = logging.getLogger("reminders.delivery")
+
+# why a delivery was recorded as skipped (the ledger's last_error; rows written by an
+# older version keep their English text, and nothing reads these back)
+SUPERSEDED = "被后一步提醒取代 (superseded)"
+TOO_OLD = "停机期间错过，已超过补发时限 (catch-up)"
 _T = TypeVar("_T")
 
 
@@ -330,7 +335,7 @@ class Deliverer:
                 self.ledger.record_skipped,
                 [_entry(d) for d in superseded],
                 wall,
-                "superseded by a later step",
+                SUPERSEDED,
             )
         if too_old:
             for delivery in too_old:
@@ -344,7 +349,7 @@ class Deliverer:
                 self.ledger.record_skipped,
                 [_entry(d) for d in too_old],
                 wall,
-                "missed while stopped; older than catch-up",
+                TOO_OLD,
             )
 
         by_channel: dict[str, list[Delivery]] = {}
@@ -597,7 +602,7 @@ class Deliverer:
             blocked = limiter.blocked_for()
             if blocked > self.max_wait_in_run:
                 return error or DeliveryError(
-                    f"{channel.name}: robot blocked, waiting {blocked:.0f}s",
+                    f"{channel.name}：机器人被限流，等待 {blocked:.0f} 秒 (robot blocked)",
                     transient=True,
                     retry_after=blocked,
                 )

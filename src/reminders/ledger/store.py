@@ -55,6 +55,9 @@ from .upsert import insert_if_absent
 
 _CHUNK = 400
 
+#: why a failed delivery was skipped when its item was closed (the ledger's last_error)
+CLOSED = "事项已办结或免除，不再发送 (done)"
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -346,14 +349,14 @@ class Ledger:
         )
 
     def skip_done(self, subjects: Iterable[str], now: datetime) -> int:
-        """Failed deliveries of occurrences now marked done: skipped, not retried."""
+        """Failed deliveries of occurrences now closed (done or waived): skipped, not retried."""
         changed = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(list(subjects)):
                 result = conn.execute(
                     update(deliveries)
                     .where(deliveries.c.subject.in_(chunk), deliveries.c.status == "failed")
-                    .values(status="skipped", last_error="done (闭环)", updated_at=now)
+                    .values(status="skipped", last_error=CLOSED, updated_at=now)
                 )
                 changed += result.rowcount
         return changed
