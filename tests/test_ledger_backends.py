@@ -304,6 +304,19 @@ def _everything_said(error: BaseException, caplog: pytest.LogCaptureFixture) -> 
     return "\n".join([str(error), repr(error), *traceback.format_exception(error), caplog.text])
 
 
+def _url_for(case: str, postgres: PostgresServer) -> str:
+    """The role's URL to a database of its own, spoilt as `case` says."""
+    database = _role_database(postgres)
+    if case == "wrong password":
+        return postgres.url(database, user=ROLE, password=PASSWORD + "-wrong")
+    url = postgres.url(database, user=ROLE, password=PASSWORD)
+    if case == "no server":
+        return url.replace(f":{postgres.port}/", ":1/")
+    if case == "no such database":
+        return postgres.url("nosuchdb", user=ROLE, password=PASSWORD)
+    return url
+
+
 @pytest.mark.parametrize("case", ["wrong password", "no server", "no such database", "no driver"])
 def test_a_failed_open_never_shows_the_password(
     case: str,
@@ -311,15 +324,8 @@ def test_a_failed_open_never_shows_the_password(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    database = _role_database(postgres)
-    url = postgres.url(database, user=ROLE, password=PASSWORD)
-    if case == "wrong password":
-        url = postgres.url(database, user=ROLE, password=PASSWORD + "-wrong")
-    elif case == "no server":
-        url = url.replace(f":{postgres.port}/", ":1/")
-    elif case == "no such database":
-        url = postgres.url("nosuchdb", user=ROLE, password=PASSWORD)
-    else:
+    url = _url_for(case, postgres)
+    if case == "no driver":
         monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg: ImportError
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ConfigError, match="打不开台账") as caught:
@@ -340,14 +346,7 @@ def test_validate_checks_that_a_database_ledger_answers(
 ) -> None:
     """`validate` fails where `run` would not reach its ledger, never showing the
     password, and changes nothing in a database that answers (no migration)."""
-    database = _role_database(postgres)
-    url = postgres.url(database, user=ROLE, password=PASSWORD)
-    if case == "wrong password":
-        url = postgres.url(database, user=ROLE, password=PASSWORD + "-wrong")
-    elif case == "no server":
-        url = url.replace(f":{postgres.port}/", ":1/")
-    elif case == "no such database":
-        url = postgres.url("nosuchdb", user=ROLE, password=PASSWORD)
+    url = _url_for(case, postgres)
     set_delivery(config_dir, ledger_url=url)
     argv = ["--config", str(config_dir), "validate", "--state-dir", str(tmp_path / "s")]
     code = main(argv)
@@ -355,6 +354,7 @@ def test_validate_checks_that_a_database_ledger_answers(
     assert PASSWORD.split("@")[0] not in out + err
     if case == "answers":
         assert code == 0 and "配置有效" in out
+        database = url.rsplit("/", 1)[1]
         tables = inspect(create_engine(postgres.url(database))).get_table_names()
         assert tables == []  # validate made no ledger there
     else:
