@@ -231,9 +231,18 @@ def test_connection_refused_then_the_robot_comes_back(
         assert len(back.robots[("wecom", WECOM_KEY)].messages) == 1
 
 
-def test_permanent_error_is_dead_with_the_robots_message(rig: Rig) -> None:
+def test_permanent_error_is_dead_with_the_robots_message(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     rig.robots.robots.pop(ROBOTS["wecom"])  # the robot was removed from the group: 93000
+    caplog.set_level(logging.ERROR, "reminders.delivery")
     report = rig.run(START)
+    # the log line names the robot once, then the robot's error
+    (line,) = [r.getMessage() for r in caplog.records if "(dead)" in r.getMessage()]
+    assert line == (
+        "wecom：3 条提醒放弃发送 (dead)：机器人返回错误 (robot error) 93000："
+        "invalid webhook url, hint: [x]"
+    )
     assert len(report.dead) == 3 and report.channels["wecom"].attempts == 1
     rows = rig.ledger.rows(status="dead")
     assert {r.last_code for r in rows} == {93000}

@@ -550,7 +550,9 @@ class Deliverer:
                 now,
             )
             outcome.dead.extend(dead)
-            logger.error("%s：%d 条提醒放弃发送 (dead)：%s", channel.name, len(dead), error.message)
+            logger.error(
+                "%s：%d 条提醒放弃发送 (dead)：%s", channel.name, len(dead), _cause(channel, error)
+            )
             unsent = [k for k in unsent if k not in dead]
         if unsent:
             await self._db(
@@ -569,7 +571,7 @@ class Deliverer:
                 channel.name,
                 len(unsent),
                 retry_in,
-                error.message,
+                _cause(channel, error),
             )
         return dead
 
@@ -631,7 +633,9 @@ class Deliverer:
                 )
                 if attempt == settings.attempts_per_run or delay > self.max_wait_in_run:
                     return exc
-                logger.info("%s：%s；%.1f 秒后重试 (retrying)", channel.name, exc.message, delay)
+                logger.info(
+                    "%s：%s；%.1f 秒后重试 (retrying)", channel.name, _cause(channel, exc), delay
+                )
                 await self.sleep(delay)
                 continue
             limiter.settle(stamp)
@@ -658,3 +662,9 @@ def _entry(delivery: Delivery) -> Entry:
         reminder.unit,
         reminder.instant,
     )
+
+
+def _cause(channel: Channel, error: DeliveryError) -> str:
+    """The error's words for a log line that already names the channel: the message
+    the ledger keeps starts with the channel's name too."""
+    return error.message.removeprefix(f"{channel.name}：")
