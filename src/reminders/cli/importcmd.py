@@ -113,9 +113,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     elif args.plan:
         target, new_plan = _plan_target(directory, args.plan, notes)
-        if new_plan and plan_year is None:
-            plan_year = args.year
         if new_plan:
+            plan_year = args.year if plan_year is None else plan_year
             notes.append(_year_note(plan_year))
     else:
         target = _default_target(directory)

@@ -48,10 +48,10 @@ _CN_DIGITS = {
 }
 # a number as written: 12, 十二, 二十五, 五 (never 十十 or 一二, which cn_number cannot read)
 _NUM = r"\d{1,2}|[一二两三四五六七八九]?十[一二三四五六七八九]?|[一二两三四五六七八九]"
-_MON = r"1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]"  # a month: never 两 (两月 = two months)
-_DAY = r"3[01]|[12]\d|0?[1-9]|[二三]?十[一二三四五六七八九]?|[一二三四五六七八九]"
+# a month: never 两 (两月 = two months); importer.words reads month headings with it too
+MONTH_WORDS = r"1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]"
 # 2014年, 一一年 (two digits: 2011, only before a month), 次年/明年 (the year after the plan year)
-_YEARS = r"(?:(\d{4})年|([〇零一二三四五六七八九]{2})年(?=(?:" + _MON + r")月)|(次年|明年))"
+_YEARS = r"(?:(\d{4})年|([〇零一二三四五六七八九]{2})年(?=(?:" + MONTH_WORDS + r")月)|(次年|明年))"
 
 _PERIODS: dict[str, Period] = {
     "半年": "half-year",
@@ -93,17 +93,18 @@ _DOT_DATE = re.compile(
 )
 _WEEK_OF_MONTH = re.compile(r"第([一二三四五1-5])个?(?:周|星期)")
 _WINDOW = re.compile(
-    rf"(?:(\d{{4}})年)?({_MON})月?份?(?:起?至|到|[-~～—–])(?:(\d{{4}})年)?({_MON})月份?"
+    rf"(?:(\d{{4}})年)?({MONTH_WORDS})月?份?(?:起?至|到|[-~～—–])(?:(\d{{4}})年)?({MONTH_WORDS})月份?"
     r"(?:底|末)?(?:之?前)?(?:完成)?"
 )
-_WINDOW_NO_DASH = re.compile(rf"(?:(\d{{4}})年)?({_MON})月({_MON})月份?")  # 2014年1月2月
+# 2014年1月2月
+_WINDOW_NO_DASH = re.compile(rf"(?:(\d{{4}})年)?({MONTH_WORDS})月({MONTH_WORDS})月份?")
 _MONTH_DEADLINE = re.compile(rf"(?:(\d{{4}})年)?({_NUM})月(?:底|末)(?:之?前)?(?:完成)?")
-_MONTH_BEFORE = re.compile(rf"(?:(\d{{4}})年)?({_MON})月份?(?:之前|以前|前)(?:完成)?")
+_MONTH_BEFORE = re.compile(rf"(?:(\d{{4}})年)?({MONTH_WORDS})月份?(?:之前|以前|前)(?:完成)?")
 _MONTH_DONE = re.compile(
-    rf"(?:(\d{{4}})年)?({_MON})月份?(?=完成|投入使用|建成|竣工|投用|上线|启用|交付)"
+    rf"(?:(\d{{4}})年)?({MONTH_WORDS})月份?(?=完成|投入使用|建成|竣工|投用|上线|启用|交付)"
 )
 _MONTH = re.compile(
-    rf"{_YEARS}?({_MON})月份?(?:(上旬|中旬|下旬|初)|第([一二三四五1-5])个?(?:周|星期))?(?:内)?"
+    rf"{_YEARS}?({MONTH_WORDS})月份?(?:(上旬|中旬|下旬|初)|第([一二三四五1-5])个?(?:周|星期))?(?:内)?"
 )
 _TEN_DAYS = {"上旬": 10, "初": 10, "中旬": 20}
 _YEAR_END = re.compile(r"(?:(\d{4})年|年)(?:底|末|内)(?:之?前)?(?:完成)?")

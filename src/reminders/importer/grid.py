@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping as MappingType
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.grammar import Vocabulary, read_phrases
 from .columns import ColumnsError, Mapping, full_width, header_row, header_rows, map_columns
@@ -406,22 +406,13 @@ class _Reader:
 
 def _item(entry: Entry, number: int | None, text: str, row_group: int | None) -> Entry:
     units, rest = _units_note(squash(text)) or (entry.units, squash(text))
-    return Entry(
-        line=entry.line,
-        path=entry.path,
-        path_numbers=entry.path_numbers,
-        section=entry.section,
-        measure=entry.measure,
-        measure_no=entry.measure_no,
+    return replace(
+        entry,
         number=number,
         text=rest,
         units=units or entry.units,
-        partners=entry.partners,
-        leader=entry.leader,
-        time_limit=entry.time_limit,
         notes=list(entry.notes),
         row_group=row_group,
-        row_number=entry.row_number,
     )
 
 

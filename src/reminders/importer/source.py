@@ -28,6 +28,7 @@ from .grid import Parsed, parse_grid
 from .notice import read_notice
 from .package import Package, PackageError, open_package
 from .rows import Row
+from .sheet import read_csv
 from .textable import Grid, TableFormatError, flatten
 
 
@@ -129,8 +130,6 @@ def _parse(path: Path, kind: str | Package, raw: bytes, options: ReadOptions) ->
         return _package(path, kind, options)
     decoded = decode(raw)
     if kind == "csv":
-        from .sheet import read_csv
-
         try:
             grid = read_csv(decoded.text)
         except csv.Error as exc:
@@ -211,8 +210,6 @@ def _body(path: Path, kind: str, body: Body, options: ReadOptions) -> Table:
 def _as_sheet(decoded: Decoded) -> Grid | None:
     """Text as CSV/TSV if one line holds the whole header (Word text never does). Only
     the rows a header is looked for in are read to decide; then the whole, bounded."""
-    from .sheet import read_csv
-
     try:
         head = read_csv(decoded.text, HEADER_SCAN_ROWS)
     except (csv.Error, TableFormatError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..core.grammar import cn_number
+from ..core.grammar import MONTH_WORDS, cn_number
 
 # -- header vocabulary, matched after removing spaces and line breaks ------------------
 
@@ -101,21 +101,17 @@ def cn_int(text: str) -> int:
     return cn_number(text)
 
 
-_MONTH_WORDS = r"1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]"
-MONTH_HEADING = re.compile(
-    rf"^(?:\d{{4}}年|[〇零一二三四五六七八九]{{2}}年|次年|明年)?(?:{_MONTH_WORDS})月份?$"
+_MONTH_HEADING = re.compile(
+    rf"(\d{{4}}年|[〇零一二三四五六七八九]{{2}}年|次年|明年)?({MONTH_WORDS})月份?"
 )
-_MONTH_NUMBER = re.compile(rf"({_MONTH_WORDS})月")
-_HAS_YEAR = re.compile(r"\d{4}年|[〇零一二三四五六七八九]{2}年|次年|明年")
 
 
 def month_of(heading: str) -> tuple[int, bool] | None:
     """(month, names a year) of a month heading such as 九月份 or 一一年一月, else None."""
-    text = key(heading)
-    if not MONTH_HEADING.match(text):
+    found = _MONTH_HEADING.fullmatch(key(heading))
+    if found is None:
         return None
-    found = _MONTH_NUMBER.findall(text)
-    return cn_number(found[-1]), bool(_HAS_YEAR.search(text))
+    return cn_number(found[2]), found[1] is not None
 
 
 # -- units and people -----------------------------------------------------------------
