@@ -50,6 +50,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..closedloop.links import link_base
 from ..closedloop.loop import Loop
 from ..closedloop.state import ACTION_LABELS, ACTIONS, STATE_LABELS, Action
 from ..core.model import Settings
@@ -752,7 +753,7 @@ class Console:
                 request, 400, "日期无效", "结束日期须不早于开始日期，且跨度不超过 800 天。", account
             )
         units = account.visible(self.loop.plan.unit_names())
-        base = self.settings.loop.base_url or self.settings.feeds.base_url
+        base = link_base(self.settings)
         data = await asyncio.to_thread(export, self.loop, now, start, end, units, base)
         await asyncio.to_thread(release_free_memory)  # the workbook's tens of MB
         name = f"安全生产台账_{start}_{end}.xlsx"
@@ -812,7 +813,7 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
     """The console as one ASGI app (paths `/` and `/console/…`)."""
     console = Console(deps)
     settings = deps.loop.plan.settings
-    public = settings.loop.base_url or settings.feeds.base_url or ""
+    public = link_base(settings) or ""
     g = console.guard
     routes = [
         Route("/", console.root),
