@@ -546,7 +546,7 @@ class Console:
         if action not in ACTIONS:
             raise FormError("请选择操作：完成、撤销或免办。")
         act: Action = action
-        by = _text(form.get("by"), 50) or account.name
+        actor = _actor(form, account)
         note = _text(form.get("note"), TEXT_LIMIT)
         link = _text(form.get("link"), 500)
         if act == "waive" and not note:
@@ -560,7 +560,6 @@ class Console:
             if act != "done":
                 raise FormError("只有“完成”可以附佐证材料。")
             data, kind = await self._read_upload(upload)
-        actor = by if by == account.name else f"{by}（{account.name}）"
         evidence = self.deps.evidence
         saved = None
         if data is not None and isinstance(upload, UploadFile):
@@ -648,8 +647,7 @@ class Console:
             members = await asyncio.to_thread(self.loop.group, group_id, now)
             if not members:
                 return await self.message(request, 404, "自查不存在", "找不到这次自查。", account)
-            by = _text(form.get("by"), 50) or account.name
-            actor = by if by == account.name else f"{by}（{account.name}）"
+            actor = _actor(form, account)
             outcomes = await asyncio.to_thread(
                 self.loop.close_group,
                 [m.occurrence for m in members],
@@ -800,6 +798,12 @@ class Console:
 def external_parts(evidence: str | None) -> list[str]:
     """The parts of an evidence text that are not this console's own files."""
     return [p for p in (evidence or "").split() if not p.startswith(f"{PREFIX}/evidence/")]
+
+
+def _actor(form: FormData, account: Account) -> str:
+    """Who acted: the name the form gives, with the signed-in account's beside it."""
+    by = _text(form.get("by"), 50) or account.name
+    return by if by == account.name else f"{by}（{account.name}）"
 
 
 def _text(value: object, limit: int) -> str | None:
