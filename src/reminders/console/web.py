@@ -61,16 +61,13 @@ from . import views
 from .accounts import Account, Accounts, LinkRefused
 from .auth import LoginThrottle, csrf_ok, new_csrf
 from .board import STATUS_LABELS, span_label
-from .evidence import ACCEPT, KINDS_TEXT, EvidenceStore, Refused, content_type
+from .evidence import ACCEPT, KINDS_TEXT, SNIFF_BYTES, EvidenceStore, Refused, content_type
 from .health import channel_health
 
 log = logging.getLogger("reminders.console")
 
 PREFIX = "/console"
 COOKIE = "reminders_console"
-FORM_SLACK = CONSOLE_UPLOAD_SLACK_BYTES  # the form's other fields and framing, beyond the file
-FORM_LIMIT = CONSOLE_FORM_MAX_BYTES  # any request body but an upload
-TEXT_LIMIT = CONSOLE_NOTE_MAX_CHARS
 _LINK = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 _LINKABLE = re.compile(r"^(https?://|/console/evidence/[0-9a-f]{32}$)")
 _STATIC = Path(__file__).parent / "static"
@@ -244,7 +241,7 @@ class Console:
     def body_cap(self) -> int:
         """The hard limit of an upload request: past the limit, a body this small is still
         read (and dropped) so the browser shows the answer; a larger one is cut off."""
-        return 2 * self._max_upload + FORM_SLACK
+        return 2 * self._max_upload + CONSOLE_UPLOAD_SLACK_BYTES
 
     def _local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if moment is None:
@@ -324,7 +321,7 @@ class Console:
         return endpoint
 
     async def _post(self, request: Request, account: Account, handler: Handler) -> Response:
-        limit = self.max_upload() + FORM_SLACK
+        limit = self.max_upload() + CONSOLE_UPLOAD_SLACK_BYTES
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             async for _ in request.stream():  # dropped: a browser shows no answer mid-upload
@@ -547,7 +544,7 @@ class Console:
             raise FormError("请选择操作：完成、撤销或免办。")
         act: Action = action
         actor = _actor(form, account)
-        note = _text(form.get("note"), TEXT_LIMIT)
+        note = _text(form.get("note"), CONSOLE_NOTE_MAX_CHARS)
         link = _text(form.get("link"), 500)
         if act == "waive" and not note:
             raise FormError("免办须写明理由（说明）。")
@@ -629,7 +626,7 @@ class Console:
         if not data:
             raise FormError(f"文件“{upload.filename}”是空的，未保存。")
         try:
-            kind = content_type(upload.filename or "", data[:16])
+            kind = content_type(upload.filename or "", data[:SNIFF_BYTES])
         except Refused as exc:
             raise FormError(str(exc), 415) from None
         return data, kind
@@ -653,7 +650,7 @@ class Console:
                 [m.occurrence for m in members],
                 now,
                 by=actor,
-                note=_text(form.get("note"), TEXT_LIMIT),
+                note=_text(form.get("note"), CONSOLE_NOTE_MAX_CHARS),
                 via="console",
             )
             closed = sum(1 for _, out in outcomes if out.changed)
@@ -858,5 +855,5 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
         routes=routes,
         middleware=middleware,
         exception_handlers=handlers,
-        max_body_size=FORM_LIMIT,
+        max_body_size=CONSOLE_FORM_MAX_BYTES,
     )
