@@ -266,6 +266,7 @@ def _write_workbook(
     args: argparse.Namespace, config: Config, loop: Loop, now: datetime, start: date, end: date
 ) -> None:
     from ..atomic import write_atomic
+    from ..closedloop.links import link_base
     from ..console.export import export
 
     target = Path(args.xlsx)
@@ -273,8 +274,7 @@ def _write_workbook(
         raise ConfigError(
             [Problem("文件已存在，加 --force 覆盖 (file exists; --force)", str(target))]
         )
-    settings = config.settings
-    base = settings.loop.base_url or settings.feeds.base_url
+    base = link_base(config.settings)
     data = export(loop, now, start, end, config.plan.unit_names(), base)
     try:
         write_atomic(target, data)

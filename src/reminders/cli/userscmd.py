@@ -202,6 +202,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_link(args: argparse.Namespace) -> int:
+    from ..closedloop.links import link_base
+
     config, accounts = _accounts(args, writes=True)
     assert accounts is not None
     settings = config.settings
@@ -210,7 +212,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise ConfigError(
             [Problem("有效期须在 1 分钟到 7 天之间 (expiry)", field="--minutes", value=minutes)]
         )
-    base = args.base_url or settings.loop.base_url or settings.feeds.base_url
+    base = args.base_url or link_base(settings)
     if base is None:
         base = f"http://{settings.feeds.listen}"
         print(f"注意：未设置 loop.base_url，链接使用监听地址 {base}", file=sys.stderr)

@@ -74,10 +74,7 @@ def between(
     with them the retired plans' occurrences whose ids are in `closed` (their history:
     what was done or waived before they were retired)."""
     start = max(start, plan.start)
-    if end < start:
-        return []
-    found = expand(plan, Window(start, end), units)
-    found += _closed_history(plan, Window(start, end), units, closed)
+    found = each_between(plan, start, end, units, closed)
     return sorted((o for o in found if start <= o.due <= end), key=lambda o: (o.due, o.unit, o.id))
 
 

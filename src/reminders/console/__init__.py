@@ -21,32 +21,6 @@ if TYPE_CHECKING:
     from ..closedloop.loop import Loop
 
 
-def make_console(
-    loop: Loop,
-    engine: Engine,
-    state_dir: Path,
-    action_key: bytes,
-    clock: Callable[[], datetime],
-    on_change: Callable[[], None] | None = None,
-) -> ASGIApp:
-    """The console's ASGI app over the service's loop and ledger, built now."""
-    from .accounts import Accounts
-    from .auth import console_secret
-    from .evidence import EvidenceStore
-    from .web import ConsoleDeps, console_app
-
-    secret = console_secret(action_key)
-    deps = ConsoleDeps(
-        loop=loop,
-        accounts=Accounts(engine, secret),
-        evidence=EvidenceStore(engine, state_dir),
-        engine=engine,
-        clock=clock,
-        on_change=on_change,
-    )
-    return console_app(deps, secret)
-
-
 class LazyConsole:
     """An ASGI app that makes the console on its first request (in a worker thread)."""
 
@@ -73,5 +47,24 @@ def build_console(
     clock: Callable[[], datetime],
     on_change: Callable[[], None] | None = None,
 ) -> ASGIApp:
-    """The console for the service: made when it is first asked for."""
-    return LazyConsole(lambda: make_console(loop, engine, state_dir, action_key, clock, on_change))
+    """The console for the service over its loop and ledger: made when it is first
+    asked for."""
+
+    def make() -> ASGIApp:
+        from .accounts import Accounts
+        from .auth import console_secret
+        from .evidence import EvidenceStore
+        from .web import ConsoleDeps, console_app
+
+        secret = console_secret(action_key)
+        deps = ConsoleDeps(
+            loop=loop,
+            accounts=Accounts(engine, secret),
+            evidence=EvidenceStore(engine, state_dir),
+            engine=engine,
+            clock=clock,
+            on_change=on_change,
+        )
+        return console_app(deps, secret)
+
+    return LazyConsole(make)

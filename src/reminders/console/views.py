@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from ..closedloop import lookup
+from ..closedloop.links import link_base
 from ..closedloop.loop import OVERDUE_REACH, Listed, Loop
 from ..closedloop.state import Change, Closure
 from ..core.occurrence import Occurrence, review_group
@@ -147,7 +148,7 @@ def warnings(loop: Loop, now: datetime) -> list[str]:
     plan = loop.plan
     settings = plan.settings
     out = [str(p) for p in plan.warnings]
-    if settings.loop.base_url is None and settings.feeds.base_url is None:
+    if link_base(settings) is None:
         out.append(
             "未设置 loop.base_url（或 feeds.base_url）：提醒消息中的办结链接指向本机监听地址，"
             "手机可能打不开 (settings.yaml)"

@@ -50,6 +50,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..closedloop.links import link_base
 from ..closedloop.loop import Loop
 from ..closedloop.state import ACTION_LABELS, ACTIONS, STATE_LABELS, Action
 from ..core.model import Settings
@@ -60,16 +61,13 @@ from . import views
 from .accounts import Account, Accounts, LinkRefused
 from .auth import LoginThrottle, csrf_ok, new_csrf
 from .board import STATUS_LABELS, span_label
-from .evidence import ACCEPT, KINDS_TEXT, EvidenceStore, Refused, content_type
+from .evidence import ACCEPT, KINDS_TEXT, SNIFF_BYTES, EvidenceStore, Refused, content_type
 from .health import channel_health
 
 log = logging.getLogger("reminders.console")
 
 PREFIX = "/console"
 COOKIE = "reminders_console"
-FORM_SLACK = CONSOLE_UPLOAD_SLACK_BYTES  # the form's other fields and framing, beyond the file
-FORM_LIMIT = CONSOLE_FORM_MAX_BYTES  # any request body but an upload
-TEXT_LIMIT = CONSOLE_NOTE_MAX_CHARS
 _LINK = re.compile(r"^https?://[^\s<>\"']{3,500}$")
 _LINKABLE = re.compile(r"^(https?://|/console/evidence/[0-9a-f]{32}$)")
 _STATIC = Path(__file__).parent / "static"
@@ -243,7 +241,7 @@ class Console:
     def body_cap(self) -> int:
         """The hard limit of an upload request: past the limit, a body this small is still
         read (and dropped) so the browser shows the answer; a larger one is cut off."""
-        return 2 * self._max_upload + FORM_SLACK
+        return 2 * self._max_upload + CONSOLE_UPLOAD_SLACK_BYTES
 
     def _local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         if moment is None:
@@ -323,7 +321,7 @@ class Console:
         return endpoint
 
     async def _post(self, request: Request, account: Account, handler: Handler) -> Response:
-        limit = self.max_upload() + FORM_SLACK
+        limit = self.max_upload() + CONSOLE_UPLOAD_SLACK_BYTES
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             async for _ in request.stream():  # dropped: a browser shows no answer mid-upload
@@ -545,8 +543,8 @@ class Console:
         if action not in ACTIONS:
             raise FormError("请选择操作：完成、撤销或免办。")
         act: Action = action
-        by = _text(form.get("by"), 50) or account.name
-        note = _text(form.get("note"), TEXT_LIMIT)
+        actor = _actor(form, account)
+        note = _text(form.get("note"), CONSOLE_NOTE_MAX_CHARS)
         link = _text(form.get("link"), 500)
         if act == "waive" and not note:
             raise FormError("免办须写明理由（说明）。")
@@ -559,7 +557,6 @@ class Console:
             if act != "done":
                 raise FormError("只有“完成”可以附佐证材料。")
             data, kind = await self._read_upload(upload)
-        actor = by if by == account.name else f"{by}（{account.name}）"
         evidence = self.deps.evidence
         saved = None
         if data is not None and isinstance(upload, UploadFile):
@@ -629,7 +626,7 @@ class Console:
         if not data:
             raise FormError(f"文件“{upload.filename}”是空的，未保存。")
         try:
-            kind = content_type(upload.filename or "", data[:16])
+            kind = content_type(upload.filename or "", data[:SNIFF_BYTES])
         except Refused as exc:
             raise FormError(str(exc), 415) from None
         return data, kind
@@ -647,14 +644,13 @@ class Console:
             members = await asyncio.to_thread(self.loop.group, group_id, now)
             if not members:
                 return await self.message(request, 404, "自查不存在", "找不到这次自查。", account)
-            by = _text(form.get("by"), 50) or account.name
-            actor = by if by == account.name else f"{by}（{account.name}）"
+            actor = _actor(form, account)
             outcomes = await asyncio.to_thread(
                 self.loop.close_group,
                 [m.occurrence for m in members],
                 now,
                 by=actor,
-                note=_text(form.get("note"), TEXT_LIMIT),
+                note=_text(form.get("note"), CONSOLE_NOTE_MAX_CHARS),
                 via="console",
             )
             closed = sum(1 for _, out in outcomes if out.changed)
@@ -752,7 +748,7 @@ class Console:
                 request, 400, "日期无效", "结束日期须不早于开始日期，且跨度不超过 800 天。", account
             )
         units = account.visible(self.loop.plan.unit_names())
-        base = self.settings.loop.base_url or self.settings.feeds.base_url
+        base = link_base(self.settings)
         data = await asyncio.to_thread(export, self.loop, now, start, end, units, base)
         await asyncio.to_thread(release_free_memory)  # the workbook's tens of MB
         name = f"安全生产台账_{start}_{end}.xlsx"
@@ -801,6 +797,12 @@ def external_parts(evidence: str | None) -> list[str]:
     return [p for p in (evidence or "").split() if not p.startswith(f"{PREFIX}/evidence/")]
 
 
+def _actor(form: FormData, account: Account) -> str:
+    """Who acted: the name the form gives, with the signed-in account's beside it."""
+    by = _text(form.get("by"), 50) or account.name
+    return by if by == account.name else f"{by}（{account.name}）"
+
+
 def _text(value: object, limit: int) -> str | None:
     if not isinstance(value, str):
         return None
@@ -812,7 +814,7 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
     """The console as one ASGI app (paths `/` and `/console/…`)."""
     console = Console(deps)
     settings = deps.loop.plan.settings
-    public = settings.loop.base_url or settings.feeds.base_url or ""
+    public = link_base(settings) or ""
     g = console.guard
     routes = [
         Route("/", console.root),
@@ -853,5 +855,5 @@ def console_app(deps: ConsoleDeps, secret: str) -> ASGIApp:
         routes=routes,
         middleware=middleware,
         exception_handlers=handlers,
-        max_body_size=FORM_LIMIT,
+        max_body_size=CONSOLE_FORM_MAX_BYTES,
     )
