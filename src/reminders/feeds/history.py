@@ -28,7 +28,7 @@ from typing import Any
 
 from ..core.occurrence import unit_of_id
 from ..exceptions import ConfigError, Problem
-from ..statedir import ensure_private_dir, read_private
+from ..statedir import ensure_private_dir, private_file, read_private
 from .specs import slug_for
 
 log = logging.getLogger("reminders.feeds")
@@ -54,11 +54,22 @@ class Stamp:
     changed: datetime
     due: date
 
+    @classmethod
+    def parse(cls, digest: Any, sequence: Any, changed: str, due: str) -> Stamp:
+        """A stamp as stored (JSON or SQLite): times and dates in ISO form."""
+        return cls(
+            str(digest), int(sequence), datetime.fromisoformat(changed), date.fromisoformat(due)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FeedStamp:
     etag: str
     changed: datetime
+
+    @classmethod
+    def parse(cls, etag: Any, changed: str) -> FeedStamp:
+        return cls(str(etag), datetime.fromisoformat(changed))
 
 
 def _second(moment: datetime) -> datetime:
@@ -116,12 +127,10 @@ class FeedHistory:
     def from_json(cls, data: dict[str, Any]) -> FeedHistory:
         history = cls()
         for uid, (digest, seq, changed, due) in data["events"].items():
-            history.events[uid] = Stamp(
-                str(digest), int(seq), datetime.fromisoformat(changed), date.fromisoformat(due)
-            )
+            history.events[uid] = Stamp.parse(digest, seq, changed, due)
         if data.get("feed") is not None:
             etag, changed = data["feed"]
-            history.stamp_of_feed = FeedStamp(str(etag), datetime.fromisoformat(changed))
+            history.stamp_of_feed = FeedStamp.parse(etag, changed)
         return history
 
 
@@ -186,12 +195,10 @@ class History:
             feed = self._db.execute(
                 "SELECT etag, changed FROM feeds WHERE feed = ?", (slug,)
             ).fetchone()
-        for uid, digest, sequence, changed, due in rows:
-            history.events[uid] = Stamp(
-                digest, sequence, datetime.fromisoformat(changed), date.fromisoformat(due)
-            )
+        for uid, *stored in rows:
+            history.events[uid] = Stamp.parse(*stored)
         if feed is not None:
-            history.stamp_of_feed = FeedStamp(feed[0], datetime.fromisoformat(feed[1]))
+            history.stamp_of_feed = FeedStamp.parse(*feed)
         return history
 
     def _write(self, slug: str, history: FeedHistory) -> None:
@@ -271,9 +278,8 @@ class History:
     @classmethod
     def load(cls, state_dir: Path) -> History:
         """The history in the state directory (made if missing, the version 1 file moved in)."""
-        path = ensure_private_dir(state_dir / HISTORY_FILE.parent) / HISTORY_FILE.name
-        path.touch(0o600)  # SQLite gives its -wal and -shm files the database file's mode
-        path.chmod(0o600)
+        # made 0600 first: SQLite gives its -wal and -shm files the database file's mode
+        path = private_file(ensure_private_dir(state_dir / HISTORY_FILE.parent) / HISTORY_FILE.name)
         history = cls(path)
         legacy = state_dir / LEGACY_FILE
         try:
@@ -313,12 +319,10 @@ def _split_legacy(raw: bytes, where: str) -> dict[str, FeedHistory]:
             if unit is None:
                 continue
             feed = feeds.setdefault(slug_for(unit), FeedHistory())
-            feed.events[uid] = Stamp(
-                str(digest), int(seq), datetime.fromisoformat(changed), date.fromisoformat(due)
-            )
+            feed.events[uid] = Stamp.parse(digest, seq, changed, due)
         for slug, (etag, changed) in data["feeds"].items():
             feed = feeds.setdefault(slug, FeedHistory())
-            feed.stamp_of_feed = FeedStamp(str(etag), datetime.fromisoformat(changed))
+            feed.stamp_of_feed = FeedStamp.parse(etag, changed)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise _damaged(where, exc) from None
     return feeds

@@ -147,19 +147,43 @@ def render_event(
 ) -> EventBody:
     """The body of one VEVENT (without BEGIN/END, SEQUENCE and DTSTAMP)."""
     mark = mark_of(completed)
+    return _occurrence_body(
+        occurrence.id,
+        (occurrence.unit, ""),
+        occurrence,
+        duty,
+        mark,
+        (_mark_line(mark), f"本单位：{occurrence.unit}"),
+        settings,
+        calendar,
+    )
+
+
+def _occurrence_body(
+    event_id: str,
+    who: tuple[str, str],
+    occurrence: Occurrence,
+    duty: Duty,
+    mark: tuple[str, str] | None,
+    state: tuple[Sequence[str], str],
+    settings: Settings,
+    calendar: WorkCalendar,
+) -> EventBody:
+    """One duty occurrence's event, a unit's or a group's. `who`: (whose, progress
+    suffix) for the summary; `state`: (where it stands, scope) for the description."""
+    whose, progress = who
+    lines, scope = state
     due = occurrence.due
     kind = KIND_LABELS[occurrence.kind]
-    summary = f"【{kind}】{occurrence.unit}：{occurrence.title}（{occurrence.label}）"
+    summary = f"【{kind}】{whose}：{occurrence.title}（{occurrence.label}）{progress}"
     offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
     quiet = mark is not None or not occurrence.tracked
     return _body(
-        occurrence.id,
+        event_id,
         min(occurrence.start or due, due),
         due,
         _marked(summary, mark, occurrence.tracked),
-        _description(
-            occurrence, duty, _mark_line(mark), f"本单位：{occurrence.unit}", mark is not None
-        ),
+        _description(occurrence, duty, lines, scope, mark is not None),
         [c for c in (duty.section, kind) if c],
         _status(occurrence.provisional, mark),
         None if quiet else offsets,
@@ -312,22 +336,13 @@ def render_group_event(
 ) -> EventBody:
     """One event for one occurrence of a duty across a group's units (any unit's
     occurrence gives the dates and labels): how many have done it, who has not."""
-    mark = count.mark()
-    due = occurrence.due
-    kind = KIND_LABELS[occurrence.kind]
-    summary = f"【{kind}】{who}：{occurrence.title}（{occurrence.label}）{count.progress()}"
-    offsets = tuple(duty.lead_times if duty.lead_times is not None else settings.lead_times)
-    quiet = mark is not None or not occurrence.tracked
-    scope = f"本日历汇总{count.total}个单位"
-    return _body(
+    return _occurrence_body(
         event_id,
-        min(occurrence.start or due, due),
-        due,
-        _marked(summary, mark, occurrence.tracked),
-        _description(occurrence, duty, count.lines(), scope, mark is not None),
-        [c for c in (duty.section, kind) if c],
-        _status(occurrence.provisional, mark),
-        None if quiet else offsets,
+        (who, count.progress()),
+        occurrence,
+        duty,
+        count.mark(),
+        (count.lines(), f"本日历汇总{count.total}个单位"),
         settings,
         calendar,
     )

@@ -154,14 +154,7 @@ class Ledger:
     def open(cls, url: str, owner: str | None = None, now: datetime | None = None) -> Ledger:
         """Errors are ConfigErrors that never show the URL's password (nor the URL
         itself when it cannot be parsed)."""
-        try:
-            engine = create_engine(url)
-        except NoSuchModuleError as exc:
-            raise _open_error(str(exc)) from None
-        except ImportError as exc:
-            raise _open_error(f"its database driver is not installed ({exc})") from None
-        except (SQLAlchemyError, ValueError) as exc:
-            raise _open_error(type(exc).__name__) from None
+        engine = _engine(url)
         if engine.dialect.name == "sqlite":
             _sqlite_setup(engine)
             database = engine.url.database
@@ -171,30 +164,19 @@ class Ledger:
             return cls(engine, owner, now)
         except SQLAlchemyError as exc:
             engine.dispose()
-            where = engine.url.render_as_string(hide_password=True)
-            raise _open_error(_redacted(_reason(exc), engine.url.password), where) from None
+            raise _failed(engine, exc) from None
 
     @staticmethod
     def check_reachable(url: str, timeout: int = 5) -> None:
         """Connect to a database ledger and ask it `SELECT 1`, changing nothing (no
         migration): what `validate` checks for a PostgreSQL `ledger_url`. Errors as
         `open`'s, the password never shown."""
-        try:
-            postgres = make_url(url).get_backend_name() == "postgresql"
-            arguments = {"connect_timeout": timeout} if postgres else {}
-            engine = create_engine(url, connect_args=arguments)
-        except NoSuchModuleError as exc:
-            raise _open_error(str(exc)) from None
-        except ImportError as exc:
-            raise _open_error(f"its database driver is not installed ({exc})") from None
-        except (SQLAlchemyError, ValueError, TypeError) as exc:
-            raise _open_error(type(exc).__name__) from None
+        engine = _engine(url, timeout)
         try:
             with engine.connect() as conn:
                 conn.execute(select(1))
         except SQLAlchemyError as exc:
-            where = engine.url.render_as_string(hide_password=True)
-            raise _open_error(_redacted(_reason(exc), engine.url.password), where) from None
+            raise _failed(engine, exc) from None
         finally:
             engine.dispose()
 
@@ -549,6 +531,26 @@ def _int32(code: int | None) -> int | None:
 def _lease_expired(now: datetime) -> ColumnElement[bool]:
     """A claim whose sender stopped renewing it (crashed or stuck): free to take over."""
     return and_(deliveries.c.status == "claimed", deliveries.c.lease_until < now)
+
+
+def _engine(url: str, timeout: int | None = None) -> Engine:
+    """The engine for `url` (PostgreSQL connections given up after `timeout` seconds);
+    a URL that cannot be used is a ConfigError that does not show it."""
+    try:
+        postgres = timeout is not None and make_url(url).get_backend_name() == "postgresql"
+        return create_engine(url, connect_args={"connect_timeout": timeout} if postgres else {})
+    except NoSuchModuleError as exc:
+        raise _open_error(str(exc)) from None
+    except ImportError as exc:
+        raise _open_error(f"its database driver is not installed ({exc})") from None
+    except (SQLAlchemyError, ValueError, TypeError) as exc:
+        raise _open_error(type(exc).__name__) from None
+
+
+def _failed(engine: Engine, exc: SQLAlchemyError) -> ConfigError:
+    """The database's refusal, naming where (the password never shown)."""
+    where = engine.url.render_as_string(hide_password=True)
+    return _open_error(_redacted(_reason(exc), engine.url.password), where)
 
 
 def _private_sqlite_files(database: Path) -> None:
