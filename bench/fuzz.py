@@ -22,8 +22,6 @@ command; its peak RSS is the whole process's). Exit status 1 when a case failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import sys
 import tempfile
 import time
@@ -32,9 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import fuzz_config, fuzz_import
-from tests.conftest import SHIPPED_CONFIG
 from tests.fuzzing import (
     CLASSES,
+    MEGABYTES,
+    SECONDS,
     TARGETS,
     describe_failures,
     run_class,
@@ -42,9 +41,9 @@ from tests.fuzzing import (
     run_forked,
     table,
 )
+from tests.test_fuzz_config import warm_config
 from tests.test_fuzz_import import warm_import
 
-from reminders.cli.main import main as cli
 from reminders.core.grammar import Vocabulary, read_phrases
 
 PHRASE_CASES = (  # issue 16: a time cell of 每月 × 10,000, a task cell of 加密 × 20,000
@@ -84,16 +83,14 @@ def main() -> int:
     parser.add_argument("--target", default="config", choices=sorted(set(TARGETS.values())))
     parser.add_argument("--only", nargs="*", choices=sorted(CLASSES), default=None)
     parser.add_argument("--exec", action="store_true", help="run the reminders script itself")
-    parser.add_argument("--seconds", type=float, default=5.0, help="CPU budget per command")
-    parser.add_argument("--megabytes", type=float, default=300.0)
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="CPU budget per command")
+    parser.add_argument("--megabytes", type=float, default=MEGABYTES)
     args = parser.parse_args()
     assert fuzz_config.FILES and fuzz_import.FORMATS
     classes = args.only or sorted(c for c, target in TARGETS.items() if target == args.target)
     runner = run_exec if args.exec else run_forked
     if not args.exec:  # import what the commands import lazily before forking
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            cli(["--config", str(SHIPPED_CONFIG), "validate"])
-            cli(["--config", str(SHIPPED_CONFIG), "agenda", "--json"])
+        warm_config()
         with tempfile.TemporaryDirectory() as warm:
             warm_import(Path(warm))
     mode = "exec" if args.exec else "fork"

@@ -150,10 +150,8 @@ def special_file(rng: Random) -> Case:
         path.unlink()
         if kind == "fifo":
             os.mkfifo(path)
-        elif kind == "dev-zero":
-            path.symlink_to("/dev/zero")
-        elif kind == "dev-urandom":
-            path.symlink_to("/dev/urandom")
+        elif kind.startswith("dev-"):
+            path.symlink_to("/dev/" + kind.removeprefix("dev-"))
         elif kind == "directory":
             path.mkdir()
         elif kind == "dangling":

@@ -208,7 +208,7 @@ def run_forked(argv: list[str], seconds: float = SECONDS, megabytes: float = MEG
             finally:
                 os._exit(code)
         os.close(report_w)
-        status, elapsed, cpu, _ = _wait4(pid, started, seconds)  # RSS: measured in the child
+        status, elapsed, cpu = _wait4(pid, started, seconds)  # RSS: measured in the child
         peak_kb = os.read(report_r, 64).decode() or "0"
         os.close(report_r)
         return Outcome(argv, status, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
@@ -248,14 +248,14 @@ def run_exec(argv: list[str], seconds: float = SECONDS, megabytes: float = MEGAB
             finally:
                 os._exit(127)
         os.close(report_w)
-        code, elapsed, cpu, _ = _wait4(pid, started, seconds)
+        code, elapsed, cpu = _wait4(pid, started, seconds)
         peak_kb = os.read(report_r, 64).decode() or "0"
         os.close(report_r)
         return Outcome(argv, code, cpu, elapsed, int(peak_kb) / 1024, _text(out), _text(err))
 
 
-def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float, float, float]:
-    """(exit code or None when killed, wall seconds, CPU seconds, peak RSS in MB)."""
+def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float, float]:
+    """(exit code or None when killed, wall seconds, CPU seconds)."""
     delay = 0.002
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
@@ -263,10 +263,9 @@ def _wait4(pid: int, started: float, seconds: float) -> tuple[int | None, float,
         if not done and elapsed > seconds * WALL_FACTOR:
             os.kill(pid, signal.SIGKILL)
             _, status, usage = os.wait4(pid, 0)
-            return None, elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+            return None, elapsed, usage.ru_utime + usage.ru_stime
         if done:
-            cpu = usage.ru_utime + usage.ru_stime
-            return os.waitstatus_to_exitcode(status), elapsed, cpu, usage.ru_maxrss / 1024
+            return os.waitstatus_to_exitcode(status), elapsed, usage.ru_utime + usage.ru_stime
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -279,9 +278,7 @@ def _text(file: IO[bytes]) -> str:
 # -- judging -----------------------------------------------------------------------
 
 
-def judge(
-    case: Case, plan: Plan, outcomes: Sequence[Outcome], seconds: float, megabytes: float
-) -> list[str]:
+def judge(plan: Plan, outcomes: Sequence[Outcome], seconds: float, megabytes: float) -> list[str]:
     """What went wrong, in one line each; empty when the case held."""
     failures = []
     for outcome in outcomes:
@@ -344,7 +341,7 @@ def run_case(
         except Exception as exc:  # a bug in the generator, not in the program
             return Verdict(case, [], [f"could not build the case: {exc!r}"])
         outcomes = [runner(argv, seconds, megabytes) for argv in plan.commands]
-        return Verdict(case, outcomes, judge(case, plan, outcomes, seconds, megabytes))
+        return Verdict(case, outcomes, judge(plan, outcomes, seconds, megabytes))
 
 
 def run_class(

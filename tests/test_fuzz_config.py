@@ -27,12 +27,16 @@ CONFIG_CLASSES = sorted(name for name, target in TARGETS.items() if target == "c
 assert fuzz_config.FILES and CONFIG_CLASSES
 
 
-@pytest.fixture(scope="module")
-def warm() -> None:
-    """Import what the commands import lazily, once, before the children are forked."""
+def warm_config() -> None:
+    """Import what the commands import lazily, before the children are forked."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         assert main(["--config", str(SHIPPED_CONFIG), "validate"]) == 0
         assert main(["--config", str(SHIPPED_CONFIG), "agenda", "--json"]) == 0
+
+
+@pytest.fixture(scope="module")
+def warm() -> None:
+    warm_config()
 
 
 @pytest.mark.parametrize("cls", CONFIG_CLASSES)

@@ -54,9 +54,6 @@ TEXT_MAX_CHARS = 4000
 PHRASE_MAX_CHARS = 200
 """A time-limit cell, a rule's phrase, an `rrule:`, a deadline and other short codes."""
 
-SETTING_MAX_CHARS = 2000
-"""URLs, templates and the other free-form strings in settings and channels."""
-
 DUTY_ID_MAX_LEVELS = 4
 """Numeric levels of a duty id: `1.2.3.4` at most."""
 

@@ -139,6 +139,5 @@ def read_private(path: Path, limit: int = SECRET_FILE_MAX_BYTES) -> bytes:
     """The file's bytes (a regular file of at most `limit` bytes, else ConfigError;
     FileNotFoundError when missing); a file others could read is first made
     owner-only (0600)."""
-    os.stat(path)  # FileNotFoundError when missing
-    _make_private(path, PRIVATE_FILE)
+    _make_private(path, PRIVATE_FILE)  # a missing file: nothing to do, the read says so
     return read_user_file(path, limit, missing_ok=True)
