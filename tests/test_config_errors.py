@@ -211,14 +211,14 @@ def test_a_password_in_the_ledger_url_is_a_warning_that_never_shows_it(
     config_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     secret = "s3cr3t-madeup"
-    url = f"postgresql+psycopg://reminders:{secret}@db.example.org/reminders"
+    url = f"postgresql+psycopg://reminders:{secret}@db.invalid/reminders"
     with (config_dir / "settings.yaml").open("a", encoding="utf-8") as out:
         out.write(f"delivery:\n  ledger_url: {url}\n")
-    # db.example.org does not answer: validate fails on that (run could not start
-    # either), and still warns about the password without showing it
+    # db.invalid never resolves (RFC 6761): validate fails on it, as run would, and
+    # still warns about the password without showing it
     assert main(["--config", str(config_dir), "validate"]) == 1
     captured = capsys.readouterr()
-    assert "打不开台账 (ledger) postgresql+psycopg://reminders:***@db.example.org" in captured.err
+    assert "打不开台账 (ledger) postgresql+psycopg://reminders:***@db.invalid" in captured.err
     line = next(x for x in captured.err.splitlines() if "台账地址 (ledger URL) 中含密码" in x)
     settings = config_dir / "settings.yaml"
     assert f"settings.yaml:{line_of(settings, 'ledger_url')}" in line
