@@ -231,3 +231,20 @@ def test_an_owed_report_is_retried_taken_over_and_sent_late_once(
         assert reports()[-1] == "2026-12-14"
         assert ledger.statuses([key])[key].status == "sent"
         asyncio.run(deliverer.aclose())
+
+
+def test_a_report_for_some_units_counts_only_them(config_dir: Path, tmp_path: Path) -> None:
+    """A unit's own workbook: its counts and its longest-overdue items, a full list of
+    them, not the county's top N with everyone else's removed."""
+    config = load_config(config_dir)
+    loop = Loop(
+        LoopStore.of(Ledger.open(f"sqlite:///{tmp_path / 'l.sqlite3'}")), lambda: config.plan
+    )
+    start = config.plan.start
+    county = loop.report(MONDAY, start, MONDAY.date(), worst=3)
+    school = loop.report(MONDAY, start, MONDAY.date(), worst=3, units=["县第二中学"])
+    assert [u.unit for u in school.units] == ["县第二中学"]
+    assert school.unit("县第二中学") == county.unit("县第二中学")
+    assert {w.occurrence.unit for w in county.worst} != {"县第二中学"}  # others lead the county
+    assert len(school.worst) == 3
+    assert {w.occurrence.unit for w in school.worst} == {"县第二中学"}

@@ -6,7 +6,7 @@ callable so a daemon's reload is seen by the next request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -153,25 +153,33 @@ class Loop:
         return overdue(occurrences, self.store.closed(), today, plan.calendar)
 
     def report(
-        self, now: datetime, start: date | None = None, end: date | None = None, worst: int = 10
+        self,
+        now: datetime,
+        start: date | None = None,
+        end: date | None = None,
+        worst: int = 10,
+        units: Collection[str] | None = None,
     ) -> Report:
         """Counts per unit over occurrences due in [start, end] (default: from the plan
         start, or from the day tracking started when later, to today); a retired plan's
-        count only where they were closed."""
+        count only where they were closed. `units`: only these (totals and the worst
+        list too), else every unit."""
         plan = self.plan
         today = self.today(now)
         start = start or max(plan.start, plan.track_from or plan.start)
         end = end or today
         closed = self.store.closed()
+        only = None if units is None else set(units)
+        names = [u for u in plan.unit_names() if only is None or u in only]
         return build_report(
-            lookup.each_between(plan, start, end, closed=closed),
+            lookup.each_between(plan, start, end, only, closed=closed),
             closed,
             start=start,
             end=end,
             today=today,
             calendar=plan.calendar,
             zone=self.zone(),
-            units=plan.unit_names(),
+            units=names,
             worst=worst,
         )
 

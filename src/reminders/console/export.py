@@ -187,8 +187,5 @@ def export(
 ) -> bytes:
     """The 台账 of these units for occurrences due in [start, end]."""
     rows = ledger_rows(loop, now, start, end, units)
-    report = loop.report(now, start, end, worst=loop.plan.settings.loop.report_worst)
-    keep = set(units)
-    report.units = [u for u in report.units if u.unit in keep]
-    report.worst = [w for w in report.worst if w.occurrence.unit in keep]
+    report = loop.report(now, start, end, worst=loop.plan.settings.loop.report_worst, units=units)
     return workbook(rows, report, units, loop.zone(), base_url)
